@@ -1,0 +1,8 @@
+"""Command-line interface: one Typer app; each job's commands live in their own module, imported below."""
+
+from wildvsr.cli.app import app, main
+
+# Explicit list of command modules (each registers its commands on ``app`` at import).
+from wildvsr.cli import video as _video  # noqa: E402,F401  info, convert
+
+__all__ = ["app", "main"]

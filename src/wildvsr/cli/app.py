@@ -1,0 +1,85 @@
+"""The one Typer app and its error handling.
+
+Command modules (``wildvsr.cli.<job>``) register commands on :data:`app`; ``wildvsr.cli`` imports them by an
+explicit list. Commands build a config and call one library function; nothing below ``cli`` sees Typer.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import click
+import typer
+
+from wildvsr import __version__
+from wildvsr.errors import VSRError
+
+app = typer.Typer(
+    name="wildvsr",
+    help="Real-world video super-resolution: upscale, degrade, train and evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wildvsr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show info-level logs."),
+) -> None:
+    """Real-world video super-resolution (x4)."""
+    _state["debug"] = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def fail(message: str) -> None:
+    """Print one error line on stderr (used for errors detected in the CLI layer itself)."""
+    typer.echo(f"error: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, map errors to one line and an exit code.
+
+    Exit codes: 0 success; 2 bad input or usage (a :class:`VSRError`, or a click usage error); 130 interrupted;
+    1 an unexpected internal error (with a hint to re-run with ``--debug``).
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="wildvsr", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:  # usage errors: bad option, missing argument
+        exc.show()
+        code = 2
+    except click.exceptions.Abort:
+        typer.echo("interrupted", err=True)
+        code = 130
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        code = 130
+    except VSRError as exc:
+        if debug:
+            traceback.print_exc()
+        fail(str(exc))
+        code = exc.exit_code
+    except Exception as exc:  # an internal error: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        fail(f"{type(exc).__name__}: {exc} (internal error; re-run with --debug for the traceback)")
+        code = 1
+    sys.exit(code or 0)

@@ -1,0 +1,1 @@
+"""Small helpers shared by every job: atomic file output and seeding."""

@@ -1,0 +1,109 @@
+"""Atomic output: write beside the target, rename on success, never clobber an input.
+
+A failed or interrupted write leaves nothing at the target path and leaves an existing file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from wildvsr.errors import InputError, OutputExistsError
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when two paths name the same file or folder (resolving links; False if either is missing)."""
+    pa, pb = Path(a), Path(b)
+    try:
+        return pa.exists() and pb.exists() and os.path.samefile(pa, pb)
+    except OSError:
+        return pa.resolve() == pb.resolve()
+
+
+def check_output_path(target: str | os.PathLike, *, overwrite: bool = False,
+                      inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """Validate an output path before any work starts.
+
+    Raises:
+        OutputExistsError: the target exists and ``overwrite`` is False, or it is one of ``inputs``.
+        InputError: the parent folder is missing or not writable.
+    """
+    target = Path(target)
+    for src in inputs:
+        if src is not None and (same_file(target, src) or Path(src).resolve() == target.resolve()):
+            raise OutputExistsError(f"output {target} is the input; choose a different output path")
+    if target.exists() and not overwrite:
+        raise OutputExistsError(f"output {target} already exists; pass --overwrite to replace it")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"output folder {parent} is not writable; choose another output path")
+    return target
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, *, overwrite: bool = False, directory: bool = False,
+                inputs: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` when the block succeeds.
+
+    Args:
+        target: the final file (or folder, with ``directory=True``).
+        overwrite: replace an existing target on success (it is untouched until then).
+        directory: create the temporary path as an empty folder instead of reserving a file name.
+        inputs: paths that must never be written to (raises if ``target`` is one of them).
+    """
+    target = check_output_path(target, overwrite=overwrite, inputs=inputs)
+    parent = target.parent
+    suffix = "".join(target.suffixes[-1:])  # keep the extension: container guessing uses it
+    if directory:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{suffix}", dir=parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+    except BaseException:
+        _remove(tmp)
+        raise
+    try:
+        if directory and target.exists():
+            if not overwrite:
+                raise OutputExistsError(f"output {target} appeared while writing; pass --overwrite to replace it")
+            backup = target.with_name(f".{target.name}.old")
+            _remove(backup)
+            os.replace(target, backup)
+            os.replace(tmp, target)
+            _remove(backup)
+        else:
+            if target.exists() and not overwrite:
+                raise OutputExistsError(f"output {target} appeared while writing; pass --overwrite to replace it")
+            os.replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def atomic_write_bytes(target: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
+    """Write ``data`` to ``target`` atomically (default: replace an existing file)."""
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        tmp.write_bytes(data)
+    return Path(target)
+
+
+def atomic_write_text(target: str | os.PathLike, text: str, *, overwrite: bool = True) -> Path:
+    """Write UTF-8 ``text`` to ``target`` atomically (default: replace an existing file)."""
+    return atomic_write_bytes(target, text.encode("utf-8"), overwrite=overwrite)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
