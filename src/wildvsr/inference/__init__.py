@@ -1,0 +1,13 @@
+"""Streaming x4 inference: temporal chunks with overlap, spatial tiles, precision guard, resumable runs.
+
+``upscale_video(src, dst, UpscaleConfig(...))`` is the ``wildvsr upscale`` job; :class:`Upscaler` runs a model over
+frames held in memory or streamed.
+"""
+
+from wildvsr.inference.chunking import ChunkSpec, iter_windows, plan_chunks
+from wildvsr.inference.config import DEFAULT_MODEL, DEFAULT_WEIGHTS, UpscaleConfig
+from wildvsr.inference.tiling import TileSpec, iter_tiles
+from wildvsr.inference.upscaler import Upscaler
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_WEIGHTS", "ChunkSpec", "TileSpec", "UpscaleConfig", "Upscaler", "iter_tiles",
+           "iter_windows", "plan_chunks"]

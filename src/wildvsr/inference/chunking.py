@@ -1,0 +1,109 @@
+"""Temporal chunks for bidirectional recurrent models, planned and streamed with a bounded buffer.
+
+Chunk ``k`` keeps frames ``[k*T, (k+1)*T)`` and runs the model on ``[k*T - overlap, (k+1)*T + overlap)``, both
+clipped to the video. Only the kept centre is output, so each kept frame has seen ``overlap`` frames of context in both
+directions (or the video's start/end). The plan depends only on the frame index, not on the video length, so a stream
+of unknown length is chunked exactly as an in-memory array of the same frames, and memory stays bounded by
+``T + 2*overlap`` frames whatever the length.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """One temporal chunk.
+
+    Attributes:
+        index: chunk number from 0.
+        start: first kept frame (absolute index).
+        stop: one past the last kept frame.
+        context_start: first frame fed to the model.
+        context_stop: one past the last frame fed to the model.
+    """
+
+    index: int
+    start: int
+    stop: int
+    context_start: int
+    context_stop: int
+
+    @property
+    def num_frames(self) -> int:
+        """Kept frames."""
+        return self.stop - self.start
+
+    @property
+    def keep(self) -> slice:
+        """Slice of the kept frames within the context window."""
+        return slice(self.start - self.context_start, self.stop - self.context_start)
+
+
+def plan_chunks(num_frames: int, chunk_size: int, overlap: int) -> list[ChunkSpec]:
+    """All chunks of a video of ``num_frames`` frames (the same plan :func:`iter_windows` streams)."""
+    if chunk_size < 1 or overlap < 0:
+        raise ValueError(f"chunk_size must be >= 1 and overlap >= 0, got {chunk_size}, {overlap}")
+    specs = []
+    for index, start in enumerate(range(0, num_frames, chunk_size)):
+        stop = min(start + chunk_size, num_frames)
+        specs.append(ChunkSpec(index, start, stop, max(0, start - overlap), min(num_frames, stop + overlap)))
+    return specs
+
+
+@dataclass
+class Window(Generic[Item]):
+    """A chunk and the items (frames) of its context window, in order."""
+
+    spec: ChunkSpec
+    items: list[Item]
+
+    @property
+    def kept(self) -> list[Item]:
+        """The items of the kept centre."""
+        return self.items[self.spec.keep]
+
+
+def iter_windows(items: Iterable[Item], chunk_size: int, overlap: int) -> Iterator[Window[Item]]:
+    """Stream context windows over ``items`` (frames, of unknown count), holding at most ``T + 2*overlap`` of them.
+
+    Yields the same chunks as :func:`plan_chunks` would for the final count. The items of a window are shared with the
+    next window's context (not copied).
+    """
+    if chunk_size < 1 or overlap < 0:
+        raise ValueError(f"chunk_size must be >= 1 and overlap >= 0, got {chunk_size}, {overlap}")
+    source = iter(items)
+    buffer: deque[Item] = deque()
+    buffer_start = 0  # absolute index of buffer[0]
+    next_index = 0  # absolute index of the next item from source
+    exhausted = False
+    index = 0
+    while True:
+        start = index * chunk_size
+        context_start = max(0, start - overlap)
+        # Drop what no later window needs (before this window's left context), then fill up to the end of its right
+        # context (or the end of the stream): the buffer never holds more than T + 2*overlap items.
+        while buffer and buffer_start < context_start:
+            buffer.popleft()
+            buffer_start += 1
+        want_stop = start + chunk_size + overlap
+        while not exhausted and next_index < want_stop:
+            try:
+                buffer.append(next(source))
+            except StopIteration:
+                exhausted = True
+                break
+            next_index += 1
+        if start >= next_index:  # nothing left to keep
+            return
+        stop = min(start + chunk_size, next_index)
+        context_stop = min(next_index, stop + overlap)
+        spec = ChunkSpec(index, start, stop, context_start, context_stop)
+        yield Window(spec, [buffer[i - buffer_start] for i in range(context_start, context_stop)])
+        index += 1

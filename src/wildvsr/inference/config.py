@@ -1,0 +1,132 @@
+"""The settings of one ``upscale`` run, validated once.
+
+The default model is named here and nowhere else: until wildvsr ships its own real-world weights it is the official
+BasicVSR trained on REDS4 (a clean x4 model; it sharpens but does not remove real-world noise or compression).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wildvsr.errors import ConfigError
+
+DEFAULT_MODEL = "basicvsr"
+"""Model used when none is given (see the module docstring for why)."""
+DEFAULT_WEIGHTS = "reds4"
+"""Weights tag of :data:`DEFAULT_MODEL` used when neither ``weights`` nor a different model is given."""
+
+DEFAULT_CHUNK_SIZE = 24
+"""Frames kept per temporal chunk (see ``benchmarks/chunk_overlap_curve.py`` for the overlap/quality trade-off)."""
+DEFAULT_OVERLAP = 8
+"""Extra context frames on each side of a chunk; the recurrence is bidirectional so both sides are needed."""
+DEFAULT_TILE_OVERLAP = 16
+"""Input pixels of context added around each spatial tile (only used with ``tile``)."""
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+SCALES = (2, 3, 4)
+MODEL_SCALE = 4
+_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class UpscaleConfig:
+    """Settings of :func:`wildvsr.inference.upscale_video`.
+
+    Attributes:
+        model: registry name (``wildvsr models`` lists them).
+        weights: a weights tag, a file path, or None for the model's default (``reds4`` for ``basicvsr``).
+        device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: ``fp32``; ``bf16``/``fp16`` run under autocast on CUDA (``bf16`` also on CPU). A chunk whose fp16/bf16
+            output is not finite is recomputed in fp32 with a warning.
+        chunk_size: frames kept from each temporal chunk.
+        overlap: context frames added on each side of a chunk (discarded after the model ran).
+        tile: spatial tile size in input pixels (core of each tile), or None to process whole frames.
+        tile_overlap: input pixels of context added on each side of a tile; outputs are feather-blended there.
+        scale: output scale. The models are x4; 2 and 3 resize the x4 output with antialiased bicubic filtering.
+        refine_threshold: RealBasicVSR dynamic-refinement threshold on a 0-255 scale (None: the model's default).
+        codec: video codec of the output (ignored for PNG-folder output).
+        crf: constant rate factor for the codec, or None for the writer's default.
+        preset: encoder preset (e.g. ``medium``), or None.
+        overwrite: replace an existing output.
+        resume: continue an interrupted run from its work directory.
+        quiet: no progress display (the CLI's concern; kept here so a config describes the whole run).
+    """
+
+    model: str = DEFAULT_MODEL
+    weights: str | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    overlap: int = DEFAULT_OVERLAP
+    tile: int | None = None
+    tile_overlap: int = DEFAULT_TILE_OVERLAP
+    scale: int = MODEL_SCALE
+    refine_threshold: float | None = None
+    codec: str = "libx264"
+    crf: int | None = None
+    preset: str | None = None
+    overwrite: bool = False
+    resume: bool = False
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or not self.model:
+            raise ConfigError("model must be a non-empty name; run `wildvsr models` to list them")
+        if not _DEVICE_RE.match(str(self.device)):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        _check_int("chunk_size", self.chunk_size, 1)
+        _check_int("overlap", self.overlap, 0)
+        if self.tile is not None:
+            _check_int("tile", self.tile, 16)
+        _check_int("tile_overlap", self.tile_overlap, 0)
+        if self.scale not in SCALES or isinstance(self.scale, bool):
+            raise ConfigError(f"scale must be 2, 3 or 4, got {self.scale!r}")
+        if self.refine_threshold is not None and not 0 <= float(self.refine_threshold) <= 255:
+            raise ConfigError(f"refine_threshold must be in [0, 255] (0-255 pixel scale), got {self.refine_threshold}")
+        if self.crf is not None:
+            _check_int("crf", self.crf, 0)
+        if not isinstance(self.codec, str) or not self.codec:
+            raise ConfigError("codec must be a non-empty encoder name, e.g. libx264")
+        if self.weights is not None:
+            object.__setattr__(self, "weights", os.fspath(self.weights))
+
+    @property
+    def weights_or_default(self) -> str | None:
+        """The weights to load: the given ones, else ``reds4`` for the default model, else the model's own default."""
+        if self.weights is not None:
+            return self.weights
+        return DEFAULT_WEIGHTS if self.model == DEFAULT_MODEL else "default"
+
+    def pixel_settings(self) -> dict[str, Any]:
+        """The settings that change output pixels (recorded in the resume manifest; precision is included)."""
+        weights = self.weights_or_default
+        if weights is not None and Path(weights).is_file():
+            weights = str(Path(weights).resolve())
+        return {"model": self.model, "weights": weights, "precision": self.precision, "chunk_size": self.chunk_size,
+                "overlap": self.overlap, "tile": self.tile, "tile_overlap": self.tile_overlap if self.tile else None,
+                "scale": self.scale, "refine_threshold": self.refine_threshold}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UpscaleConfig:
+        """Build from a plain mapping (e.g. YAML), rejecting unknown keys by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in data:
+            if key not in known:
+                raise ConfigError(f"unknown upscale setting {key!r}; known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping of every setting (round-trips through :meth:`from_dict`)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")

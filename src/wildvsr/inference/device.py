@@ -1,0 +1,103 @@
+"""Devices, precision, and turning out-of-memory into an error a user can act on."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+
+import torch
+
+from wildvsr.errors import ConfigError, DeviceError
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> ``cuda`` when available else ``cpu``; check that a requested CUDA device exists.
+
+    Raises:
+        DeviceError: CUDA was asked for but is not available, or the index is out of range.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {device} requested but CUDA is not available here; use --device cpu")
+        index = dev.index or 0
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"device {device} does not exist ({torch.cuda.device_count()} CUDA device(s)); "
+                              "use --device cuda:0")
+    elif dev.type != "cpu":
+        raise DeviceError(f"device {device} is not supported; use auto, cpu or cuda[:N]")
+    return dev
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse precisions a device cannot run; warn about ones that run but slowly.
+
+    On CPU, bf16 and fp16 run through CPU autocast and give correct results, but on CPUs without native bf16/fp16
+    matrix units they are far slower than fp32 (about 250x for a 64-channel 3x3 convolution on this project's CI
+    machine), so they are accepted with a warning; use them on CUDA.
+
+    Raises:
+        ConfigError: an unknown precision, or bf16 on a CUDA device without bf16 support.
+    """
+    if precision not in _DTYPES:
+        raise ConfigError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"{device} does not support bf16; use --precision fp16 or fp32")
+    if precision != "fp32" and device.type == "cpu":
+        logger.warning("precision %s on CPU is usually much slower than fp32; it is meant for CUDA devices", precision)
+
+
+@contextlib.contextmanager
+def autocast(precision: str, device: torch.device) -> Iterator[None]:
+    """Autocast to ``precision`` on ``device`` (a no-op for fp32)."""
+    if precision == "fp32":
+        yield
+        return
+    with torch.autocast(device_type=device.type, dtype=_DTYPES[precision]):
+        yield
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA OOM and for the CPU allocator failing to allocate."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, (RuntimeError, MemoryError)) and (
+        "out of memory" in text or "can't allocate memory" in text or isinstance(exc, MemoryError))
+
+
+def out_of_memory_error(device: torch.device, frames: int, height: int, width: int, tile: int | None) -> DeviceError:
+    """The :class:`DeviceError` raised for an out-of-memory failure, with a concrete ``--tile`` hint."""
+    suggestion = max(64, (tile or max(height, width)) // 2)
+    where = f"{frames} frames of {width}x{height}" + (f" in tiles of {tile}" if tile else "")
+    return DeviceError(f"{device} ran out of memory on {where}; retry with --tile {suggestion} "
+                       "(or a smaller --chunk-size/--overlap)")
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Free memory in bytes on ``device`` (CUDA: free device memory; CPU: MemAvailable), or None when unknown."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    return None
+
+
+def empty_cache(device: torch.device) -> None:
+    """Release cached device memory after an out-of-memory failure."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()

@@ -1,0 +1,205 @@
+"""The work directory that makes an interrupted ``upscale`` resumable.
+
+Beside the output ``OUT`` lives ``.OUT.wildvsr-work/`` holding ``manifest.json`` (the input's fingerprint, the settings
+that change pixels, and the finished chunks) and one lossless segment per finished chunk (FFV1 in Matroska, RGB
+``bgr0``: decodes to exactly the frames that were stored). A chunk counts as finished only once the manifest, written
+atomically after its segment, lists it, so a kill at any moment leaves a consistent directory. Resuming re-encodes
+the stored chunks into the output and computes only the missing ones; because chunks are planned from frame indices
+alone, the result is frame-for-frame the one an uninterrupted run gives. The directory is removed on success.
+
+A manifest that does not match the current input or settings is an error (never silently discarded: it may hold
+hours of work); the message says which field differs and how to start over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from wildvsr.errors import InputError, OutputExistsError
+from wildvsr.inference.chunking import ChunkSpec
+from wildvsr.utils.files import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+_SEGMENT_CODEC = "ffv1"
+_SEGMENT_PIX_FMT = "bgr0"  # packed RGB in FFV1: lossless for rgb24 frames
+
+
+def work_dir_for(output: str | os.PathLike) -> Path:
+    """The work directory used for ``output``: ``.<name>.wildvsr-work`` in the same folder."""
+    out = Path(output)
+    return out.parent / f".{out.name}.wildvsr-work"
+
+
+def input_fingerprint(source: str | os.PathLike, num_frames: int | None) -> dict[str, Any]:
+    """What identifies an input: resolved path, size and mtime (for a folder, a hash over its files' names, sizes and
+    mtimes), and the frame count when known."""
+    path = Path(source).resolve()
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for entry in sorted(path.iterdir()):
+            if entry.is_file():
+                st = entry.stat()
+                digest.update(f"{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return {"path": str(path), "listing_sha256": digest.hexdigest(), "num_frames": num_frames}
+    st = path.stat()
+    return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "num_frames": num_frames}
+
+
+class WorkDir:
+    """Finished chunks of one ``upscale`` run, recorded for ``--resume``.
+
+    Args:
+        output: the run's final output path (the work directory sits beside it).
+        fingerprint: :func:`input_fingerprint` of the input.
+        settings: the settings that change output pixels (``UpscaleConfig.pixel_settings()``).
+    """
+
+    def __init__(self, output: str | os.PathLike, fingerprint: dict[str, Any], settings: dict[str, Any]) -> None:
+        self.path = work_dir_for(output)
+        self.fingerprint = fingerprint
+        self.settings = settings
+        self.chunks: dict[int, dict[str, Any]] = {}
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    # --------------------------------------------------------------------------------------------------- lifecycle
+    def open(self, resume: bool) -> int:
+        """Create the directory, or (with ``resume``) load a matching one. Returns the number of finished chunks.
+
+        Raises:
+            OutputExistsError: the directory exists and ``resume`` is False.
+            InputError: ``resume`` and the directory was made for another input or other settings, or is damaged.
+        """
+        if self.path.exists() and not resume:
+            raise OutputExistsError(f"an interrupted run left {self.path}; pass --resume to continue it, "
+                                    "or delete that folder to start over")
+        if self.path.exists():
+            self._load()
+            self._drop_unlisted()
+            logger.info("resuming: %d finished chunk(s) in %s", len(self.chunks), self.path)
+            return len(self.chunks)
+        if resume:
+            logger.info("--resume given but no work directory %s exists; starting from the beginning", self.path)
+        self.path.mkdir(parents=False)
+        self._save()
+        return 0
+
+    def remove(self) -> None:
+        """Delete the directory (after a successful run, or when nothing worth resuming was recorded)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    # ------------------------------------------------------------------------------------------------------ chunks
+    def has(self, index: int) -> bool:
+        return index in self.chunks
+
+    def save_chunk(self, spec: ChunkSpec, frames: np.ndarray) -> None:
+        """Store a finished chunk's output ``(K, H, W, 3)`` uint8 losslessly, then list it in the manifest."""
+        name = f"chunk_{spec.index:06d}.mkv"
+        tmp = self.path / f".{name}.partial.mkv"
+        _write_segment(tmp, frames)
+        os.replace(tmp, self.path / name)
+        self.chunks[spec.index] = {"start": spec.start, "stop": spec.stop, "file": name,
+                                   "height": int(frames.shape[1]), "width": int(frames.shape[2])}
+        self._save()
+
+    def load_chunk(self, spec: ChunkSpec) -> np.ndarray:
+        """The stored output of a finished chunk, ``(K, H, W, 3)`` uint8.
+
+        Raises:
+            InputError: the stored chunk does not match the plan or cannot be decoded.
+        """
+        entry = self.chunks[spec.index]
+        if (entry["start"], entry["stop"]) != (spec.start, spec.stop):
+            raise InputError(f"{self.path}: chunk {spec.index} covers frames {entry['start']}-{entry['stop']} but "
+                             f"this run plans {spec.start}-{spec.stop} (the input changed?); delete the folder to "
+                             "start over")
+        try:
+            frames = _read_segment(self.path / entry["file"])
+        except (OSError, av.FFmpegError) as exc:
+            raise InputError(f"{self.path / entry['file']} is damaged ({exc}); delete {self.path} to start over"
+                             ) from exc
+        if frames.shape[0] != spec.num_frames:
+            raise InputError(f"{self.path / entry['file']} holds {frames.shape[0]} frames, expected "
+                             f"{spec.num_frames}; delete {self.path} to start over")
+        return frames
+
+    # ------------------------------------------------------------------------------------------------- manifest
+    def _save(self) -> None:
+        data = {"version": MANIFEST_VERSION, "input": self.fingerprint, "settings": self.settings,
+                "chunks": {str(k): v for k, v in sorted(self.chunks.items())}}
+        atomic_write_text(self.manifest_path, json.dumps(data, indent=1, sort_keys=True))
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{self.manifest_path} cannot be read ({exc}); delete {self.path} to start over"
+                             ) from exc
+        if data.get("version") != MANIFEST_VERSION:
+            raise InputError(f"{self.path} was written by another wildvsr version; delete it to start over")
+        for key, ours in (("input", self.fingerprint), ("settings", self.settings)):
+            theirs = data.get(key, {})
+            diff = sorted(k for k in set(theirs) | set(ours) if _norm(theirs.get(k)) != _norm(ours.get(k)))
+            if diff:
+                what = "input file" if key == "input" else "settings"
+                raise InputError(f"{self.path} was made for a different {what} (differs in: {', '.join(diff)}); "
+                                 "resume with the same input and options, or delete that folder to start over")
+        self.chunks = {int(k): v for k, v in data.get("chunks", {}).items()}
+
+    def _drop_unlisted(self) -> None:
+        """Remove segments a killed run wrote but never listed (and listed ones whose file is gone)."""
+        listed = {v["file"] for v in self.chunks.values()}
+        for entry in self.path.iterdir():
+            if entry.name != "manifest.json" and entry.name not in listed:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+        missing = [k for k, v in self.chunks.items() if not (self.path / v["file"]).is_file()]
+        for k in missing:
+            logger.warning("chunk %d is listed in %s but its file is missing; it will be recomputed", k, self.path)
+            del self.chunks[k]
+
+
+def _norm(value: Any) -> Any:
+    return json.loads(json.dumps(value))  # tuples vs lists, ints vs floats as JSON sees them
+
+
+def _write_segment(path: Path, frames: np.ndarray) -> None:
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream(_SEGMENT_CODEC, rate=Fraction(1, 1))
+        stream.width, stream.height = int(frames.shape[2]), int(frames.shape[1])
+        stream.pix_fmt = _SEGMENT_PIX_FMT
+        for img in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _read_segment(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    if not frames:
+        raise InputError(f"{path} holds no frames")
+    return np.stack(frames)
+
+
+def iter_stored(work: WorkDir) -> Iterator[int]:
+    """Indices of the finished chunks, in order."""
+    yield from sorted(work.chunks)
