@@ -1,0 +1,29 @@
+"""Models: SPyNet, BasicVSR, RealBasicVSR and the U-Net discriminator, behind a timm-style registry.
+
+>>> from wildvsr.models import create_model
+>>> model = create_model("basicvsr", weights="reds4")   # (B, T, 3, H, W) [0, 1] -> (B, T, 3, 4H, 4W)
+
+Tensors are float ``(B, T, C, H, W)`` RGB in [0, 1]. Weights never download; see :mod:`wildvsr.weights`.
+"""
+
+from wildvsr.models.basicvsr import BasicVSR
+from wildvsr.models.discriminator import UNetDiscriminatorSN
+from wildvsr.models.pretrained import from_pretrained, save_pretrained
+from wildvsr.models.realbasicvsr import RealBasicVSR, init_from_basicvsr
+from wildvsr.models.registry import (
+    DEFAULT_UPSCALE_MODEL,
+    PretrainedCfg,
+    create,
+    create_model,
+    get_pretrained_cfg,
+    is_model,
+    list_models,
+    model_info,
+)
+from wildvsr.models.spynet import SPyNet
+
+__all__ = [
+    "BasicVSR", "RealBasicVSR", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
+    "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg",
+    "save_pretrained", "from_pretrained", "init_from_basicvsr",
+]

