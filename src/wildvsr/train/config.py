@@ -1,0 +1,512 @@
+"""Typed training configuration: frozen dataclasses loaded from YAML, every key and value checked.
+
+A recipe file (``configs/*.yaml``) is only storage: :func:`load_config` turns it into a :class:`TrainConfig`, rejecting
+unknown keys and wrong types with a :class:`~wildvsr.errors.ConfigError` that names the dotted key
+(``loss.pixel.kind``). ``--set key=value`` overrides (:func:`apply_overrides`) go through the same checks.
+:meth:`TrainConfig.to_dict` is what every checkpoint stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from wildvsr.errors import ConfigError
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Sections
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The generator and how it is initialised.
+
+    Attributes:
+        name: registry name for ``wildvsr.models.create_model`` (``realbasicvsr``; ``basicvsr`` has no cleaning output).
+        kwargs: constructor arguments (``mid_channels``, ``num_propagation_blocks``, ``num_cleaning_blocks``).
+        init_from_basicvsr: official BasicVSR weights (tag or ``.pth`` path) copied into propagation + SPyNet of a fresh
+            RealBasicVSR (the official recipe initialises SPyNet only; the propagation copy is an option).
+        weights: weights to start from (a stage-1 checkpoint ``.pt`` of ours, a ``.safetensors`` export or a tag);
+            applied after ``init_from_basicvsr``. Official stage 2 ``load_from`` the stage-1 checkpoint.
+        fix_spynet: freeze SPyNet (official configs and NegVSR: frozen).
+        spynet_lr_mult: learning-rate multiplier for SPyNet when it is not frozen (BasicVSR trains it at 0.125).
+        fix_cleaning: freeze the cleaning module (paper Supp. A stage 2) instead of training it (official stage 2).
+    """
+
+    name: str = "realbasicvsr"
+    kwargs: dict[str, int | float | bool | str] = field(default_factory=dict)
+    init_from_basicvsr: str | None = None
+    weights: str | None = None
+    fix_spynet: bool = True
+    spynet_lr_mult: float = 0.125
+    fix_cleaning: bool = False
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Clean training clips and how sequences are sampled from them.
+
+    Attributes:
+        roots: video files and/or folders. A folder holding images is one clip (frame folder); a folder holding videos
+            or sub-folders is scanned one level deep.
+        num_frames: sequence length L given to the model (RealBasicVSR: 30).
+        stochastic: load L/2 consecutive frames and mirror them in time (RealBasicVSR "stochastic degradation").
+        gt_size: square GT crop in pixels (LQ is ``gt_size / scale``).
+        scale: model scale (4).
+        hflip: random horizontal flip of the whole sequence (p = 0.5).
+        vflip: random vertical flip (p = 0.5).
+        transpose: random H/W transpose (p = 0.5).
+        batch_size: sequences per process and step (official: 2/GPU x 8 GPUs = 16 in stage 1).
+        num_workers: DataLoader worker processes (0 = load in the training process).
+        cache_mb: per-worker memory budget for decoded clips (LRU); 0 seeks with ``reader.frames(start, count)`` per
+            sample instead.
+        num_samples: if set, sample ids repeat modulo this number (a fixed training set, for tests and overfitting).
+        prefetch_factor: batches prefetched per worker.
+    """
+
+    roots: tuple[str, ...] = ()
+    num_frames: int = 30
+    stochastic: bool = True
+    gt_size: int = 256
+    scale: int = 4
+    hflip: bool = True
+    vflip: bool = True
+    transpose: bool = True
+    batch_size: int = 2
+    num_workers: int = 4
+    cache_mb: int = 0
+    num_samples: int | None = None
+    prefetch_factor: int = 2
+
+
+@dataclass(frozen=True)
+class DegradationConfig:
+    """How the LQ input is made from the GT.
+
+    Attributes:
+        preset: ``wildvsr.degrade`` preset name or YAML path (``realbasicvsr``, ``realesrgan``, ``vcisr``, ``bicubic``).
+        usm: compute the USM-sharpened GT (kernel 51, weight 0.5, threshold 10) and degrade from it (official).
+    """
+
+    preset: str = "realbasicvsr"
+    usm: bool = True
+
+
+@dataclass(frozen=True)
+class PixelLossConfig:
+    """A pixel loss term. ``kind``: ``l1`` (official configs) or ``charbonnier`` (paper); eps for Charbonnier."""
+
+    kind: Literal["l1", "charbonnier"] = "l1"
+    weight: float = 1.0
+    eps: float = 1e-12
+
+
+@dataclass(frozen=True)
+class PerceptualLossConfig:
+    """VGG19 perceptual loss (mmedit ``PerceptualLoss``: ImageNet input norm, L1 criterion, features before ReLU).
+
+    Attributes:
+        weight: loss weight (RealBasicVSR stage 2: 1.0); 0 disables the term.
+        vgg_weights: path of torchvision's ``vgg19-dcbb9e9d.pth`` state dict. Not shipped and not downloadable here:
+            with None the term is disabled with a warning even when ``weight > 0``.
+        layer_weights: torchvision ``features`` index -> weight (conv1_2, conv2_2, conv3_4, conv4_4, conv5_4).
+    """
+
+    weight: float = 0.0
+    vgg_weights: str | None = None
+    layer_weights: dict[str, float] = field(
+        default_factory=lambda: {"2": 0.1, "7": 0.1, "16": 1.0, "25": 1.0, "34": 1.0})
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """All loss terms and which GT each one uses.
+
+    Attributes:
+        pixel: output vs GT.
+        cleaning: cleaned LQ (cleaning-module output) vs area-downsampled (x1/4) GT; weight 0 disables it.
+        perceptual: VGG19 feature loss.
+        gan_weight: generator adversarial weight (vanilla BCE-with-logits); 0 = no discriminator.
+        aug_negative_weight: NegVSR lambda for L_Aug-N (0.5 in the paper); used only when ``negvsr.enabled``.
+        sharpened_gt_pixel: pixel (and therefore cleaning) loss uses the USM GT (official: true).
+        sharpened_gt_perceptual: perceptual loss uses the USM GT (official: true).
+        sharpened_gt_gan: discriminator real samples / GAN target use the USM GT (official: false).
+    """
+
+    pixel: PixelLossConfig = field(default_factory=PixelLossConfig)
+    cleaning: PixelLossConfig = field(default_factory=PixelLossConfig)
+    perceptual: PerceptualLossConfig = field(default_factory=PerceptualLossConfig)
+    gan_weight: float = 0.0
+    aug_negative_weight: float = 0.5
+    sharpened_gt_pixel: bool = True
+    sharpened_gt_perceptual: bool = True
+    sharpened_gt_gan: bool = False
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """``unet_discriminator_sn`` (Real-ESRGAN U-Net with spectral norm); used when ``loss.gan_weight > 0``."""
+
+    name: str = "unet_discriminator_sn"
+    kwargs: dict[str, int | float | bool | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Adam optimisers and learning-rate schedule.
+
+    Attributes:
+        lr: generator learning rate (stage 1: 1e-4; stage 2: 5e-5).
+        lr_d: discriminator learning rate (1e-4).
+        betas: Adam betas (0.9, 0.99).
+        weight_decay: Adam weight decay.
+        scheduler: ``constant`` or ``multistep`` (``milestones``, ``gamma``).
+        milestones: steps at which the multistep schedule multiplies the LR by ``gamma``.
+        gamma: multistep factor.
+        grad_clip: max global gradient norm (0 = no clipping).
+    """
+
+    lr: float = 1e-4
+    lr_d: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 0.0
+    scheduler: Literal["constant", "multistep"] = "constant"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.5
+    grad_clip: float = 0.0
+
+
+@dataclass(frozen=True)
+class NegVSRConfig:
+    """NegVSR (NegMix + L_Aug-N) on top of the recipe.
+
+    Attributes:
+        enabled: mix the degraded LQ with noise sequences and add ``loss.aug_negative_weight`` x L_Aug-N.
+        noise_bank: folder of noise sequences (``wildvsr.negvsr.NoiseBank``).
+        mix_weight: M in V_N = M*N + (1 - M)*V (0.5).
+        patch_size: rotation patch size in LQ pixels (4).
+    """
+
+    enabled: bool = False
+    noise_bank: str | None = None
+    mix_weight: float = 0.5
+    patch_size: int = 4
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Validation every ``train.val_every`` steps (rank 0 only).
+
+    Attributes:
+        real_frames: frame folder or video of real LQ frames for NIQE (e.g. ``videolq_000``); None = skip.
+        real_num_frames: frames used from it.
+        real_crop: centre crop (LQ pixels) of the real frames, to keep validation cheap; 0 = full frames.
+        synthetic_video: clean video for PSNR on degraded crops (e.g. Vid4 ``calendar.mkv``); None = skip.
+        synthetic_num_frames: frames used from it.
+        synthetic_crop: GT centre crop in pixels (LQ = crop / scale).
+        seed: degradation seed of the synthetic set (fixed so PSNR is comparable across steps).
+        save_images: write a PNG grid (LQ | output | GT) per validation.
+    """
+
+    real_frames: str | None = None
+    real_num_frames: int = 5
+    real_crop: int = 128
+    synthetic_video: str | None = None
+    synthetic_num_frames: int = 10
+    synthetic_crop: int = 256
+    seed: int = 1234
+    save_images: bool = True
+
+
+@dataclass(frozen=True)
+class TrainLoopConfig:
+    """Loop settings.
+
+    Attributes:
+        max_steps: total optimisation steps (stage 1: 300k; stage 2: 150k).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N`` (with torchrun: the local rank's GPU).
+        amp: mixed precision: ``auto`` = bf16 autocast on CUDA, fp32 on CPU; ``bf16``; ``fp32``.
+        ema_decay: EMA momentum (0.999); 0 disables EMA.
+        checkpoint_every: steps between checkpoints (one is always written at the end).
+        keep_checkpoints: most recent checkpoints kept (older ones deleted).
+        log_every: steps between progress lines / metric records.
+        val_every: steps between validations (0 = never).
+        deterministic: ``torch.use_deterministic_algorithms`` (slower; for exact-resume checks).
+        find_unused_parameters: DDP option.
+    """
+
+    max_steps: int = 300_000
+    device: str = "auto"
+    amp: Literal["auto", "bf16", "fp32"] = "auto"
+    ema_decay: float = 0.999
+    checkpoint_every: int = 5000
+    keep_checkpoints: int = 3
+    log_every: int = 100
+    val_every: int = 5000
+    deterministic: bool = False
+    find_unused_parameters: bool = False
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training recipe (see ``configs/``)."""
+
+    name: str = "train"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    degradation: DegradationConfig = field(default_factory=DegradationConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    negvsr: NegVSRConfig = field(default_factory=NegVSRConfig)
+    val: ValidationConfig = field(default_factory=ValidationConfig)
+    train: TrainLoopConfig = field(default_factory=TrainLoopConfig)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain YAML/JSON-able dict (tuples become lists); ``config_from_dict(cfg.to_dict()) == cfg``."""
+        return _plain(dataclasses.asdict(self))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with top-level sections replaced (re-validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Value checks (types are checked while parsing; these are ranges and cross-field rules)
+
+
+def _need(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key '{key}': {message}")
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Range and cross-field checks; raises :class:`ConfigError` naming the key."""
+    d, m, lo, o, t, v, n = cfg.data, cfg.model, cfg.loss, cfg.optim, cfg.train, cfg.val, cfg.negvsr
+    _need(bool(cfg.name.strip()), "name", "must be a non-empty string")
+    _need(cfg.seed >= 0, "seed", f"must be >= 0, got {cfg.seed}")
+    _need(bool(m.name), "model.name", "must be a model registry name such as 'realbasicvsr'")
+    _need(m.spynet_lr_mult >= 0, "model.spynet_lr_mult", f"must be >= 0, got {m.spynet_lr_mult}")
+    _need(d.num_frames >= 2, "data.num_frames", f"must be >= 2, got {d.num_frames}")
+    _need(not d.stochastic or d.num_frames % 2 == 0, "data.num_frames",
+          f"must be even with data.stochastic (L/2 frames are mirrored), got {d.num_frames}")
+    _need(d.scale in (1, 2, 4), "data.scale", f"must be 1, 2 or 4, got {d.scale}")
+    _need(d.gt_size > 0 and d.gt_size % (d.scale * 4) == 0, "data.gt_size",
+          f"must be a positive multiple of 4*scale={4 * d.scale}, got {d.gt_size}")
+    _need(d.batch_size >= 1, "data.batch_size", f"must be >= 1, got {d.batch_size}")
+    _need(d.num_workers >= 0, "data.num_workers", f"must be >= 0, got {d.num_workers}")
+    _need(d.cache_mb >= 0, "data.cache_mb", f"must be >= 0, got {d.cache_mb}")
+    _need(d.num_samples is None or d.num_samples >= 1, "data.num_samples", f"must be >= 1, got {d.num_samples}")
+    _need(d.prefetch_factor >= 1, "data.prefetch_factor", f"must be >= 1, got {d.prefetch_factor}")
+    for key, term in (("loss.pixel", lo.pixel), ("loss.cleaning", lo.cleaning)):
+        _need(term.weight >= 0 and math.isfinite(term.weight), f"{key}.weight", f"must be >= 0, got {term.weight}")
+        _need(term.eps > 0, f"{key}.eps", f"must be > 0, got {term.eps}")
+    _need(lo.perceptual.weight >= 0, "loss.perceptual.weight", f"must be >= 0, got {lo.perceptual.weight}")
+    for k, w in lo.perceptual.layer_weights.items():
+        _need(k.isdigit() and 0 <= int(k) <= 35, "loss.perceptual.layer_weights",
+              f"keys must be VGG19 features indices 0-35, got '{k}'")
+        _need(w >= 0, f"loss.perceptual.layer_weights.{k}", f"must be >= 0, got {w}")
+    _need(lo.gan_weight >= 0, "loss.gan_weight", f"must be >= 0, got {lo.gan_weight}")
+    _need(lo.aug_negative_weight >= 0, "loss.aug_negative_weight", f"must be >= 0, got {lo.aug_negative_weight}")
+    _need(o.lr > 0, "optim.lr", f"must be > 0, got {o.lr}")
+    _need(o.lr_d > 0, "optim.lr_d", f"must be > 0, got {o.lr_d}")
+    _need(all(0 <= b < 1 for b in o.betas), "optim.betas", f"must be two values in [0, 1), got {list(o.betas)}")
+    _need(o.weight_decay >= 0, "optim.weight_decay", f"must be >= 0, got {o.weight_decay}")
+    _need(list(o.milestones) == sorted(o.milestones) and all(s > 0 for s in o.milestones), "optim.milestones",
+          "must be increasing positive steps")
+    _need(o.gamma > 0, "optim.gamma", f"must be > 0, got {o.gamma}")
+    _need(o.grad_clip >= 0, "optim.grad_clip", f"must be >= 0, got {o.grad_clip}")
+    _need(not n.enabled or n.noise_bank is not None, "negvsr.noise_bank",
+          "must be a noise-bank folder when negvsr.enabled is true")
+    _need(0 <= n.mix_weight <= 1, "negvsr.mix_weight", f"must be in [0, 1], got {n.mix_weight}")
+    _need(n.patch_size >= 1, "negvsr.patch_size", f"must be >= 1, got {n.patch_size}")
+    _need(v.real_num_frames >= 1, "val.real_num_frames", f"must be >= 1, got {v.real_num_frames}")
+    _need(v.real_crop >= 0, "val.real_crop", f"must be >= 0, got {v.real_crop}")
+    _need(v.synthetic_num_frames >= 2, "val.synthetic_num_frames", f"must be >= 2, got {v.synthetic_num_frames}")
+    _need(v.synthetic_crop > 0 and v.synthetic_crop % (4 * d.scale) == 0, "val.synthetic_crop",
+          f"must be a positive multiple of {4 * d.scale}, got {v.synthetic_crop}")
+    _need(t.max_steps >= 1, "train.max_steps", f"must be >= 1, got {t.max_steps}")
+    _need(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"), "train.device",
+          f"must be auto, cpu, cuda or cuda:N, got '{t.device}'")
+    _need(0 <= t.ema_decay < 1, "train.ema_decay", f"must be in [0, 1), got {t.ema_decay}")
+    for key in ("checkpoint_every", "keep_checkpoints", "log_every"):
+        _need(getattr(t, key) >= 1, f"train.{key}", f"must be >= 1, got {getattr(t, key)}")
+    _need(t.val_every >= 0, "train.val_every", f"must be >= 0, got {t.val_every}")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` (after ``from __future__`` resolution); return the typed value."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': must be a mapping of {tp.__name__} fields, got {value!r}")
+        return _from_dict(tp, value, key)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        allowed = " or ".join(_type_name(a) for a in args)
+        raise ConfigError(f"config key '{key}': must be {allowed}, got {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"config key '{key}': must be one of {list(args)}, got {value!r}")
+        return value
+    if origin is tuple:
+        if isinstance(value, (str, int, float)) and args and args[-1] is Ellipsis:
+            value = [value]  # a single root / milestone given as a scalar
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}': must be a list, got {value!r}")
+        if args and args[-1] is Ellipsis:
+            return tuple(_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(f"config key '{key}': must be a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': must be a mapping, got {value!r}")
+        kt, vt = args
+        return {str(_coerce(str(k) if kt is str else k, kt, f"{key}.{k}")): _coerce(v, vt, f"{key}.{k}")
+                for k, v in value.items()}
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{key}': must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"config key '{key}': must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
+            raise ConfigError(f"config key '{key}': must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key '{key}': must be a string, got {value!r}")
+        return value
+    raise ConfigError(f"config key '{key}': unsupported type {tp}")  # pragma: no cover - a bug in this module
+
+
+def _from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in names:
+            raise ConfigError(f"unknown config key '{dotted}'; valid keys here: {', '.join(sorted(names))}")
+        kwargs[key] = _coerce(value, hints[key], dotted)
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Build a :class:`TrainConfig` from a plain dict (unknown keys and wrong types raise :class:`ConfigError`)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config must be a mapping at the top level, got {type(data).__name__}")
+    return _from_dict(TrainConfig, data)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a plain config dict (returns a new dict).
+
+    Keys must exist in the schema; types are checked when the dict is turned into a :class:`TrainConfig`.
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got '{item}'")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        parts = key.split(".")
+        if not key or any(not p for p in parts):
+            raise ConfigError(f"--set: bad key '{key}'")
+        _check_path(parts, key)
+        node = out
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                node[p] = {}
+            node = node[p]
+        node[parts[-1]] = _parse_value(text)
+    return out
+
+
+def _check_path(parts: list[str], key: str) -> None:
+    """The dotted key must name a field (or a key inside a dict-valued field, which is free-form)."""
+    cls: Any = TrainConfig
+    for i, p in enumerate(parts):
+        if not dataclasses.is_dataclass(cls):
+            if typing.get_origin(cls) is dict:
+                return
+            raise ConfigError(f"unknown config key '{key}'")
+        hints = typing.get_type_hints(cls)
+        if p not in hints:
+            where = ".".join(parts[:i]) or "top level"
+            raise ConfigError(f"unknown config key '{key}'; valid keys at {where}: {', '.join(sorted(hints))}")
+        cls = hints[p]
+
+
+def load_config(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read a YAML recipe, apply ``--set`` overrides and validate.
+
+    Raises:
+        ConfigError: the file is missing or unreadable YAML, a key is unknown, or a value has the wrong type or range.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found; pass a YAML recipe such as configs/realbasicvsr_stage1.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return config_from_dict(apply_overrides(data, list(overrides)))

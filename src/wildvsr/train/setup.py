@@ -1,0 +1,137 @@
+"""Building the networks and optimisers of a recipe: generator (with init/freezing), discriminator, Adam groups."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from wildvsr.errors import ConfigError
+from wildvsr.train.config import DiscriminatorConfig, ModelConfig, OptimConfig
+
+logger = logging.getLogger(__name__)
+
+
+def submodules_named(model: nn.Module, word: str) -> list[tuple[str, nn.Module]]:
+    """Top-most submodules whose attribute name contains ``word`` (e.g. ``spynet``, ``cleaning``)."""
+    found: list[tuple[str, nn.Module]] = []
+    for name, mod in model.named_modules():
+        leaf = name.rsplit(".", 1)[-1]
+        if word in leaf and not any(name.startswith(f + ".") for f, _ in found):
+            found.append((name, mod))
+    return found
+
+
+def _create(name: str, key: str, kwargs: dict[str, Any]) -> nn.Module:
+    from wildvsr.models import create_model
+
+    try:
+        return create_model(name, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"config key '{key}': {exc}") from None
+
+
+def build_generator(cfg: ModelConfig) -> tuple[nn.Module, dict[str, torch.Tensor] | None]:
+    """The generator with its initial weights, frozen parts set; also the EMA state from a ``.pt`` start checkpoint.
+
+    Order: fresh model -> ``init_from_basicvsr`` (propagation + SPyNet) -> ``weights`` (ours) -> freezing.
+    """
+    model = _create(cfg.name, "model.kwargs", dict(cfg.kwargs))
+    ema_state = None
+    if cfg.init_from_basicvsr is not None:
+        init_propagation(model, cfg.init_from_basicvsr)
+    if cfg.weights is not None:
+        ema_state = load_generator_weights(model, cfg.weights)
+    set_trainable(model, cfg)
+    return model, ema_state
+
+
+def set_trainable(model: nn.Module, cfg: ModelConfig) -> None:
+    """Freeze or unfreeze SPyNet and the cleaning module as the config says (models may freeze SPyNet by default)."""
+    spy = submodules_named(model, "spynet")
+    if cfg.fix_spynet and not spy:
+        raise ConfigError(f"config key 'model.fix_spynet': model '{cfg.name}' has no SPyNet submodule")
+    for _, mod in spy:
+        mod.requires_grad_(not cfg.fix_spynet and cfg.spynet_lr_mult > 0)
+    cleaning = submodules_named(model, "cleaning")
+    if cfg.fix_cleaning and not cleaning:
+        raise ConfigError(f"config key 'model.fix_cleaning': model '{cfg.name}' has no cleaning module")
+    for _, mod in cleaning:
+        mod.requires_grad_(not cfg.fix_cleaning)
+
+
+def init_propagation(model: nn.Module, spec: str) -> None:
+    """Copy official BasicVSR weights (``reds4``, ``basicvsr.vimeo90k_bi`` or a ``.pth`` path) into propagation +
+    SPyNet of a RealBasicVSR."""
+    from wildvsr.models import init_from_basicvsr
+    from wildvsr.models.pretrained import unwrap_checkpoint
+    from wildvsr.weights import load_state_dict, resolve_weights
+
+    if "." not in spec and not Path(spec).exists():
+        spec = f"basicvsr.{spec}"
+    path = resolve_weights(spec)
+    if not hasattr(model, "basicvsr"):
+        raise ConfigError(f"config key 'model.init_from_basicvsr': model {type(model).__name__} has no BasicVSR part")
+    report = init_from_basicvsr(model, unwrap_checkpoint(load_state_dict(path)))
+    logger.info("initialised propagation and SPyNet from %s (%d tensors)", path, len(report["loaded"]))
+
+
+def load_generator_weights(model: nn.Module, weights: str) -> dict[str, torch.Tensor] | None:
+    """Load a training checkpoint (``.pt``: its ``model`` state) or anything ``wildvsr.models`` can load.
+
+    Returns the checkpoint's EMA state when it has one (stage 2 starts its EMA from stage 1's, as mmedit ``load_from``).
+    """
+    path = Path(weights)
+    if path.suffix == ".pt" and path.is_file():
+        from wildvsr.train.checkpoint import load_checkpoint
+
+        state = load_checkpoint(path)
+        model.load_state_dict(state["model"])
+        logger.info("loaded generator weights from training checkpoint %s (step %d)", path, state["step"])
+        return state.get("ema")
+    from wildvsr.models import create_model
+
+    name = _registry_name(model)
+    loaded = create_model(name, weights=weights, **dict(getattr(model, "config", {})))
+    model.load_state_dict(loaded.state_dict())
+    logger.info("loaded generator weights %s", weights)
+    return None
+
+
+def _registry_name(model: nn.Module) -> str:
+    from wildvsr.models.pretrained import _arch_name
+
+    return _arch_name(model)
+
+
+def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
+    return _create(cfg.name, "discriminator.kwargs", dict(cfg.kwargs))
+
+
+def generator_param_groups(model: nn.Module, cfg: ModelConfig, optim: OptimConfig) -> list[dict[str, Any]]:
+    """Adam groups: SPyNet at ``lr * spynet_lr_mult`` (when trainable), everything else at ``lr``; frozen excluded."""
+    spy_ids = {id(p) for _, m in submodules_named(model, "spynet") for p in m.parameters()}
+    main = [p for p in model.parameters() if p.requires_grad and id(p) not in spy_ids]
+    spy = [p for p in model.parameters() if p.requires_grad and id(p) in spy_ids]
+    groups = [{"params": main, "lr": optim.lr, "name": "main"}]
+    if spy and cfg.spynet_lr_mult > 0:
+        groups.append({"params": spy, "lr": optim.lr * cfg.spynet_lr_mult, "name": "spynet"})
+    elif spy:
+        for p in spy:
+            p.requires_grad_(False)
+    if not main:
+        raise ConfigError("config: the generator has no trainable parameters (check model.fix_* keys)")
+    return groups
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, optim: OptimConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    if optim.scheduler == "multistep":
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(optim.milestones), gamma=optim.gamma)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=_constant)
+
+
+def _constant(_: int) -> float:  # module-level so the scheduler state stays picklable
+    return 1.0
