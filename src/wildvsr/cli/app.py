@@ -10,8 +10,15 @@ import logging
 import sys
 import traceback
 
-import click
 import typer
+
+try:  # typer >= 0.20 vendors click as typer._click (with Exit/Abort in typer.exceptions)
+    import click
+
+    _Exit, _Abort, _ClickException = click.exceptions.Exit, click.exceptions.Abort, click.ClickException
+except ImportError:
+    from typer._click.exceptions import ClickException as _ClickException
+    from typer.exceptions import Abort as _Abort, Exit as _Exit
 
 from wildvsr import __version__
 from wildvsr.errors import VSRError
@@ -61,12 +68,12 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="wildvsr", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except _Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:  # usage errors: bad option, missing argument
+    except _ClickException as exc:  # usage errors: bad option, missing argument
         exc.show()
         code = 2
-    except click.exceptions.Abort:
+    except _Abort:
         typer.echo("interrupted", err=True)
         code = 130
     except KeyboardInterrupt:
