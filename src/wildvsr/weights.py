@@ -18,6 +18,7 @@ import importlib.util
 import logging
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,10 +183,11 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        first = f"it references {found.group(1)}" if found else "unsupported object in the pickle"
         raise WeightsMismatchError(
             f"{path} is not a plain weights file: it needs code to unpickle and was refused for safety "
-            f"(weights_only=True; {first[:160]}); re-save it as a state dict of tensors") from None
+            f"(weights_only=True; {first}); re-save it as a state dict of tensors") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise WeightsMismatchError(f"{path} is not a readable PyTorch weights file: {str(exc)[:200]}") from None
     if not isinstance(state, dict):

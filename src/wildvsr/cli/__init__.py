@@ -4,5 +4,6 @@ from wildvsr.cli.app import app, main
 
 # Explicit list of command modules (each registers its commands on ``app`` at import).
 from wildvsr.cli import video as _video  # noqa: E402,F401  info, convert
+from wildvsr.cli import models as _models  # noqa: E402,F401  models
 
 __all__ = ["app", "main"]

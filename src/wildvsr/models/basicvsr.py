@@ -9,7 +9,6 @@ residual blocks per branch) match those checkpoints: 6,291,311 parameters.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from wildvsr.errors import InputError

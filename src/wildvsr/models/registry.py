@@ -7,10 +7,8 @@ resolved offline by :mod:`wildvsr.weights`; nothing is ever downloaded.
 from __future__ import annotations
 
 import fnmatch
-import logging
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -22,7 +20,6 @@ from wildvsr.models import basicvsr, discriminator, realbasicvsr, spynet
 __all__ = ["PretrainedCfg", "ModelEntry", "create_model", "create", "list_models", "is_model", "model_info",
            "get_pretrained_cfg", "get_model_entry", "DEFAULT_UPSCALE_MODEL"]
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_UPSCALE_MODEL = "basicvsr"  # until the project ships its own real-world weights (issue 3)
 
@@ -218,6 +215,7 @@ def model_info(name: str) -> dict[str, Any]:
     for tag, cfg in entry.pretrained.items():
         found = locate(cfg)
         weights.append({"tag": tag, "default": tag == entry.default_tag, "file": cfg.file,
+                        "alt_files": list(cfg.alt_files),
                         "available": found is not None, "path": str(found) if found else None,
                         "source": cfg.source, "url": cfg.url, "sha256": cfg.sha256, "license": cfg.license,
                         "notes": cfg.notes})
