@@ -5,5 +5,7 @@ from wildvsr.cli.app import app, main
 # Explicit list of command modules (each registers its commands on ``app`` at import).
 from wildvsr.cli import video as _video  # noqa: E402,F401  info, convert
 from wildvsr.cli import models as _models  # noqa: E402,F401  models
+from wildvsr.cli import train as _train  # noqa: E402,F401  train, export
+from wildvsr.cli import upscale as _upscale  # noqa: E402,F401  upscale
 
 __all__ = ["app", "main"]

@@ -5,9 +5,10 @@ frames held in memory or streamed.
 """
 
 from wildvsr.inference.chunking import ChunkSpec, iter_windows, plan_chunks
-from wildvsr.inference.config import DEFAULT_MODEL, DEFAULT_WEIGHTS, UpscaleConfig
+from wildvsr.inference.config import DEFAULT_MODEL, UpscaleConfig
+from wildvsr.inference.runner import build_upscaler, load_model, upscale_video
 from wildvsr.inference.tiling import TileSpec, iter_tiles
 from wildvsr.inference.upscaler import Upscaler
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_WEIGHTS", "ChunkSpec", "TileSpec", "UpscaleConfig", "Upscaler", "iter_tiles",
-           "iter_windows", "plan_chunks"]
+__all__ = ["DEFAULT_MODEL", "ChunkSpec", "TileSpec", "UpscaleConfig", "Upscaler", "build_upscaler", "iter_tiles",
+           "iter_windows", "load_model", "plan_chunks", "upscale_video"]

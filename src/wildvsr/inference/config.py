@@ -1,7 +1,8 @@
 """The settings of one ``upscale`` run, validated once.
 
-The default model is named here and nowhere else: until wildvsr ships its own real-world weights it is the official
-BasicVSR trained on REDS4 (a clean x4 model; it sharpens but does not remove real-world noise or compression).
+The default model is named once, in :data:`wildvsr.models.registry.DEFAULT_UPSCALE_MODEL`: until wildvsr ships its
+own real-world weights it is the official BasicVSR trained on REDS4 (its registry default weights), a clean x4 model
+that sharpens but does not remove real-world noise or compression.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from wildvsr.errors import ConfigError
+from wildvsr.models.registry import DEFAULT_UPSCALE_MODEL
 
-DEFAULT_MODEL = "basicvsr"
-"""Model used when none is given (see the module docstring for why)."""
-DEFAULT_WEIGHTS = "reds4"
-"""Weights tag of :data:`DEFAULT_MODEL` used when neither ``weights`` nor a different model is given."""
+DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
+"""Model used when none is given; named once, in :mod:`wildvsr.models.registry` (its default weights: ``reds4``)."""
 
 DEFAULT_CHUNK_SIZE = 24
 """Frames kept per temporal chunk (see ``benchmarks/chunk_overlap_curve.py`` for the overlap/quality trade-off)."""
@@ -39,7 +39,7 @@ class UpscaleConfig:
 
     Attributes:
         model: registry name (``wildvsr models`` lists them).
-        weights: a weights tag, a file path, or None for the model's default (``reds4`` for ``basicvsr``).
+        weights: a weights tag, a file path, or None for the model's default weights (``reds4`` for ``basicvsr``).
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``fp32``; ``bf16``/``fp16`` run under autocast on CUDA (``bf16`` also on CPU). A chunk whose fp16/bf16
             output is not finite is recomputed in fp32 with a warning.
@@ -97,18 +97,12 @@ class UpscaleConfig:
         if self.weights is not None:
             object.__setattr__(self, "weights", os.fspath(self.weights))
 
-    @property
-    def weights_or_default(self) -> str | None:
-        """The weights to load: the given ones, else ``reds4`` for the default model, else the model's own default."""
-        if self.weights is not None:
-            return self.weights
-        return DEFAULT_WEIGHTS if self.model == DEFAULT_MODEL else "default"
-
     def pixel_settings(self) -> dict[str, Any]:
         """The settings that change output pixels (recorded in the resume manifest; precision is included)."""
-        weights = self.weights_or_default
-        if weights is not None and Path(weights).is_file():
-            weights = str(Path(weights).resolve())
+        weights: Any = self.weights if self.weights is not None else "default"
+        if Path(weights).is_file():
+            st = Path(weights).stat()
+            weights = {"path": str(Path(weights).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
         return {"model": self.model, "weights": weights, "precision": self.precision, "chunk_size": self.chunk_size,
                 "overlap": self.overlap, "tile": self.tile, "tile_overlap": self.tile_overlap if self.tile else None,
                 "scale": self.scale, "refine_threshold": self.refine_threshold}

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -199,7 +198,3 @@ def _read_segment(path: Path) -> np.ndarray:
         raise InputError(f"{path} holds no frames")
     return np.stack(frames)
 
-
-def iter_stored(work: WorkDir) -> Iterator[int]:
-    """Indices of the finished chunks, in order."""
-    yield from sorted(work.chunks)

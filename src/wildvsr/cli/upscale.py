@@ -1,0 +1,78 @@
+"""``wildvsr upscale INPUT OUTPUT``: the main job (a thin layer over :func:`wildvsr.inference.upscale_video`)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wildvsr.cli.app import app
+from wildvsr.inference.config import DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP
+
+
+@app.command("upscale")
+def upscale(
+    input: Annotated[Path, typer.Argument(help="Input video, folder of frames, or one image.", show_default=False)],
+    output: Annotated[Path, typer.Argument(help="Output video (container from its extension) or folder of PNGs.",
+                                           show_default=False)],
+    model: Annotated[str, typer.Option(help="Model name (see `wildvsr models`).")] = DEFAULT_MODEL,
+    weights: Annotated[str | None, typer.Option(help="Weights tag or file (default: the model's default).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    precision: Annotated[str, typer.Option(help="fp32, bf16 or fp16 (reduced precision is for CUDA; fp16 chunks "
+                                                "with NaN/inf are recomputed in fp32).")] = "fp32",
+    chunk_size: Annotated[int, typer.Option(help="Frames kept per temporal chunk.")] = DEFAULT_CHUNK_SIZE,
+    overlap: Annotated[int, typer.Option(help="Context frames on each side of a chunk.")] = DEFAULT_OVERLAP,
+    tile: Annotated[int | None, typer.Option(help="Process frames in tiles of N input pixels (less memory).")] = None,
+    tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = DEFAULT_TILE_OVERLAP,
+    scale: Annotated[int, typer.Option(help="Output scale 4, or 2/3 (resized x4 output).")] = 4,
+    refine_threshold: Annotated[float | None, typer.Option(
+        help="RealBasicVSR dynamic refinement threshold, 0-255 scale (paper: 5 GAN, 1.5 non-GAN).")] = None,
+    codec: Annotated[str, typer.Option(help="Video codec of the output.")] = "libx264",
+    crf: Annotated[int | None, typer.Option(help="Constant rate factor (quality) of the output codec.")] = None,
+    preset: Annotated[str | None, typer.Option(help="Encoder preset, e.g. medium.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
+    from wildvsr.inference import UpscaleConfig, upscale_video
+
+    config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, chunk_size=chunk_size,
+                           overlap=overlap, tile=tile, tile_overlap=tile_overlap, scale=scale,
+                           refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
+                           overwrite=overwrite, resume=resume, quiet=quiet)
+    if quiet or not sys.stderr.isatty():
+        upscale_video(input, output, config)
+        return
+    with _progress_bar(input) as advance:
+        upscale_video(input, output, config, progress=advance)
+
+
+@contextlib.contextmanager
+def _progress_bar(source: Path) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr (frames, fps, ETA); the total comes from the input when it is known."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+    from rich.text import Text
+
+    from wildvsr.video import VideoReader
+
+    class FpsColumn(ProgressColumn):
+        def render(self, task) -> Text:  # noqa: ANN001 (rich's Task)
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} fps" if speed else "- fps")
+
+    total = None
+    with contextlib.suppress(Exception):  # a bad input is reported by the run itself
+        with VideoReader(source) as reader:
+            total = reader.info.num_frames
+    progress = Progress(TextColumn("upscaling"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeElapsedColumn(),
+                        TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
+    with progress:
+        task = progress.add_task("frames", total=total)
+        yield lambda n: progress.advance(task, n)
