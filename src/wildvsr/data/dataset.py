@@ -67,8 +67,8 @@ def augment(frames: np.ndarray, hflip: bool, vflip: bool, transpose: bool) -> np
 class VideoSequenceDataset(Dataset):
     """Map-style dataset indexed by a global sample id (any non-negative int; there is no epoch length).
 
-    ``ds[k]`` returns ``{"gt": float32 (L, 3, S, S) in [0, 1], "sample_id": k, "clip": clip index, "start": frame}``
-    plus whatever ``worker_stage(sample, rng)`` adds (run in the worker process, after cropping).
+    ``ds[k]`` returns ``{"gt": float32 (L, 3, S, S) in [0, 1], "sample_id", "clip" (index), "start" (first frame),
+    "crop" (top, left), "flips" (h, v, transpose drawn)}`` plus whatever ``worker_stage(sample, rng)`` adds (run in the worker process, after cropping).
 
     Args:
         clips: the clip index (see :func:`wildvsr.data.clips.build_clip_index`).
@@ -121,7 +121,8 @@ class VideoSequenceDataset(Dataset):
         if spec.stochastic:
             frames = mirror_in_time(frames)
         gt = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
-        sample: dict[str, Any] = {"gt": gt, "sample_id": sample_id, "clip": ci, "start": start}
+        sample: dict[str, Any] = {"gt": gt, "sample_id": sample_id, "clip": ci, "start": start, "crop": (top, left),
+                                  "flips": tuple(bool(f) for f in flips)}
         if self.worker_stage is not None:
             sample = self.worker_stage(sample, rng)
         return sample

@@ -9,6 +9,7 @@ exactly where the checkpoint was taken.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import time
@@ -25,6 +26,7 @@ from torch.utils.data import DataLoader
 
 from wildvsr.data.dataset import SequenceSpec, ShardedSampleSampler, VideoSequenceDataset, collate
 from wildvsr.errors import OutputExistsError
+from wildvsr.utils.files import atomic_write_text
 from wildvsr.train.checkpoint import (capture_rng_state, latest_checkpoint, load_checkpoint, restore_rng_state,
                                       save_checkpoint)
 from wildvsr.train.config import TrainConfig
@@ -73,8 +75,9 @@ class Trainer:
         self.progress = progress
         self.step = 0
         t = cfg.train
-        if t.deterministic:
-            torch.use_deterministic_algorithms(True)
+        if t.deterministic:  # process-wide switch; warn (not fail) on ops without a deterministic kernel
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
         self.amp_dtype = torch.bfloat16 if (t.amp == "bf16" or (t.amp == "auto" and self.device.type == "cuda")) \
             else None
 
@@ -160,7 +163,7 @@ class Trainer:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             import yaml
 
-            (self.output_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+            atomic_write_text(self.output_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
             self.logbook = Logbook(self.output_dir)
             if t.val_every > 0 and (cfg.val.real_frames or cfg.val.synthetic_video):
                 from wildvsr.train.validation import Validator
@@ -337,12 +340,31 @@ class Trainer:
                 self._validate()
             if self.step % t.checkpoint_every == 0 or self.step == max_steps:
                 last_ckpt = self.save()
+        digests = self.weight_digests()
         if self.logbook is not None:
+            if self.dist.distributed:
+                same = len(set(digests)) == 1
+                (logger.info if same else logger.error)("generator weights across %d ranks: %s", len(digests),
+                                                        "identical" if same else "DIFFERENT " + " ".join(digests))
+            self.logbook.write(self.step, {"weight_digests": digests})
             self.logbook.close()
         del it, loader
         it_s = (self.step - start - 1) / busy if busy > 0 else float("nan")
         return {"step": self.step, "it_s": it_s, "data_wait": wait / busy if busy > 0 else float("nan"),
-                "losses": totals, "checkpoint": last_ckpt}
+                "losses": totals, "checkpoint": last_ckpt, "weight_digests": digests}
+
+    def weight_digests(self) -> list[str]:
+        """SHA-256 (16 hex) of the generator weights on every rank (DDP desync check); one entry per rank."""
+        h = hashlib.sha256()
+        for k, v in sorted(unwrap(self.generator).state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        mine = h.hexdigest()[:16]
+        if not self.dist.distributed:
+            return [mine]
+        out: list[Any] = [None] * self.dist.world_size
+        dist.all_gather_object(out, mine)
+        return out
 
     def _validate(self) -> None:
         model = self.ema.module if self.ema is not None else unwrap(self.generator)
