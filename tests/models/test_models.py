@@ -249,3 +249,27 @@ def test_checkpoint_wrappers_and_prefixes(tmp_path):
     loaded = create_model("basicvsr", weights=path, mid_channels=8, num_blocks=1)
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value)
+
+
+def test_single_frame_clip():
+    model = _tiny("basicvsr").eval()
+    with torch.no_grad():
+        assert model(torch.rand(2, 1, 3, 10, 10)).shape == (2, 1, 3, 40, 40)
+
+
+def test_spynet_taken_from_saved_realbasicvsr(tmp_path):
+    model = _tiny("realbasicvsr")
+    path = save_pretrained(model, tmp_path / "rbv.safetensors")
+    spy = create_model("spynet", weights=path)
+    for key, value in model.basicvsr.spynet.state_dict().items():
+        assert torch.equal(spy.state_dict()[key], value)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_flow_warp_low_precision_keeps_subpixel_accuracy(dtype):
+    torch.manual_seed(0)
+    x = torch.rand(1, 4, 40, 300)
+    flow = torch.rand(1, 40, 300, 2) * 4 - 2
+    ref = flow_warp(x, flow)
+    low = flow_warp(x.to(dtype), flow.to(dtype)).float()
+    assert low.dtype == torch.float32 and (low - ref).abs().max() < 0.02

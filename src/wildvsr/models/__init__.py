@@ -8,7 +8,7 @@ Tensors are float ``(B, T, C, H, W)`` RGB in [0, 1]. Weights never download; see
 
 from wildvsr.models.basicvsr import BasicVSR
 from wildvsr.models.discriminator import UNetDiscriminatorSN
-from wildvsr.models.pretrained import from_pretrained, save_pretrained
+from wildvsr.models.pretrained import architecture_name, from_pretrained, save_pretrained
 from wildvsr.models.realbasicvsr import RealBasicVSR, init_from_basicvsr
 from wildvsr.models.registry import (
     DEFAULT_UPSCALE_MODEL,
@@ -25,5 +25,5 @@ from wildvsr.models.spynet import SPyNet
 __all__ = [
     "BasicVSR", "RealBasicVSR", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
     "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg",
-    "save_pretrained", "from_pretrained", "init_from_basicvsr",
+    "save_pretrained", "from_pretrained", "architecture_name", "init_from_basicvsr",
 ]

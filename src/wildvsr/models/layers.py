@@ -112,10 +112,14 @@ def flow_warp(x: torch.Tensor, flow: torch.Tensor, interp_mode: str = "bilinear"
     if x.shape[-2:] != flow.shape[1:3]:
         raise ValueError(f"flow_warp: x is {tuple(x.shape[-2:])} but flow is {tuple(flow.shape[1:3])} (H, W)")
     _, _, h, w = x.shape
-    gy, gx = torch.meshgrid(torch.arange(h, device=x.device, dtype=x.dtype),
-                            torch.arange(w, device=x.device, dtype=x.dtype), indexing="ij")
-    grid = torch.stack((gx, gy), dim=-1) + flow.to(x.dtype)  # (B, H, W, 2) absolute pixel coordinates
+    # Sampling coordinates in fp32 even for fp16/bf16 features: bf16 keeps 8 mantissa bits, i.e. whole-pixel errors
+    # on the normalised grid of a few-hundred-pixel-wide frame.
+    compute = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    gy, gx = torch.meshgrid(torch.arange(h, device=x.device, dtype=compute),
+                            torch.arange(w, device=x.device, dtype=compute), indexing="ij")
+    grid = torch.stack((gx, gy), dim=-1) + flow.to(compute)  # (B, H, W, 2) absolute pixel coordinates
     gx_n = 2.0 * grid[..., 0] / max(w - 1, 1) - 1.0
     gy_n = 2.0 * grid[..., 1] / max(h - 1, 1) - 1.0
-    return F.grid_sample(x, torch.stack((gx_n, gy_n), dim=-1), mode=interp_mode, padding_mode=padding_mode,
-                         align_corners=align_corners)
+    out = F.grid_sample(x.to(compute), torch.stack((gx_n, gy_n), dim=-1), mode=interp_mode,
+                        padding_mode=padding_mode, align_corners=align_corners)
+    return out.to(x.dtype)

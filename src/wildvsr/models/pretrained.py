@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from wildvsr.models.registry import ModelEntry
 
 __all__ = ["unwrap_checkpoint", "load_checked", "load_pretrained", "save_pretrained", "from_pretrained",
-           "read_config", "guess_architecture"]
+           "read_config", "guess_architecture", "architecture_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -125,9 +125,12 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
     else:
         path = resolve_weights(weights)
         arch, config = read_config(path)
-        if arch is not None and arch != entry.name:
+        # SPyNet may be taken out of any saved BasicVSR/RealBasicVSR (its filter extracts the spynet.* part)
+        if arch is not None and arch != entry.name and entry.name != "spynet":
             raise WeightsMismatchError(f"weights {path} are for {arch}, not {entry.name}; "
                                        f"did you pass {arch} weights to --model {entry.name}?")
+        if arch != entry.name:
+            config = {}  # the stored config is the other architecture's
         source = str(path)
     config.update(kwargs)
     model = entry.builder(**config)
@@ -137,13 +140,17 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
     return model.eval()
 
 
-def _arch_name(model: nn.Module) -> str:
-    from wildvsr.models.registry import _MODELS
+def architecture_name(model: nn.Module) -> str:
+    """Registry name of a model instance (``"realbasicvsr"``); ``InputError`` if its class is not registered."""
+    from wildvsr.models.registry import get_model_entry, list_models
 
-    for name, entry in _MODELS.items():
-        if type(model) is entry.builder:
+    for name in list_models():
+        if type(model) is get_model_entry(name).builder:
             return name
-    raise InputError(f"{type(model).__name__} is not a registered wildvsr model; cannot save it with save_pretrained")
+    raise InputError(f"{type(model).__name__} is not a registered wildvsr model (known: {', '.join(list_models())})")
+
+
+_arch_name = architecture_name  # older private name, kept for callers
 
 
 def save_pretrained(model: nn.Module, path: str | os.PathLike, *, overwrite: bool = False,
@@ -155,7 +162,7 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, *, overwrite: boo
     """
     from safetensors.torch import save_file
 
-    arch = _arch_name(model)
+    arch = architecture_name(model)
     config = dict(getattr(model, "config", {}))
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     meta = {**(metadata or {}), _META_ARCH: arch, _META_CONFIG: json.dumps(config, sort_keys=True), "format": "pt"}
