@@ -1,0 +1,143 @@
+"""Warping error (temporal consistency), as MGLD-VSR reports it (its Table 2, after Lai et al. 2018).
+
+    WE = 1/(N-1) * sum_{i=1}^{N-1} mean_{p in M_i} |I_{i+1}(p) - Warp(I_i, O_b,i)(p)|
+
+``O_b,i`` is the backward flow from frame i+1 to frame i (``Warp(I_i, O_b,i)`` is frame i moved onto frame i+1),
+estimated by SPyNet with the official BasicVSR weights. The flow is computed on the evaluated frames, or on the
+ground-truth frames when ``reference`` is given (MGLD-VSR's synthetic protocol). ``M_i`` keeps the pixels that are
+visible in both frames: the forward-backward consistency check of Sundaram et al. / UnFlow,
+
+    |b + f(p + b)|^2 < 0.01 (|b|^2 + |f(p + b)|^2) + 0.5
+
+(b the backward flow at p, f the forward flow i -> i+1 sampled where b points), and whose warped position lies
+inside frame i. The mean absolute difference runs over the masked pixels and the three RGB channels.
+
+Scale: images are taken on [0, 1] and the result is multiplied by ``scale`` (default 1000), i.e. WE is reported in
+units of 1e-3 of the full range (0.255 grey levels of 8-bit video). MGLD-VSR does not publish its evaluation
+script; this is the scale at which its reported values (about 3-12) are plausible magnitudes for flow-compensated
+frame differences. Pass ``scale=255`` for grey levels. Lower is better; 0 for a static clip.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from wildvsr.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+FlowFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``flow_fn(ref, supp) -> flow``: ``(B, 3, H, W)`` RGB [0, 1] twice -> ``(B, 2, H, W)`` pixels (x first), such that
+``supp`` warped by the flow matches ``ref`` (SPyNet's convention)."""
+
+_SPYNET_CACHE: dict[str, torch.nn.Module] = {}
+
+
+def spynet_flow_fn(device: str | torch.device = "cpu", weights: str = "default") -> FlowFn:
+    """SPyNet (official BasicVSR weights by default) as a :data:`FlowFn`; the model is built once per device."""
+    key = f"{device}:{weights}"
+    if key not in _SPYNET_CACHE:
+        from wildvsr.models import create_model  # models are heavy; import only when flow is needed
+
+        _SPYNET_CACHE[key] = create_model("spynet", weights=weights).to(device).eval()
+    model = _SPYNET_CACHE[key]
+
+    def flow_fn(ref: torch.Tensor, supp: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return model(ref.to(device), supp.to(device)).float()
+
+    return flow_fn
+
+
+def _to_tensor(frames: Sequence[np.ndarray] | np.ndarray, name: str) -> torch.Tensor:
+    """``(T, H, W, 3)`` uint8 [0, 255] or float [0, 1] -> ``(T, 3, H, W)`` float32 [0, 1]."""
+    arr = np.asarray(frames)
+    if arr.ndim != 4 or arr.shape[-1] != 3:
+        raise InputError(f"{name} must be (T, H, W, 3) RGB frames, got shape {arr.shape}")
+    if arr.shape[0] < 2:
+        raise InputError(f"warping error needs at least 2 frames, {name} has {arr.shape[0]}")
+    if arr.dtype == np.uint8:
+        data = arr.astype(np.float32) / 255.0
+    elif np.issubdtype(arr.dtype, np.floating):
+        data = arr.astype(np.float32)
+    else:
+        raise InputError(f"{name} must be uint8 or float in [0, 1], got dtype {arr.dtype}")
+    return torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+
+
+def _warp(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backward warp ``x`` ``(B, C, H, W)`` by ``flow`` ``(B, 2, H, W)``; also returns the in-bounds mask (B, 1, H, W)."""
+    _, _, h, w = x.shape
+    gy, gx = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
+    px = gx.to(x.device) + flow[:, 0]
+    py = gy.to(x.device) + flow[:, 1]
+    inside = ((px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)).unsqueeze(1)
+    grid = torch.stack((2.0 * px / max(w - 1, 1) - 1.0, 2.0 * py / max(h - 1, 1) - 1.0), dim=-1)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    return out, inside
+
+
+def consistency_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
+    """Pixels of frame i+1 that pass the forward-backward check and map inside frame i -> ``(B, 1, H, W)`` bool.
+
+    Args:
+        backward: Flow i+1 -> i ``(B, 2, H, W)`` on frame i+1's grid.
+        forward: Flow i -> i+1 ``(B, 2, H, W)`` on frame i's grid.
+    """
+    fwd_at, inside = _warp(forward, backward)
+    sq = lambda v: (v * v).sum(dim=1, keepdim=True)  # noqa: E731
+    visible = sq(backward + fwd_at) < 0.01 * (sq(backward) + sq(fwd_at)) + 0.5
+    return visible & inside
+
+
+def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence[np.ndarray] | np.ndarray | None = None,
+                  *, flow_fn: FlowFn | None = None, occlusion_mask: bool = True, scale: float = 1000.0,
+                  batch_size: int = 4, device: str | torch.device = "cpu", per_pair: bool = False,
+                  ) -> float | tuple[float, list[float]]:
+    """Warping error of a clip (lower is better; see the module docstring for the definition and scale).
+
+    Args:
+        frames: Evaluated frames ``(T, H, W, 3)`` RGB, uint8 [0, 255] or float [0, 1], T >= 2.
+        reference: Optional ground-truth frames of the same shape; the flow is then computed on them.
+        flow_fn: Flow estimator (:data:`FlowFn`); default SPyNet with the official BasicVSR weights on ``device``.
+        occlusion_mask: Apply the forward-backward consistency mask (otherwise only the in-bounds mask).
+        scale: Multiplier of the mean absolute difference on [0, 1] (1000 -> units of 1e-3; 255 -> grey levels).
+        batch_size: Frame pairs per flow call.
+        device: Device for the default SPyNet.
+        per_pair: Also return the N-1 per-pair values.
+
+    Returns:
+        The mean over the N-1 pairs, or ``(mean, per_pair_values)`` when ``per_pair``. A pair with no consistent
+        pixel is NaN in the per-pair list and left out of the mean (NaN if no pair has any).
+    """
+    clip = _to_tensor(frames, "frames")
+    flow_src = clip if reference is None else _to_tensor(reference, "reference")
+    if flow_src.shape != clip.shape:
+        raise InputError(f"reference shape {tuple(flow_src.shape)} differs from frames shape {tuple(clip.shape)}")
+    flow_fn = flow_fn or spynet_flow_fn(device)
+    values: list[float] = []
+    num_pairs = clip.shape[0] - 1
+    for start in range(0, num_pairs, batch_size):
+        stop = min(start + batch_size, num_pairs)
+        prev_f, next_f = flow_src[start:stop], flow_src[start + 1:stop + 1]
+        backward = flow_fn(next_f, prev_f).float().cpu()  # on frame i+1's grid, points into frame i
+        warped, mask = _warp(clip[start:stop], backward)
+        if occlusion_mask:
+            forward = flow_fn(prev_f, next_f).float().cpu()
+            mask = consistency_mask(backward, forward)
+        diff = (clip[start + 1:stop + 1] - warped).abs().mean(dim=1, keepdim=True)
+        maskf = mask.float()
+        counts = maskf.sum(dim=(1, 2, 3))
+        sums = (diff * maskf).sum(dim=(1, 2, 3))
+        for count, total in zip(counts.tolist(), sums.tolist()):
+            values.append(scale * total / count if count else float("nan"))
+    if any(np.isnan(values)):
+        logger.warning("warping error: %d of %d frame pairs have no consistent pixels and are left out of the mean",
+                       int(np.isnan(values).sum()), len(values))
+    mean = float(np.nanmean(values)) if not all(np.isnan(values)) else float("nan")
+    return (mean, values) if per_pair else mean
