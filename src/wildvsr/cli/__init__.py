@@ -7,5 +7,6 @@ from wildvsr.cli import video as _video  # noqa: E402,F401  info, convert
 from wildvsr.cli import models as _models  # noqa: E402,F401  models
 from wildvsr.cli import train as _train  # noqa: E402,F401  train, export
 from wildvsr.cli import upscale as _upscale  # noqa: E402,F401  upscale
+from wildvsr.cli import metrics as _metrics  # noqa: E402,F401  metrics
 
 __all__ = ["app", "main"]
