@@ -273,3 +273,18 @@ def test_flow_warp_low_precision_keeps_subpixel_accuracy(dtype):
     ref = flow_warp(x, flow)
     low = flow_warp(x.to(dtype), flow.to(dtype)).float()
     assert low.dtype == torch.float32 and (low - ref).abs().max() < 0.02
+
+
+def test_foreign_file_sizes_are_inferred(tmp_path):
+    # a BasicSR-layout BasicVSR with 2 blocks and 8 channels (BasicSR's own default is num_block=15)
+    src = create_model("basicvsr", mid_channels=8, num_blocks=2)
+    state = {k.replace("backward_resblocks.", "backward_trunk.").replace("forward_resblocks.", "forward_trunk.")
+             .replace("upsample1.upsample_conv.", "upconv1.").replace("upsample2.upsample_conv.", "upconv2."): v
+             for k, v in src.state_dict().items()}
+    path = tmp_path / "basicsr_small.pth"
+    torch.save({"params": state}, path)
+    loaded = create_model("basicvsr", weights=path)
+    assert loaded.config == {"mid_channels": 8, "num_blocks": 2}
+    rbv_path = tmp_path / "rbv.pth"
+    torch.save({"state_dict": {f"generator.{k}": v for k, v in _tiny("realbasicvsr").state_dict().items()}}, rbv_path)
+    assert create_model("realbasicvsr", weights=rbv_path).config["num_cleaning_blocks"] == 1

@@ -15,7 +15,7 @@ from wildvsr.errors import InputError
 from wildvsr.models.layers import PixelShufflePack, ResidualBlocksWithInputConv, flow_warp
 from wildvsr.models.spynet import SPyNet, convert_basicsr_spynet_keys
 
-__all__ = ["BasicVSR", "checkpoint_filter_fn", "convert_basicsr_keys"]
+__all__ = ["BasicVSR", "checkpoint_filter_fn", "convert_basicsr_keys", "infer_config", "count_blocks"]
 
 
 class BasicVSR(nn.Module):
@@ -144,3 +144,19 @@ def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None
     if any(k.startswith("generator.") for k in state):
         state = {k[len("generator."):]: v for k, v in state.items() if k.startswith("generator.")}
     return convert_basicsr_keys(state)
+
+
+def count_blocks(state: dict[str, torch.Tensor], prefix: str) -> int:
+    """Number of residual blocks ``{prefix}main.2.{i}.*`` in a state dict (0 when none)."""
+    indices = [int(k[len(prefix) + 7:].split(".")[0]) for k in state
+               if k.startswith(prefix + "main.2.") and k[len(prefix) + 7:].split(".")[0].isdigit()]
+    return max(indices) + 1 if indices else 0
+
+
+def infer_config(state: dict[str, torch.Tensor], prefix: str = "") -> dict[str, int]:
+    """Constructor kwargs read off a state dict in our layout (after :func:`checkpoint_filter_fn`); {} if unsure."""
+    fusion = state.get(prefix + "fusion.weight")
+    blocks = count_blocks(state, prefix + "backward_resblocks.")
+    if fusion is None or blocks == 0:
+        return {}
+    return {"mid_channels": int(fusion.shape[0]), "num_blocks": blocks}

@@ -132,9 +132,11 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
         if arch != entry.name:
             config = {}  # the stored config is the other architecture's
         source = str(path)
-    config.update(kwargs)
+    state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)), None)
+    # sizes read off the file (a foreign BasicSR BasicVSR may have num_block=15), then the stored config, then kwargs
+    inferred = entry.config_fn(state) if entry.config_fn is not None else {}
+    config = {**inferred, **config, **kwargs}
     model = entry.builder(**config)
-    state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)), model)
     load_checked(model, state, entry.name, source)
     logger.info("loaded %s weights from %s", entry.name, path)
     return model.eval()

@@ -23,10 +23,10 @@ import torch
 from torch import nn
 
 from wildvsr.errors import InputError
-from wildvsr.models.basicvsr import BasicVSR, convert_basicsr_keys
+from wildvsr.models.basicvsr import BasicVSR, convert_basicsr_keys, count_blocks
 from wildvsr.models.layers import ResidualBlocksWithInputConv
 
-__all__ = ["RealBasicVSR", "checkpoint_filter_fn", "init_from_basicvsr", "MAX_CLEANING_PASSES",
+__all__ = ["RealBasicVSR", "checkpoint_filter_fn", "infer_config", "init_from_basicvsr", "MAX_CLEANING_PASSES",
            "DEFAULT_REFINE_THRESHOLD"]
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,17 @@ def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None
     inner = convert_basicsr_keys({k[len("basicvsr."):]: v for k, v in state.items() if k.startswith("basicvsr.")})
     out.update({"basicvsr." + k: v for k, v in inner.items()})
     return out
+
+
+def infer_config(state: dict[str, torch.Tensor]) -> dict[str, int]:
+    """Architecture kwargs read off a state dict in our layout (after :func:`checkpoint_filter_fn`); {} if unsure."""
+    fusion = state.get("basicvsr.fusion.weight")
+    propagation = count_blocks(state, "basicvsr.backward_resblocks.")
+    cleaning = count_blocks(state, "image_cleaning.0.")
+    if fusion is None or propagation == 0 or cleaning == 0:
+        return {}
+    return {"mid_channels": int(fusion.shape[0]), "num_propagation_blocks": propagation,
+            "num_cleaning_blocks": cleaning}
 
 
 @torch.no_grad()

