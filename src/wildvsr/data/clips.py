@@ -68,7 +68,7 @@ def probe_clip(path: str | os.PathLike) -> ClipInfo:
         info = reader.info
         n = info.num_frames
         if n is None:
-            n = sum(1 for _ in reader)
+            n = reader.count_frames()
     return ClipInfo(str(path), int(n), int(info.height), int(info.width))
 
 

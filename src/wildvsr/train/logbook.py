@@ -21,10 +21,15 @@ def format_eta(seconds: float) -> str:
     return f"{h:d}:{m:02d}:{s:02d}"
 
 
+_ORDER = ("total", "pix", "clean", "per", "gan", "aug_n", "d_real", "d_fake")
+
+
 def progress_line(step: int, max_steps: int, it_s: float, data_wait: float, losses: dict[str, float],
                   lr: float) -> str:
     """``step 120/300000 | 1.84 it/s | data 3% | pix 0.0412 clean 0.0311 | lr 1.0e-04 | eta 45:12:03``."""
-    loss_txt = " ".join(f"{k.removeprefix('loss/')} {v:.4g}" for k, v in losses.items())
+    order = {k: i for i, k in enumerate(_ORDER)}
+    names = sorted(losses, key=lambda k: (order.get(k.removeprefix("loss/"), len(order)), k))
+    loss_txt = " ".join(f"{k.removeprefix('loss/')} {losses[k]:.4g}" for k in names)
     eta = (max_steps - step) / it_s if it_s > 0 else float("inf")
     return (f"step {step}/{max_steps} | {it_s:.2f} it/s | data {100 * data_wait:.0f}% | {loss_txt} | "
             f"lr {lr:.1e} | eta {format_eta(eta)}")
