@@ -12,13 +12,11 @@ import traceback
 
 import typer
 
-try:  # typer >= 0.20 vendors click as typer._click (with Exit/Abort in typer.exceptions)
-    import click
-
-    _Exit, _Abort, _ClickException = click.exceptions.Exit, click.exceptions.Abort, click.ClickException
-except ImportError:
+try:  # typer >= 0.20 vendors click as typer._click and raises its own exception classes
     from typer._click.exceptions import ClickException as _ClickException
     from typer.exceptions import Abort as _Abort, Exit as _Exit
+except ImportError:  # older typer re-uses the standalone click package
+    from click.exceptions import Abort as _Abort, ClickException as _ClickException, Exit as _Exit
 
 from wildvsr import __version__
 from wildvsr.errors import VSRError
