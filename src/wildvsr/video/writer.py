@@ -1,0 +1,480 @@
+"""Atomic frame writer: RGB frames -> a video file (PyAV), a PNG frame folder, or one PNG image.
+
+Decisions:
+- Container from the extension: ``.mp4/.m4v`` (mp4), ``.mov``, ``.mkv`` (Matroska), ``.webm``, ``.avi``. A path with
+  no video extension (or an existing folder) is a PNG frame folder; a ``.png`` path is a single image.
+- Frame folders: ``00000000.png``, ``00000001.png``, ... (index from 0, zero-padded to 8 digits, wider only past 10**8
+  frames), 8-bit RGB PNG for uint8 frames and 16-bit RGB PNG for uint16 frames.
+- Colour: RGB -> YUV with BT.709 for HD output (height >= 720 or width >= 1280) and BT.601 for SD, limited range,
+  and the stream is tagged with exactly that matrix/range (plus matching primaries/transfer, or the source's
+  primaries/transfer when ``like`` has them, since no transfer conversion is done). A BT.2020 source stays BT.2020.
+  RGB pixel formats (FFV1's default ``bgr0``) are lossless and tagged ``rgb``/full range.
+- Odd sizes: chroma-subsampled formats (yuv420p) need even sizes. When ``pix_fmt`` is not given, an odd-sized output
+  uses the codec's 4:4:4 format instead (a warning says so; nothing is cropped or padded); when ``yuv420p`` is asked for
+  explicitly, or the codec has no 4:4:4 format (mpeg4), :class:`~wildvsr.errors.InputError` says what to do.
+- Timestamps: ``write(image, pts)`` takes pts in the writer's time base (``time_base``, else ``like.time_base``, else
+  ``1/fps``) and they are passed through, so constant and variable frame rates are kept (the muxer may round them to
+  its own time base, e.g. 1/1000 s in Matroska).
+- ``copy_streams_from``: its audio and subtitle streams are remuxed without re-encoding when the output container
+  accepts their codec; otherwise audio is transcoded (AAC for mp4/mov/avi, Opus for mkv/webm) with a warning, and
+  subtitles are dropped with a warning. Packets are interleaved with the video as it is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import Interpolation, VideoReformatter
+
+from wildvsr.errors import InputError, VideoIOError
+from wildvsr.utils.files import atomic_path, check_output_path
+from wildvsr.video.colour import ENCODE_TAGS, SWS_MATRIX, SWS_RANGE, encode_matrix, needs_matrix
+from wildvsr.video.info import VideoInfo, is_video_path
+
+logger = logging.getLogger(__name__)
+
+#: Output extensions -> FFmpeg muxer names.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+#: Codec -> (default crf, default preset, default pix_fmt for uint8 input, default pix_fmt for uint16 input).
+CODEC_DEFAULTS = {
+    "libx264": (18, "medium", "yuv420p", "yuv420p10le"),
+    "libx265": (20, "medium", "yuv420p", "yuv420p10le"),
+    "ffv1": (None, None, "bgr0", "gbrp16le"),  # this FFmpeg's FFV1 has no 8-bit gbrp
+    "libvpx-vp9": (30, None, "yuv420p", "yuv420p10le"),
+    "libaom-av1": (30, None, "yuv420p", "yuv420p10le"),
+    "libsvtav1": (35, "8", "yuv420p", "yuv420p10le"),
+    "mpeg4": (3, None, "yuv420p", "yuv420p"),
+}
+_444 = {"yuv420p": "yuv444p", "yuv420p10le": "yuv444p10le", "yuv422p": "yuv444p", "yuv422p10le": "yuv444p10le"}
+_FRAME_NAME_DIGITS = 8
+
+
+def _supported_codecs(fmt: str) -> set[str]:
+    with av.open(io.BytesIO(), "w", format=fmt) as probe:
+        return set(probe.supported_codecs)
+
+
+def _codec_available(codec: str) -> bool:
+    try:
+        av.codec.Codec(codec, "w")
+    except (av.FFmpegError, ValueError, KeyError):  # UnknownCodecError is a ValueError
+        return False
+    return True
+
+
+class VideoWriter:
+    """Write RGB frames atomically: ``with VideoWriter(path, like=reader.info) as w: w.write(image, pts)``.
+
+    Args:
+        path: output file (container from the extension) or frame folder (no video extension / existing folder).
+        like: the source's :class:`VideoInfo`; gives fps, time base, colour primaries/transfer, rotation (carried when
+            it was not applied) and the input path that must not be overwritten.
+        fps: frame rate (overrides ``like``; default 25 when neither says).
+        time_base: unit of ``pts`` in :meth:`write` (default ``like.time_base``, else ``1/fps``).
+        codec: ``libx264`` (default), ``libx265``, ``ffv1`` (lossless), ``libvpx-vp9``, ``libaom-av1``,
+            ``libsvtav1``, ``mpeg4``; any other FFmpeg encoder name is passed through.
+        crf: quality (codec defaults: x264 18, x265 20, vp9/aom 30, svt-av1 35; for mpeg4 it is the qscale 2-31).
+        preset: encoder preset (x264/x265 ``medium`` by default; svt-av1 a number 0-13).
+        pix_fmt: encoder pixel format (default ``yuv420p``; ``bgr0`` (RGB) for ffv1; 10-bit/16-bit for uint16 frames).
+        bit_rate: target bit rate in bit/s (used instead of crf when crf is not given).
+        copy_streams_from: a video file whose audio and subtitle streams are copied into the output.
+        overwrite: replace an existing output (only once writing succeeded).
+        options: extra encoder options (strings), e.g. ``{"tune": "film"}``.
+
+    Raises:
+        OutputExistsError: the output exists (without ``overwrite``) or is an input.
+        InputError: missing/read-only output folder, unknown or unavailable codec, codec the container cannot hold,
+            bad frames (shape, dtype, size change, non-increasing pts), odd size with an explicit 4:2:0 format.
+        VideoIOError: nothing was written, or FFmpeg failed to encode/mux.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, like: VideoInfo | None = None, fps: float | Fraction | None = None,
+                 time_base: Fraction | None = None, codec: str = "libx264", crf: int | float | None = None,
+                 preset: str | None = None, pix_fmt: str | None = None, bit_rate: int | None = None,
+                 copy_streams_from: str | os.PathLike | None = None, overwrite: bool = False,
+                 options: dict[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self.like = like
+        self.overwrite = overwrite
+        self.copy_from = Path(copy_streams_from) if copy_streams_from else None
+        suffix = self.path.suffix.lower()
+        if self.path.is_dir() or (not is_video_path(self.path) and suffix != ".png"):
+            self.kind = "folder"
+        elif suffix == ".png":
+            self.kind = "image"
+        else:
+            self.kind = "video"
+            if suffix not in CONTAINERS:
+                raise InputError(f"cannot write {suffix} files; use one of {', '.join(sorted(CONTAINERS))} or a "
+                                 f"folder for PNG frames")
+        self.inputs = [p for p in ((like.path if like else None), self.copy_from) if p]
+        check_output_path(self.path, overwrite=overwrite, inputs=self.inputs)  # fail before any work
+        if self.copy_from is not None and not self.copy_from.is_file():
+            raise InputError(f"copy_streams_from={self.copy_from} is not a file")
+
+        fps = Fraction(fps).limit_denominator(1001000) if fps else (like.fps if like and like.fps else None)
+        self.fps = fps or Fraction(25)
+        self.time_base = Fraction(time_base) if time_base else (
+            like.time_base if (like and like.time_base) else 1 / self.fps)
+        self.codec = codec
+        self.crf, self.preset, self.pix_fmt, self.bit_rate = crf, preset, pix_fmt, bit_rate
+        self.options = dict(options or {})
+        if self.kind == "video":
+            self._check_codec(CONTAINERS[suffix])
+        self._stack: contextlib.ExitStack | None = None
+        self._tmp: Path | None = None
+        self._impl: _VideoSink | _PngSink | None = None
+        self.count = 0
+        self._last_pts: int | None = None
+        self._shape: tuple | None = None
+
+    def _check_codec(self, fmt: str) -> None:
+        if not _codec_available(self.codec):
+            hint = " (try libsvtav1)" if "av1" in self.codec else ""
+            raise InputError(f"codec {self.codec} is not available in this FFmpeg build{hint}; available here: "
+                             f"{', '.join(c for c in CODEC_DEFAULTS if _codec_available(c))}")
+        if self.codec not in _supported_codecs(fmt):
+            raise InputError(f"codec {self.codec} cannot be stored in a {self.path.suffix} file; use .mkv "
+                             f"(or another codec)")
+
+    # -- context -------------------------------------------------------------------------------------------------
+    def __enter__(self) -> VideoWriter:
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_path(self.path, overwrite=self.overwrite,
+                                                          directory=self.kind == "folder", inputs=self.inputs))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        assert self._stack is not None
+        stack, self._stack = self._stack, None
+        try:
+            if exc_type is None:
+                if self.count == 0:
+                    raise VideoIOError(f"no frames were written to {self.path}; nothing to save")
+                if self._impl is not None:
+                    self._impl.close()
+                _public_permissions(self._tmp)
+            elif self._impl is not None:
+                self._impl.abort()
+        except BaseException as err:
+            if not stack.__exit__(type(err), err, err.__traceback__):
+                raise
+            return False
+        return bool(stack.__exit__(exc_type, exc, tb))
+
+    # -- writing -------------------------------------------------------------------------------------------------
+    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        """Append one frame.
+
+        Args:
+            image: ``(H, W, 3)`` RGB, uint8 or uint16 (the first frame fixes size and dtype).
+            pts: presentation time in the writer's time base (default: the previous frame's + 1/fps); must increase.
+        """
+        if self._stack is None:
+            raise InputError("VideoWriter.write() outside its 'with' block")
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
+            raise InputError(f"frames must be (H, W, 3) uint8 or uint16 RGB, got {image.shape} {image.dtype}")
+        if self._shape is None:
+            self._shape = (image.shape, image.dtype)
+            self._impl = self._open(image.shape[1], image.shape[0], image.dtype == np.uint16)
+        elif (image.shape, image.dtype) != self._shape:
+            raise InputError(f"frame {self.count} is {image.shape} {image.dtype} but the first was "
+                             f"{self._shape[0]} {self._shape[1]}; all frames must match")
+        if pts is None:
+            pts = round(self.count / self.fps / self.time_base)
+            if self._last_pts is not None and pts <= self._last_pts:
+                pts = self._last_pts + 1
+        pts = int(pts)
+        if self._last_pts is not None and pts <= self._last_pts:
+            raise InputError(f"frame {self.count}: pts {pts} does not increase (previous {self._last_pts})")
+        self._impl.write(np.ascontiguousarray(image), pts, self.count)
+        self._last_pts = pts
+        self.count += 1
+
+    def _open(self, width: int, height: int, high_depth: bool) -> _VideoSink | _PngSink:
+        assert self._tmp is not None
+        if self.kind == "video":
+            return _VideoSink(self, self._tmp, width, height, high_depth)
+        return _PngSink(self._tmp, single=self.kind == "image")
+
+
+class _PngSink:
+    """PNG frames into a folder (``%08d.png``) or one PNG file."""
+
+    def __init__(self, target: Path, single: bool) -> None:
+        self.target, self.single = target, single
+
+    def write(self, image: np.ndarray, pts: int, index: int) -> None:
+        if self.single:
+            if index > 0:
+                raise InputError(f"{self.target.name}: a .png output holds one image; give a folder for frames")
+            path = self.target
+        else:
+            path = self.target / f"{index:0{_FRAME_NAME_DIGITS}d}.png"
+        write_png(path, image)
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """Write an ``(H, W, 3)`` uint8 (8-bit) or uint16 (16-bit) RGB PNG."""
+    fmt = "rgb24" if image.dtype == np.uint8 else "rgb48le"
+    ctx = av.CodecContext.create("png", "w")
+    ctx.width, ctx.height = image.shape[1], image.shape[0]
+    ctx.pix_fmt = "rgb24" if image.dtype == np.uint8 else "rgb48be"
+    ctx.options = {"compression_level": "3"}
+    frame = av.VideoFrame.from_ndarray(image, format=fmt)
+    if fmt != ctx.pix_fmt:
+        frame = frame.reformat(format=ctx.pix_fmt)
+    data = b"".join(bytes(p) for p in ctx.encode(frame)) + b"".join(bytes(p) for p in ctx.encode(None))
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+class _VideoSink:
+    """An open output container: the video encoder plus copied/transcoded audio and subtitle streams."""
+
+    def __init__(self, writer: VideoWriter, tmp: Path, width: int, height: int, high_depth: bool) -> None:
+        self.writer = writer
+        fmt = CONTAINERS[writer.path.suffix.lower()]
+        codec = writer.codec
+        crf_default, preset_default, pix8, pix16 = CODEC_DEFAULTS.get(codec, (None, None, "yuv420p", "yuv420p10le"))
+        pix_fmt = writer.pix_fmt or (pix16 if high_depth else pix8)
+        supported = [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
+        if (width % 2 or height % 2) and av.VideoFormat(pix_fmt).chroma_width != av.VideoFormat(pix_fmt).width:
+            alt = _444.get(pix_fmt)
+            if writer.pix_fmt is not None or alt is None or (supported and alt not in supported):
+                raise InputError(f"{width}x{height} has an odd side, which {pix_fmt} cannot hold; use an even size, "
+                                 f"or --pix-fmt yuv444p (libx264/libx265/vp9)")
+            logger.warning("%dx%d has an odd side: encoding %s instead of %s (nothing cropped)", width, height, alt,
+                           pix_fmt)
+            pix_fmt = alt
+        if supported and pix_fmt not in supported:
+            shown = ", ".join(supported[:12]) + (", ..." if len(supported) > 12 else "")
+            raise InputError(f"codec {codec} cannot encode pix_fmt {pix_fmt}; it supports {shown}")
+        self.pix_fmt = pix_fmt
+        self.rgb_in = "rgb48le" if high_depth else "rgb24"
+        self.time_base = writer.time_base
+        # AVI stores one frame per tick of a constant rate: encode in 1/fps and rescale the pts (VFR is lost).
+        self.pts_scale = None
+        if fmt == "avi" and self.time_base != 1 / writer.fps:
+            self.pts_scale = self.time_base * writer.fps
+            self.time_base = 1 / writer.fps
+        like = writer.like
+
+        # Colour: the matrix/range we convert with are the ones we tag.
+        self.yuv = needs_matrix(pix_fmt)
+        if self.yuv:
+            self.matrix = "bt2020" if (like and like.decode_matrix == "bt2020") else encode_matrix(width, height)
+            self.range = "full" if pix_fmt.startswith("yuvj") else "limited"
+        else:
+            self.matrix, self.range = None, "full"
+        self.container = av.open(str(tmp), "w", format=fmt)
+        try:
+            self._add_video(width, height, crf_default, preset_default, like)
+            self.copier = _StreamCopier(writer.copy_from, self.container, fmt) if writer.copy_from else None
+        except BaseException:
+            self.container.close()
+            raise
+        self.reformatter = VideoReformatter()
+        self.last_pts: int | None = None
+
+    def _add_video(self, width, height, crf_default, preset_default, like) -> None:
+        w = self.writer
+        stream = self.container.add_stream(w.codec, rate=w.fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
+        cc = stream.codec_context
+        cc.time_base = self.time_base
+        stream.time_base = self.time_base
+        if self.yuv:
+            spc, pri, trc = ENCODE_TAGS.get(self.matrix, (6, 6, 6))
+            rng = 2 if self.range == "full" else 1
+        else:
+            spc, pri, trc, rng = 0, 1, 13, 2  # RGB, sRGB
+        if like is not None:
+            pri = _tag_value("primaries", like.color_primaries) or pri
+            trc = _tag_value("transfer", like.color_transfer) or trc
+        cc.colorspace, cc.color_range, cc.color_primaries, cc.color_trc = spc, rng, pri, trc
+        self.tags = (spc, rng, pri, trc)
+        opts: dict[str, str] = {}
+        crf = w.crf if w.crf is not None else (None if w.bit_rate else crf_default)
+        preset = w.preset or preset_default
+        if w.codec == "mpeg4":
+            if crf is not None:
+                cc.qscale = True
+                cc.global_quality = int(max(2, min(31, round(crf)))) * 118  # FF_QP2LAMBDA
+        elif crf is not None:
+            opts["crf"] = str(crf)
+            if w.codec in ("libvpx-vp9", "libaom-av1"):
+                opts["b"] = "0"  # constant quality
+        if preset is not None:
+            if w.codec in ("libx264", "libx265", "libsvtav1"):
+                opts["preset"] = str(preset)
+            else:
+                logger.warning("preset %r is ignored by %s", preset, w.codec)
+        if w.codec == "libx265":
+            opts["x265-params"] = "log-level=error"
+        if w.codec == "libvpx-vp9":
+            opts.setdefault("row-mt", "1")
+        if w.bit_rate:
+            cc.bit_rate = int(w.bit_rate)
+        opts.update({str(k): str(v) for k, v in w.options.items()})
+        stream.options = opts
+        if like is not None and like.rotation and not like.rotation_applied:
+            stream.set_display_rotation(like.rotation)
+        self.stream = stream
+
+    def write(self, image: np.ndarray, pts: int, index: int) -> None:
+        frame = av.VideoFrame.from_ndarray(image, format=self.rgb_in)
+        if self.yuv:
+            frame = self.reformatter.reformat(frame, format=self.pix_fmt, dst_colorspace=SWS_MATRIX[self.matrix],
+                                              dst_color_range=SWS_RANGE[self.range],
+                                              interpolation=Interpolation.BILINEAR)
+        else:
+            frame = self.reformatter.reformat(frame, format=self.pix_fmt)
+        spc, rng, pri, trc = self.tags
+        frame.color_range, frame.color_primaries, frame.color_trc = rng, pri, trc
+        if self.pts_scale is not None:
+            pts = round(pts * self.pts_scale)
+            if self.last_pts is not None and pts <= self.last_pts:
+                pts = self.last_pts + 1
+        self.last_pts = pts
+        frame.pts = pts
+        frame.time_base = self.time_base
+        try:
+            packets = self.stream.encode(frame)
+            for packet in packets:
+                self.container.mux(packet)
+        except av.FFmpegError as exc:
+            raise VideoIOError(f"encoding frame {index} with {self.writer.codec} failed: {exc}") from exc
+        if self.copier is not None:
+            self.copier.pump(float(pts * self.time_base))
+
+    def close(self) -> None:
+        try:
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+            if self.copier is not None:
+                self.copier.pump(None)
+        except av.FFmpegError as exc:
+            raise VideoIOError(f"finishing {self.writer.path} failed: {exc}") from exc
+        finally:
+            self._close_all()
+
+    def abort(self) -> None:
+        self._close_all()
+
+    def _close_all(self) -> None:
+        if self.copier is not None:
+            self.copier.close()
+        try:
+            self.container.close()
+        except av.FFmpegError as exc:
+            raise VideoIOError(f"writing {self.writer.path} failed: {exc}") from exc
+
+
+class _StreamCopier:
+    """Audio/subtitle streams of a source file, remuxed (or transcoded) into the output as video is written."""
+
+    def __init__(self, source: Path, out: av.container.OutputContainer, fmt: str) -> None:
+        try:
+            self.src = av.open(str(source), "r", metadata_errors="ignore")
+        except av.FFmpegError as exc:
+            raise VideoIOError(f"cannot read the audio/subtitles of {source}: {exc}") from exc
+        self.out = out
+        supported = set(out.supported_codecs)
+        self.map: dict[int, tuple] = {}
+        for s in list(self.src.streams.audio) + list(self.src.streams.subtitles):
+            name = s.codec_context.name if s.codec_context else "unknown"
+            if name in supported:
+                out_s = out.add_stream_from_template(s)
+                if s.type == "audio" or s.type == "subtitle":
+                    with contextlib.suppress(AttributeError, ValueError, TypeError):
+                        out_s.codec_context.codec_tag = 0  # let the muxer pick its own tag
+                self.map[s.index] = ("copy", out_s, None)
+            elif s.type == "audio":
+                target = "aac" if fmt in ("mp4", "mov", "avi") else "libopus"
+                rate = s.codec_context.sample_rate or 48000
+                if target == "libopus" and rate not in (48000, 24000, 16000, 12000, 8000):
+                    rate = 48000
+                out_s = out.add_stream(target, rate=rate)
+                layout = s.codec_context.layout
+                if layout is not None and layout.nb_channels:
+                    out_s.layout = layout.name if layout.nb_channels <= 2 or target == "aac" else "stereo"
+                logger.warning("audio stream %d (%s) cannot go into a %s file as is: transcoding it to %s",
+                               s.index, name, fmt, target)
+                self.map[s.index] = ("encode", out_s, s)
+            else:
+                logger.warning("subtitle stream %d (%s) cannot go into a %s file; dropping it", s.index, name, fmt)
+        self.streams = [self.src.streams[i] for i in self.map]
+        self.demux = self.src.demux(*self.streams) if self.streams else iter(())
+        self.pending: av.Packet | None = None
+        self.done = not self.streams
+
+    def pump(self, until: float | None) -> None:
+        """Mux source packets up to ``until`` seconds (all remaining when None)."""
+        while not self.done:
+            packet = self.pending or next(self.demux, None)
+            self.pending = None
+            if packet is None:
+                self.done = True
+                self._flush_encoders()
+                return
+            if until is not None and packet.pts is not None and packet.time_base is not None:
+                if float(packet.pts * packet.time_base) > until:
+                    self.pending = packet
+                    return
+            mode, out_s, in_s = self.map[packet.stream.index]
+            if mode == "copy":
+                if packet.dts is None and packet.size == 0:
+                    continue  # demuxer flush packet
+                packet.stream = out_s
+                self.out.mux(packet)
+            else:
+                for frame in packet.decode():
+                    for out_packet in out_s.encode(frame):
+                        self.out.mux(out_packet)
+
+    def _flush_encoders(self) -> None:
+        for mode, out_s, _ in self.map.values():
+            if mode == "encode":
+                for packet in out_s.encode(None):
+                    self.out.mux(packet)
+
+    def close(self) -> None:
+        self.src.close()
+
+
+def _tag_value(kind: str, name: str | None) -> int | None:
+    from wildvsr.video.colour import PRIMARIES_NAMES, TRANSFER_NAMES
+
+    if name is None:
+        return None
+    table = PRIMARIES_NAMES if kind == "primaries" else TRANSFER_NAMES
+    for value, label in table.items():
+        if label == name:
+            return value
+    return None
+
+
+def _public_permissions(path: Path | None) -> None:
+    """Temp files are created 0600 (dirs 0700); give the result the usual permissions (umask applied)."""
+    if path is None:
+        return
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = 0o777 if path.is_dir() else 0o666
+    with contextlib.suppress(OSError):
+        os.chmod(path, mode & ~umask)
