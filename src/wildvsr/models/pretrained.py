@@ -117,7 +117,6 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
     if isinstance(weights, str) and not looks_like_path(weights) and not Path(weights).exists():
         get_pretrained_cfg(entry.name, weights)  # an unknown tag raises, listing the known ones
     if isinstance(weights, str) and (weights in entry.pretrained or weights == "default"):
-
         cfg = get_pretrained_cfg(entry.name, weights)
         path = resolve_weights(cfg)
         config = dict(cfg.model_kwargs)
