@@ -288,3 +288,21 @@ def test_foreign_file_sizes_are_inferred(tmp_path):
     rbv_path = tmp_path / "rbv.pth"
     torch.save({"state_dict": {f"generator.{k}": v for k, v in _tiny("realbasicvsr").state_dict().items()}}, rbv_path)
     assert create_model("realbasicvsr", weights=rbv_path).config["num_cleaning_blocks"] == 1
+
+
+def test_unet_discriminator_layout_and_real_esrgan_names(tmp_path):
+    disc = create_model("unet_discriminator_sn")
+    # computed from SPEC 2's layer list: conv_0 (3->64, bias), SN 4x4 downs 64->128->256->512 (no bias),
+    # SN 3x3 ups 512->256->128->64, two SN 64->64, conv_9 64->1 (bias) = 4,376,897
+    assert _num_params(disc) == 4_376_897
+    keys = set(disc.state_dict())
+    assert {"conv_0.weight", "conv_1.weight_orig", "conv_1.weight_u", "conv_1.weight_v", "conv_9.bias"} <= keys
+    # a Real-ESRGAN net_d checkpoint (conv0..conv9 names, under params) loads by the key map
+    real_esrgan = {k.replace("conv_", "conv"): v for k, v in disc.state_dict().items()}
+    path = tmp_path / "RealESRGAN_x4plus_netD.pth"
+    torch.save({"params": real_esrgan}, path)
+    loaded = create_model("unet_discriminator_sn", weights=path)
+    assert torch.equal(loaded.state_dict()["conv_3.weight_orig"], disc.state_dict()["conv_3.weight_orig"])
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    disc(x).mean().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
