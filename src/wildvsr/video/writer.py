@@ -33,7 +33,7 @@ import av
 import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
-from wildvsr.errors import InputError, VideoIOError
+from wildvsr.errors import InputError, OutputExistsError, VideoIOError
 from wildvsr.utils.files import atomic_path, check_output_path
 from wildvsr.video.colour import ENCODE_TAGS, SWS_MATRIX, SWS_RANGE, encode_matrix, needs_matrix
 from wildvsr.video.info import VideoInfo, is_video_path
@@ -147,8 +147,16 @@ class VideoWriter:
     # -- context -------------------------------------------------------------------------------------------------
     def __enter__(self) -> VideoWriter:
         self._stack = contextlib.ExitStack()
-        self._tmp = self._stack.enter_context(atomic_path(self.path, overwrite=self.overwrite,
-                                                          directory=self.kind == "folder", inputs=self.inputs))
+        try:
+            self._tmp = self._stack.enter_context(atomic_path(self.path, overwrite=self.overwrite,
+                                                              directory=self.kind == "folder", inputs=self.inputs))
+        except (InputError, OutputExistsError):
+            self._stack = None
+            raise
+        except OSError as exc:  # e.g. a read-only or virtual file system that os.access() did not reveal
+            self._stack = None
+            raise InputError(f"cannot create files in {self.path.parent or '.'} ({exc.strerror or exc}); choose "
+                             f"another output folder") from exc
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
