@@ -1,0 +1,73 @@
+"""The console script itself (subprocess: real exit codes and stderr) and the shared CLI behaviour (in-process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import synthetic_frames, write_clip
+from wildvsr import __version__
+from wildvsr.cli import main
+
+
+def wildvsr(*args) -> subprocess.CompletedProcess:
+    exe = shutil.which("wildvsr")
+    cmd = [exe] if exe else [sys.executable, "-m", "wildvsr"]
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=180,
+                          env=dict(os.environ, COLUMNS="120"))
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def test_console_script_exit_codes_and_stderr(tmp_path, tiny_clip):
+    # Two real processes only: the CLI's start-up imports torch (other commands), which is slow on a busy machine.
+    res = wildvsr("info", tmp_path / "missing.mp4")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip().splitlines() == [f"error: input {tmp_path / 'missing.mp4'} does not exist"]
+    out = tmp_path / "o.mkv"
+    res = wildvsr("convert", tiny_clip, out, "--codec", "ffv1")
+    assert res.returncode == 0, res.stderr
+    assert "converting" not in res.stderr and "\r" not in res.stderr  # no progress bar when stderr is not a TTY
+    assert out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+
+
+def test_help_version_debug_and_usage(capsys, tmp_path):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "info" in out and "convert" in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and __version__ in out
+    code, _, err = run(capsys, "--debug", "info", tmp_path / "missing.mp4")
+    assert code == 2 and "Traceback" in err and err.strip().endswith("does not exist")
+    code, _, err = run(capsys, "convert", tmp_path / "only-one-argument.mp4")
+    assert code == 2 and "Traceback" not in err
+
+
+def test_info_human_readable_and_json(capsys, tmp_path):
+    clip = write_clip(tmp_path / "a.mp4", synthetic_frames(5, 32, 48), audio=True)
+    code, out, _ = run(capsys, "info", clip)
+    assert code == 0
+    for text in ("48x32", "frames:     5", "25.000", "yuv420p", "decoded as: bt601, limited range", "aac, 1 ch"):
+        assert text in out, (text, out)
+    code, out, _ = run(capsys, "info", clip, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["width"] == 48 and data["fps"] == "25/1" and data["num_frames"] == 5
+    assert data["audio_streams"][0]["sample_rate"] == 48000
+
+
+def test_convert_in_process_to_frame_folder(capsys, tmp_path, tiny_clip):
+    out = tmp_path / "frames"
+    code, _, err = run(capsys, "convert", tiny_clip, out)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir())[:2] == ["00000000.png", "00000001.png"]
+    assert len(list(out.iterdir())) == 8
