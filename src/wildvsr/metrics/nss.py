@@ -46,11 +46,25 @@ def mscn(img: np.ndarray, padding: str = "replicate") -> tuple[np.ndarray, np.nd
     return (img - mu) / (sigma + 1.0), sigma
 
 
-def _grid_argmin(cost: np.ndarray) -> np.ndarray:
-    # MATLAB's min returns the first minimum, as argmin does; NaN rows (no samples) give NaN shapes.
-    pos = np.argmin(np.where(np.isnan(cost), np.inf, cost), axis=1)
-    shape = _SHAPE_GRID[pos]
-    return np.where(np.isnan(cost).all(axis=1), np.nan, shape)
+def _nearest_on_grid(table: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Shape-grid entry whose ``table`` value is nearest to each of ``values`` (NaN stays NaN).
+
+    Equals MATLAB's ``min((table - v).^2)`` / ``min(abs(v - table))`` including its first-index tie rule, but by a
+    binary search: ``table`` is strictly monotonic on the grid (increasing for the AGGD ratio, decreasing for the GGD
+    one), so the nearest entry is one of the two neighbours of the insertion point.
+    """
+    increasing = table[-1] > table[0]
+    ordered = table if increasing else table[::-1]
+    n = len(ordered)
+    safe = np.where(np.isnan(values), ordered[0], values)
+    right = np.clip(np.searchsorted(ordered, safe), 1, n - 1)
+    left = right - 1
+    d_left, d_right = np.abs(safe - ordered[left]), np.abs(safe - ordered[right])
+    if increasing:  # lower grid index = left neighbour; it wins ties
+        pos = np.where(d_left <= d_right, left, right)
+    else:  # reversed order: the right neighbour has the lower grid index
+        pos = n - 1 - np.where(d_right <= d_left, right, left)
+    return np.where(np.isnan(values), np.nan, _SHAPE_GRID[pos])
 
 
 def fit_aggd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,16 +74,18 @@ def fit_aggd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     :func:`aggd_beta`.
     """
     x = np.asarray(x, dtype=np.float64)
-    sq = x * x
-    neg, pos = x < 0, x > 0
+    m = x.shape[1]
+    neg, pos = np.minimum(x, 0.0), np.maximum(x, 0.0)
+    neg_sq, pos_sq = np.einsum("ij,ij->i", neg, neg), np.einsum("ij,ij->i", pos, pos)
+    n_neg, n_pos = np.count_nonzero(x < 0, axis=1), np.count_nonzero(x > 0, axis=1)
+    abs_sum = pos.sum(axis=1) - neg.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        left_std = np.sqrt((sq * neg).sum(axis=1) / neg.sum(axis=1))
-        right_std = np.sqrt((sq * pos).sum(axis=1) / pos.sum(axis=1))
+        left_std = np.sqrt(neg_sq / n_neg)
+        right_std = np.sqrt(pos_sq / n_pos)
         gammahat = left_std / right_std
-        rhat = np.abs(x).mean(axis=1) ** 2 / sq.mean(axis=1)
+        rhat = (abs_sum / m) ** 2 / ((neg_sq + pos_sq) / m)
         rhatnorm = rhat * (gammahat ** 3 + 1) * (gammahat + 1) / (gammahat ** 2 + 1) ** 2
-    alpha = _grid_argmin((_R_AGGD[None, :] - rhatnorm[:, None]) ** 2)
-    return alpha, left_std, right_std
+    return _nearest_on_grid(_R_AGGD, rhatnorm), left_std, right_std
 
 
 def aggd_beta(alpha: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -83,7 +99,7 @@ def fit_ggd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sigma_sq = (x * x).mean(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = sigma_sq / np.abs(x).mean(axis=1) ** 2
-    shape = _grid_argmin(np.abs(rho[:, None] - _R_GGD[None, :]))
+    shape = _nearest_on_grid(_R_GGD, rho)
     return shape, np.sqrt(sigma_sq)
 
 
