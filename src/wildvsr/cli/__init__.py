@@ -8,6 +8,7 @@ from wildvsr.cli import models as _models  # noqa: E402,F401  models
 from wildvsr.cli import train as _train  # noqa: E402,F401  train, export
 from wildvsr.cli import upscale as _upscale  # noqa: E402,F401  upscale
 from wildvsr.cli import metrics as _metrics  # noqa: E402,F401  metrics
+from wildvsr.cli import degrade as _degrade  # noqa: E402,F401  degrade
 from wildvsr.cli import noise as _noise  # noqa: E402,F401  extract-noise, negmix-gallery
 
 __all__ = ["app", "main"]

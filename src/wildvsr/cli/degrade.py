@@ -1,0 +1,65 @@
+"""``wildvsr degrade INPUT OUTPUT --preset realbasicvsr``: a realistic low-quality x1/4 version of a clean video."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wildvsr.cli.app import app
+
+
+@app.command("degrade")
+def degrade(
+    input: Annotated[Path, typer.Argument(help="Clean input video, folder of frames, or one image.",
+                                          show_default=False)],
+    output: Annotated[Path, typer.Argument(help="Degraded output video (container from its extension) or folder "
+                                                "of PNGs (bit-exact).", show_default=False)],
+    preset: Annotated[str, typer.Option(help="bicubic, realesrgan, realbasicvsr, vcisr, or a YAML file (copy a "
+                                             "preset from wildvsr/degrade/presets and edit it).")] = "realbasicvsr",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same output bytes.")] = 0,
+    scale: Annotated[int, typer.Option(help="Downscaling factor (output = input / scale).")] = 4,
+    params_out: Annotated[Path | None, typer.Option(help="Where to write the per-frame parameters JSON "
+                                                         "(default: <output stem>.params.json).")] = None,
+    gallery: Annotated[Path | None, typer.Option(help="Also write a PNG grid of one crop after every step.")] = None,
+    chunk_size: Annotated[int, typer.Option(help="Frames per chunk (memory bound; each chunk is one clip for the "
+                                                 "codec steps).")] = 50,
+    device: Annotated[str, typer.Option(help="Device for the tensor steps: cpu or cuda[:N].")] = "cpu",
+    max_frames: Annotated[int | None, typer.Option(help="Degrade only the first N frames.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Degrade a clean video with blur, resizing, noise, JPEG and real video codecs (parameters saved as JSON)."""
+    from wildvsr.degrade.video import degrade_video
+
+    kwargs = dict(seed=seed, scale=scale, params_out=params_out, gallery=gallery, chunk_size=chunk_size,
+                  overwrite=overwrite, device=device, max_frames=max_frames)
+    if quiet or not sys.stderr.isatty():
+        degrade_video(input, output, preset, **kwargs)
+        return
+    with _progress_bar(input, max_frames) as advance:
+        degrade_video(input, output, preset, progress=advance, **kwargs)
+
+
+@contextlib.contextmanager
+def _progress_bar(source: Path, max_frames: int | None) -> Iterator[Callable[[int], None]]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from wildvsr.video import VideoReader
+
+    total = None
+    with contextlib.suppress(Exception):  # a bad input is reported by the run itself
+        with VideoReader(source) as reader:
+            total = reader.info.num_frames
+    if total is not None and max_frames is not None:
+        total = min(total, max_frames)
+    progress = Progress(TextColumn("degrading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=Console(stderr=True))
+    with progress:
+        task = progress.add_task("frames", total=total)
+        yield lambda n: progress.advance(task, n)
