@@ -227,3 +227,51 @@ def test_zero_frames_bad_frames_and_input_as_output(tmp_path, tiny_clip):
             VideoWriter(tiny_clip, like=reader.info, overwrite=True)
         with pytest.raises(OutputExistsError, match="is the input"):
             VideoWriter(tmp_path / "x" / ".." / tiny_clip.name, copy_streams_from=tiny_clip, overwrite=True)
+
+
+def _clip_with_srt(tmp_path: Path) -> Path:
+    srt = tmp_path / "a.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,400\nhello\n\n2\n00:00:00,500 --> 00:00:00,900\nworld\n\n")
+    path = tmp_path / "sub.mkv"
+    with av.open(str(srt)) as subs, av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        text = container.add_stream_from_template(subs.streams.subtitles[0])
+        for img in synthetic_frames(25, 32, 48):
+            for packet in video.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        for packet in subs.demux(subs.streams.subtitles[0]):
+            if packet.size:
+                packet.stream = text
+                container.mux(packet)
+    return path
+
+
+def _subtitles(path: Path) -> tuple[str, list[tuple[float, str]]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.subtitles[0]
+        cues = []
+        for packet in container.demux(stream):
+            if packet.size > 2:
+                data = bytes(packet)
+                text = data[2:].decode() if stream.codec_context.name == "mov_text" else data.decode()
+                cues.append((round(float(packet.pts * packet.time_base), 3), text))
+        return stream.codec_context.name, cues
+
+
+def test_subtitles_copied_or_converted(tmp_path, caplog):
+    src = _clip_with_srt(tmp_path)
+    expected = [(0.0, "hello"), (0.5, "world")]
+    mkv, mp4, back, webm = (tmp_path / n for n in ("o.mkv", "o.mp4", "back.mkv", "o.webm"))
+    convert_video(src, mkv, preset="ultrafast")
+    assert _subtitles(mkv) == ("subrip", expected) or _subtitles(mkv) == ("srt", expected)
+    with caplog.at_level(logging.WARNING):
+        convert_video(src, mp4, preset="ultrafast")
+    assert "converting its text to mov_text" in caplog.text
+    assert _subtitles(mp4) == ("mov_text", expected)
+    convert_video(mp4, back, preset="ultrafast")  # mov_text cannot go into Matroska: back to SubRip
+    assert _subtitles(back)[1] == expected
+    convert_video(src, webm, codec="libvpx-vp9")
+    assert _subtitles(webm) == ("webvtt", expected)

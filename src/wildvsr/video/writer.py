@@ -16,8 +16,10 @@ Decisions:
   ``1/fps``) and they are passed through, so constant and variable frame rates are kept (the muxer may round them to
   its own time base, e.g. 1/1000 s in Matroska).
 - ``copy_streams_from``: its audio and subtitle streams are remuxed without re-encoding when the output container
-  accepts their codec; otherwise audio is transcoded (AAC for mp4/mov/avi, Opus for mkv/webm) with a warning, and
-  subtitles are dropped with a warning. Packets are interleaved with the video as it is written.
+  accepts their codec; otherwise audio is transcoded (AAC for mp4/mov/avi, Opus for mkv/webm) with a warning, text
+  subtitles are converted packet by packet (srt/ass <-> mov_text <-> webvtt; styling lost) with a warning, and bitmap
+  subtitles the container cannot hold are dropped with a warning. Packets are interleaved with the video as it is
+  written.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -424,6 +427,14 @@ class _StreamCopier:
                 logger.warning("audio stream %d (%s) cannot go into a %s file as is: transcoding it to %s",
                                s.index, name, fmt, target)
                 self.map[s.index] = ("encode", out_s, s)
+            elif (target := _text_subtitle_target(name, supported)) is not None:
+                out_s = out.add_mux_stream(target)
+                out_s.time_base = s.time_base
+                if s.language:
+                    out_s.metadata["language"] = s.language
+                logger.warning("subtitle stream %d (%s) cannot go into a %s file as is: converting its text to %s "
+                               "(styling is lost)", s.index, name, fmt, target)
+                self.map[s.index] = ("text", out_s, (name, target))
             else:
                 logger.warning("subtitle stream %d (%s) cannot go into a %s file; dropping it", s.index, name, fmt)
         self.streams = [self.src.streams[i] for i in self.map]
@@ -450,6 +461,9 @@ class _StreamCopier:
                     continue  # demuxer flush packet
                 packet.stream = out_s
                 self.out.mux(packet)
+            elif mode == "text":
+                if packet.size:
+                    self.out.mux(_convert_text_packet(packet, out_s, *in_s))
             else:
                 for frame in packet.decode():
                     for out_packet in out_s.encode(frame):
@@ -486,3 +500,41 @@ def _public_permissions(path: Path | None) -> None:
     mode = 0o777 if path.is_dir() else 0o666
     with contextlib.suppress(OSError):
         os.chmod(path, mode & ~umask)
+
+
+# -- text subtitles: converted packet by packet (all are UTF-8 text with different framing) --------------------------
+_TEXT_SUBTITLES = ("srt", "subrip", "ass", "ssa", "mov_text", "webvtt", "text")
+
+
+def _text_subtitle_target(codec: str, supported: set[str]) -> str | None:
+    """The text-subtitle codec to convert ``codec`` into for a container supporting ``supported`` (None: drop)."""
+    if codec not in _TEXT_SUBTITLES:
+        return None  # bitmap subtitles (dvd/pgs) cannot be turned into text
+    for target in ("mov_text", "subrip", "webvtt"):
+        if target in supported:
+            return target
+    return None
+
+
+def _subtitle_text(data: bytes, codec: str) -> str:
+    if codec == "mov_text":
+        n = int.from_bytes(data[:2], "big") if len(data) >= 2 else 0
+        return data[2:2 + n].decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
+    if codec in ("ass", "ssa"):  # ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text
+        text = text.split(",", 8)[-1]
+        text = re.sub(r"\{[^}]*\}", "", text).replace("\\N", "\n").replace("\\n", "\n")
+    return text
+
+
+def _convert_text_packet(packet: av.Packet, out_stream, codec: str, target: str) -> av.Packet:
+    text = _subtitle_text(bytes(packet), codec)
+    if target == "mov_text":
+        raw = text.encode("utf-8")
+        data = len(raw).to_bytes(2, "big") + raw
+    else:
+        data = text.encode("utf-8")
+    new = av.Packet(data)
+    new.pts, new.dts, new.duration, new.time_base = packet.pts, packet.dts, packet.duration, packet.time_base
+    new.stream = out_stream
+    return new
