@@ -90,3 +90,16 @@ def test_non_dict_and_garbage_files_refused(tmp_path):
     junk.write_bytes(b"not a safetensors file")
     with pytest.raises(WeightsMismatchError, match="not a readable safetensors file"):
         load_state_dict(junk)
+
+
+def test_bare_registered_file_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("WILDVSR_CACHE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert resolve_weights("BasicVSR_REDS4.pth") == resolve_weights("basicvsr.reds4")
+    with pytest.raises(WeightsNotFoundError, match="download.openmmlab.com"):
+        resolve_weights("RealBasicVSR_x4.pth")
+    torch.save({"x": torch.zeros(1)}, tmp_path / "RealBasicVSR_x4.pth")
+    monkeypatch.chdir(tmp_path.parent)  # not found relative to cwd: found in the cache by its registered name
+    assert resolve_weights("RealBasicVSR_x4.pth") == tmp_path / "RealBasicVSR_x4.pth"
+    with pytest.raises(WeightsNotFoundError, match="weights file not found"):
+        resolve_weights("unknown_weights.pth")

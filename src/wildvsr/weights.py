@@ -106,8 +106,9 @@ def locate(cfg: PretrainedCfg) -> Path | None:
 
 
 def resolve_weights(spec: str | os.PathLike | PretrainedCfg) -> Path:
-    """A local weights file for a path, a registered name ``"model.tag"`` (or ``"model"`` for its default tag) or
-    a :class:`PretrainedCfg`.
+    """A local weights file for a path, a registered name ``"model.tag"`` (or ``"model"`` for its default tag), a
+    registered file name (``"BasicVSR_REDS4.pth"``, looked up in package data and the cache) or a
+    :class:`PretrainedCfg`.
 
     Raises:
         WeightsNotFoundError: the file is not available offline (the message says where to put it).
@@ -129,7 +130,13 @@ def resolve_weights(spec: str | os.PathLike | PretrainedCfg) -> Path:
                     if (path / name).is_file():
                         return path / name
                 raise WeightsNotFoundError(f"no model.safetensors in folder {path}; pass the weights file itself")
-            raise WeightsNotFoundError(f"weights file not found: {path}")
+            bare = path.name == text  # a bare file name: look in the registered places (package data, cache)
+            cfg = _cfg_for_file(text) if bare else None
+            if cfg is None:
+                if bare and (cache_dir() / text).is_file():
+                    return cache_dir() / text
+                raise WeightsNotFoundError(f"weights file not found: {path}")
+            return resolve_weights(cfg) if text == cfg.file else _located_alt(cfg, text)
         model, _, tag = text.partition(".")
         try:
             cfg = get_pretrained_cfg(model, tag or None)
@@ -142,6 +149,26 @@ def resolve_weights(spec: str | os.PathLike | PretrainedCfg) -> Path:
     sha = cfg.sha256 if found.name == cfg.file else None  # alternative names have no registered hash
     logger.debug("weights %s -> %s", cfg.name, found)
     return _verify(found, sha)
+
+
+def _cfg_for_file(name: str) -> PretrainedCfg | None:
+    """The registered weights whose file (or alternative name) is ``name``."""
+    from wildvsr.models.registry import get_model_entry, list_models
+
+    for model in list_models():
+        for cfg in get_model_entry(model).pretrained.values():
+            if name == cfg.file or name in cfg.alt_files:
+                return cfg
+    return None
+
+
+def _located_alt(cfg: PretrainedCfg, name: str) -> Path:
+    """An alternative file name of ``cfg`` in its package folder or the cache (no registered hash to check)."""
+    folders = [package_data_dir(cfg.package)] if cfg.package else []
+    for folder in [*folders, cache_dir()]:
+        if folder is not None and (folder / name).is_file():
+            return folder / name
+    raise WeightsNotFoundError(_not_found_message(cfg))
 
 
 def _not_found_message(cfg: PretrainedCfg) -> str:
