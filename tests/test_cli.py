@@ -7,11 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from conftest import synthetic_frames, write_clip
+
 from wildvsr import __version__
 from wildvsr.cli import main
 
@@ -19,7 +18,7 @@ from wildvsr.cli import main
 def wildvsr(*args) -> subprocess.CompletedProcess:
     exe = shutil.which("wildvsr")
     cmd = [exe] if exe else [sys.executable, "-m", "wildvsr"]
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=180,
+    return subprocess.run(cmd + [str(a) for a in args], check=False, capture_output=True, text=True, timeout=180,
                           env=dict(os.environ, COLUMNS="120"))
 
 

@@ -12,16 +12,15 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import synthetic_frames, write_clip
 from PIL import Image
 
-from conftest import synthetic_frames, write_clip
-
 sys.path.insert(0, str(Path(__file__).parent))
-from video_testutils import raw_decode  # noqa: E402
+from video_testutils import raw_decode
 
-from wildvsr.cli import main  # noqa: E402
-from wildvsr.errors import VSRError  # noqa: E402
-from wildvsr.video import VideoReader  # noqa: E402
+from wildvsr.cli import main
+from wildvsr.errors import VSRError
+from wildvsr.video import VideoReader
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str]:

@@ -9,14 +9,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import shared_path, synthetic_frames, write_clip
 from PIL import Image
 
-from conftest import shared_path, synthetic_frames, write_clip
-
 sys.path.insert(0, str(Path(__file__).parent))
-from video_testutils import patch_image, raw_decode, write_vfr_clip, write_yuv_clip  # noqa: E402
+from video_testutils import patch_image, raw_decode, write_vfr_clip, write_yuv_clip
 
-from wildvsr.video import VideoReader, read_info  # noqa: E402
+from wildvsr.video import VideoReader, read_info
 
 
 # -- real data ----------------------------------------------------------------------------------------------------

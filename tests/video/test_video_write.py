@@ -9,16 +9,15 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import shared_path, synthetic_frames, write_clip
 from PIL import Image
 
-from conftest import shared_path, synthetic_frames, write_clip
-
 sys.path.insert(0, str(Path(__file__).parent))
-from video_testutils import audio_span, patch_image, raw_decode, write_vfr_clip  # noqa: E402
+from video_testutils import audio_span, patch_image, raw_decode, write_vfr_clip
 
-from wildvsr.errors import InputError, OutputExistsError, VideoIOError  # noqa: E402
-from wildvsr.video import VideoReader, VideoWriter  # noqa: E402
-from wildvsr.video.convert import convert_video  # noqa: E402
+from wildvsr.errors import InputError, OutputExistsError, VideoIOError
+from wildvsr.video import VideoReader, VideoWriter
+from wildvsr.video.convert import convert_video
 
 
 def _leftovers(folder: Path) -> list[str]:

@@ -9,5 +9,6 @@ from wildvsr.video.info import (IMAGE_EXTENSIONS, MAX_PIXELS, VIDEO_EXTENSIONS, 
 from wildvsr.video.reader import VideoReader, read_info
 from wildvsr.video.writer import CODEC_DEFAULTS, CONTAINERS, VideoWriter
 
-__all__ = ["CODEC_DEFAULTS", "CONTAINERS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "VIDEO_EXTENSIONS", "AudioStreamInfo", "Frame", "SubtitleStreamInfo",
-           "VideoInfo", "VideoReader", "VideoWriter", "is_image_path", "is_video_path", "read_info"]
+__all__ = ["CODEC_DEFAULTS", "CONTAINERS", "IMAGE_EXTENSIONS", "MAX_PIXELS", "VIDEO_EXTENSIONS", "AudioStreamInfo",
+           "Frame", "SubtitleStreamInfo", "VideoInfo", "VideoReader", "VideoWriter", "is_image_path", "is_video_path",
+           "read_info"]

@@ -97,7 +97,8 @@ class _VideoFile:
         try:
             container = av.open(str(self.path), "r", metadata_errors="ignore")
         except av.error.EOFError as exc:
-            raise VideoIOError(f"{self.path} ends before any video data (zero frames, or the file is cut short)") from exc
+            raise VideoIOError(f"{self.path} ends before any video data (zero frames, or the file is cut "
+                               f"short)") from exc
         except av.FFmpegError as exc:
             raise VideoIOError(f"cannot read {self.path} as a video ({_short(exc)}): it is not a video file or it is "
                                f"damaged (an mp4 cut before its 'moov' index cannot be read)") from exc
@@ -131,7 +132,7 @@ class _VideoFile:
         matrix_tag = first.colorspace if first.colorspace not in (None, 2) else cc.colorspace
         range_tag = first.color_range or cc.color_range
         matrix, rng = decode_params(pix_fmt, matrix_tag, range_tag, width, height, cc.name)
-        rotation = int(round(first.rotation or 0)) % 360
+        rotation = round(first.rotation or 0) % 360
         k = _rotation_k(rotation) if (self.apply_rotation and rotation) else 0
         if k % 2:
             width, height = height, width
@@ -286,7 +287,7 @@ class _ImageSequence:
         matrix, rng = decode_params(pix_fmt, first.colorspace if first.colorspace != 2 else None,
                                     first.color_range or None, first.width, first.height, "mjpeg"
                                     if files[0].suffix.lower() in (".jpg", ".jpeg") else "")
-        rotation = int(round(first.rotation or 0)) % 360
+        rotation = round(first.rotation or 0) % 360
         k = _rotation_k(rotation) if (apply_rotation and rotation) else 0
         width, height = (first.height, first.width) if k % 2 else (first.width, first.height)
         self.convert = _Converter(dtype, matrix, rng, k)

@@ -99,7 +99,7 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, like: VideoInfo | None = None, fps: float | Fraction | None = None,
-                 time_base: Fraction | None = None, codec: str = "libx264", crf: int | float | None = None,
+                 time_base: Fraction | None = None, codec: str = "libx264", crf: float | None = None,
                  preset: str | None = None, pix_fmt: str | None = None, bit_rate: int | None = None,
                  copy_streams_from: str | os.PathLike | None = None, overwrite: bool = False,
                  options: dict[str, str] | None = None) -> None:
@@ -355,7 +355,7 @@ class _VideoSink:
                                               interpolation=Interpolation.BILINEAR)
         else:
             frame = self.reformatter.reformat(frame, format=self.pix_fmt)
-        spc, rng, pri, trc = self.tags
+        _, rng, pri, trc = self.tags
         frame.color_range, frame.color_primaries, frame.color_trc = rng, pri, trc
         if self.pts_scale is not None:
             pts = round(pts * self.pts_scale)
@@ -451,10 +451,10 @@ class _StreamCopier:
                 self.done = True
                 self._flush_encoders()
                 return
-            if until is not None and packet.pts is not None and packet.time_base is not None:
-                if float(packet.pts * packet.time_base) > until:
-                    self.pending = packet
-                    return
+            if (until is not None and packet.pts is not None and packet.time_base is not None
+                    and float(packet.pts * packet.time_base) > until):
+                self.pending = packet
+                return
             mode, out_s, in_s = self.map[packet.stream.index]
             if mode == "copy":
                 if packet.dts is None and packet.size == 0:
