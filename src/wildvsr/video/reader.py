@@ -142,6 +142,8 @@ class _VideoFile:
         duration = None
         if stream.duration and tb:
             duration = float(stream.duration * tb)
+        elif _tag_seconds(stream.metadata.get("DURATION")):  # Matroska's per-stream duration tag
+            duration = _tag_seconds(stream.metadata.get("DURATION"))
         elif container.duration:
             duration = container.duration / av.time_base
         num_frames, exact = (stream.frames, True) if stream.frames > 0 else (None, False)
@@ -463,6 +465,17 @@ def _check_y4m_header(path: Path) -> None:
     except ValueError as exc:
         raise VideoIOError(f"{path} has a damaged YUV4MPEG2 header") from exc
     check_frame_size(width, height, path)
+
+
+def _tag_seconds(text: str | None) -> float | None:
+    """``HH:MM:SS.fffffffff`` (Matroska DURATION tag) -> seconds, or None."""
+    if not text:
+        return None
+    try:
+        h, m, sec = text.strip().split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
 
 
 def _language(stream) -> str | None:

@@ -99,7 +99,7 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, like: VideoInfo | None = None, fps: float | Fraction | None = None,
-                 time_base: Fraction | None = None, codec: str = "libx264", crf: float | None = None,
+                 time_base: Fraction | None = None, codec: str | None = "libx264", crf: float | None = None,
                  preset: str | None = None, pix_fmt: str | None = None, bit_rate: int | None = None,
                  copy_streams_from: str | os.PathLike | None = None, overwrite: bool = False,
                  options: dict[str, str] | None = None) -> None:
@@ -126,7 +126,7 @@ class VideoWriter:
         self.fps = fps or Fraction(25)
         self.time_base = Fraction(time_base) if time_base else (
             like.time_base if (like and like.time_base) else 1 / self.fps)
-        self.codec = codec
+        self.codec = codec or "libx264"
         self.crf, self.preset, self.pix_fmt, self.bit_rate = crf, preset, pix_fmt, bit_rate
         self.options = dict(options or {})
         if self.kind == "video":
