@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -54,14 +53,18 @@ def test_installed_but_weights_missing_names_the_file(fake_pyiqa, no_network):
     assert "pyiqa" not in sys.modules
 
 
-def test_cli_lists_every_metric_with_availability():
-    out = subprocess.run([sys.executable, "-m", "wildvsr", "metrics", "--json"], capture_output=True, text=True,
-                         check=True).stdout
-    rows = {r["name"]: r for r in json.loads(out)}
+def test_cli_lists_every_metric_with_availability(capsys):
+    from wildvsr.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["metrics", "--json"])
+    assert done.value.code == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert {"niqe", "brisque", "psnr", "ssim", "warping_error", "nrqm", "pi", "clipiqa", "musiq", "dover"} <= set(rows)
     assert rows["niqe"]["available"] and rows["niqe"]["lower_better"]
-    text = subprocess.run([sys.executable, "-m", "wildvsr", "metrics"], capture_output=True, text=True,
-                          check=True).stdout
+    with pytest.raises(SystemExit):
+        main(["metrics"])
+    text = capsys.readouterr().out
     for name, row in rows.items():
         line = next(ln for ln in text.splitlines() if ln.startswith(name + " "))
         assert ("available" if row["available"] else row["availability"]) in line
