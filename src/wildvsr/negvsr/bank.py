@@ -216,15 +216,16 @@ class NoiseBank:
                 return int(torch.randint(high, (1,), generator=rng))
             return int(rng.integers(high))
 
-        out = torch.empty(batch, length, height, width, 3, dtype=torch.uint8)
+        out = torch.empty(batch, length, 3, height, width, dtype=torch.float32)
         for b in range(batch):
             seq = self.sequences[randint(len(self))]
-            idx = []
-            for want, have in ((length, self.length), (height, self.window), (width, self.window)):
-                start = randint(have - want + 1) if want <= have else 0
-                idx.append(torch.from_numpy(_mirror_index(want, have, start)))
-            out[b] = seq[idx[0]][:, idx[1]][:, :, idx[2]]
-        noise = out.permute(0, 1, 4, 2, 3).float().div_(255.0)
+            for dim, (want, have) in enumerate(((length, self.length), (height, self.window), (width, self.window))):
+                if want <= have:  # a random crop: a view, no copy
+                    seq = seq.narrow(dim, randint(have - want + 1), want)
+                else:
+                    seq = seq.index_select(dim, torch.from_numpy(_mirror_index(want, have, 0)))
+            out[b] = seq.permute(0, 3, 1, 2)
+        noise = out.div_(255.0)
         if self.zero_mean:
             noise = noise - noise.mean(dim=(-2, -1), keepdim=True)
         return noise
