@@ -278,9 +278,11 @@ class _VideoSink:
         self.pix_fmt = pix_fmt
         self.rgb_in = "rgb48le" if high_depth else "rgb24"
         self.time_base = writer.time_base
-        # AVI stores one frame per tick of a constant rate: encode in 1/fps and rescale the pts (VFR is lost).
+        # AVI stores one frame per tick of a constant rate, and MPEG-4 part 2 allows time-base denominators up to
+        # 65535: encode in 1/fps there and rescale the pts (VFR is then rounded to the frame grid).
         self.pts_scale = None
-        if fmt == "avi" and self.time_base != 1 / writer.fps:
+        needs_grid = fmt == "avi" or (codec == "mpeg4" and self.time_base.denominator > 65535)
+        if needs_grid and self.time_base != 1 / writer.fps:
             self.pts_scale = self.time_base * writer.fps
             self.time_base = 1 / writer.fps
         like = writer.like
