@@ -51,11 +51,12 @@ def main() -> None:
         gen = torch.Generator(device=dev).manual_seed(0)
         for rule in ("paper", "official"):
             for per_frame in (True, False):
-                t = _time(lambda: negmix(lq, noise, generator=gen, rule=rule, per_frame=per_frame), args.repeats, sync)
+                t = _time(lambda lq=lq, noise=noise, gen=gen, rule=rule, pf=per_frame:
+                          negmix(lq, noise, generator=gen, rule=rule, per_frame=pf), args.repeats, sync)
                 med = statistics.median(t)
                 p90 = sorted(t)[int(0.9 * (len(t) - 1))]
                 mpix = args.batch * args.frames * args.size * args.size / (med / 1000) / 1e6
-                print(f"{dev:<8}{rule:<10}{str(per_frame):<11}{med:>10.2f}{p90:>9.2f}{mpix:>9.1f}")
+                print(f"{dev:<8}{rule:<10}{per_frame!s:<11}{med:>10.2f}{p90:>9.2f}{mpix:>9.1f}")
     if args.bank:
         bank = NoiseBank(args.bank)
         rng = np.random.default_rng(0)

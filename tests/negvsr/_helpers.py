@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-import numpy as np
-from PIL import Image
-
-_spec = importlib.util.spec_from_file_location("_wildvsr_tests_root_negvsr",
-                                               Path(__file__).resolve().parents[1] / "conftest.py")
-_root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root)
-shared_path = _root.shared_path
+from wildvsr_testing import shared_path  # noqa: F401  (re-exported for the NegVSR tests)
 
 
 def flat_and_textured_clip(num_frames: int = 8, seed: int = 0) -> np.ndarray:

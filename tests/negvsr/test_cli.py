@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import flat_and_textured_clip, write_png_folder
 from PIL import Image
 
-from _helpers import flat_and_textured_clip, write_png_folder
 from wildvsr.cli import main
 
 
@@ -49,7 +49,7 @@ def test_extract_noise_summary_and_gallery(frames_dir, tmp_path, capsys):
 ])
 def test_extract_noise_bad_input_exits_2(frames_dir, tmp_path, capsys, args, message):
     args = [str(frames_dir) if a == "FRAMES" else a for a in args]
-    code, out, err = _run(["extract-noise", *args, "--out", str(tmp_path / "bank")], capsys)
+    code, _, err = _run(["extract-noise", *args, "--out", str(tmp_path / "bank")], capsys)
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "bank").exists()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import flat_and_textured_clip, shared_path
 from PIL import Image
 
-from _helpers import flat_and_textured_clip, shared_path
 from wildvsr.negvsr import ExtractionConfig, ExtractionSummary, scan_clip, to_gray, window_stats
 from wildvsr.negvsr.extract import grid_positions, iter_clips
 

@@ -78,7 +78,7 @@ class NoiseBankWriter:
 
 
 def build_noise_bank(sources: Iterable[str | os.PathLike], out: str | os.PathLike,
-                     config: ExtractionConfig = ExtractionConfig(), *, overwrite: bool = False, shard_size: int = 256,
+                     config: ExtractionConfig | None = None, *, overwrite: bool = False, shard_size: int = 256,
                      progress: Callable[[int], None] | None = None) -> ExtractionSummary:
     """Extract noise sequences from videos into a new bank folder, atomically.
 
@@ -87,7 +87,7 @@ def build_noise_bank(sources: Iterable[str | os.PathLike], out: str | os.PathLik
     Args:
         sources: videos, frame folders or images.
         out: the bank folder to create.
-        config: extraction settings.
+        config: extraction settings (None = the official defaults).
         overwrite: replace an existing ``out``.
         shard_size: sequences per shard file.
         progress: called with frames consumed after each clip.
@@ -100,6 +100,7 @@ def build_noise_bank(sources: Iterable[str | os.PathLike], out: str | os.PathLik
         OutputExistsError: ``out`` exists and ``overwrite`` is False, or it is one of the sources.
     """
     sources = [Path(s) for s in sources]
+    config = config or ExtractionConfig()
     if not sources:
         raise InputError("no input video given; pass at least one video, frame folder or image")
     summary = ExtractionSummary()
@@ -166,7 +167,7 @@ class NoiseBank:
             f = self.path / shard["file"]
             try:
                 arr = load_file(str(f))["sequences"]
-            except (OSError, KeyError, Exception) as exc:  # safetensors raises its own error type on corrupt files
+            except Exception as exc:  # OSError, KeyError, or safetensors' own error type on a corrupt file
                 raise InputError(f"noise bank shard {f} is missing or corrupt ({exc}); rebuild the bank") from exc
             if arr.shape[0] != shard["count"] or tuple(arr.shape[1:]) != (self.length, self.window, self.window, 3):
                 raise InputError(f"noise bank shard {f} has shape {tuple(arr.shape)}, not what index.json says")

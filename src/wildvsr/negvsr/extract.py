@@ -249,20 +249,21 @@ def iter_clips(source: str | os.PathLike, length: int,
             summary.frames_dropped += len(buf)
 
 
-def extract_noise_sequences(sources: Iterable[str | os.PathLike], config: ExtractionConfig = ExtractionConfig(), *,
+def extract_noise_sequences(sources: Iterable[str | os.PathLike], config: ExtractionConfig | None = None, *,
                             summary: ExtractionSummary | None = None,
                             progress: Callable[[int], None] | None = None) -> Iterator[NoiseSequence]:
     """Stream the kept noise sequences of several videos (clip by clip).
 
     Args:
         sources: video files, frame folders or images (anything :class:`wildvsr.video.VideoReader` opens).
-        config: extraction settings.
+        config: extraction settings (None = the official defaults).
         summary: filled with counts as the scan goes.
         progress: called with the number of frames consumed after each clip.
 
     Yields:
         :class:`NoiseSequence` items.
     """
+    config = config or ExtractionConfig()
     for src in sources:
         if summary is not None:
             summary.videos += 1
