@@ -39,7 +39,7 @@ from av.video.reformatter import Interpolation, VideoReformatter
 from wildvsr.errors import InputError, OutputExistsError, VideoIOError
 from wildvsr.utils.files import atomic_path, check_output_path
 from wildvsr.video.colour import ENCODE_TAGS, SWS_MATRIX, SWS_RANGE, encode_matrix, needs_matrix
-from wildvsr.video.info import VideoInfo, is_video_path
+from wildvsr.video.info import IMAGE_EXTENSIONS, VideoInfo, is_video_path
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,8 @@ class VideoWriter:
         self.overwrite = overwrite
         self.copy_from = Path(copy_streams_from) if copy_streams_from else None
         suffix = self.path.suffix.lower()
+        if suffix in IMAGE_EXTENSIONS and suffix != ".png" and not self.path.is_dir():
+            raise InputError(f"cannot write a {suffix} image; single-image output is .png (or give a folder)")
         if self.path.is_dir() or (not is_video_path(self.path) and suffix != ".png"):
             self.kind = "folder"
         elif suffix == ".png":
