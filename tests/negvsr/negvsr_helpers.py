@@ -1,7 +1,11 @@
-"""Shared helpers for the NegVSR tests (the root conftest is loaded by path: several test folders have a conftest)."""
+"""Shared helpers for the NegVSR tests (a unique module name: the test folders share one import namespace)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
 from wildvsr_testing import shared_path  # noqa: F401  (re-exported for the NegVSR tests)
 
 
