@@ -41,6 +41,11 @@ def to_float255(img: np.ndarray, name: str = "image") -> np.ndarray:
     raise InputError(f"{name} must be uint8 in [0, 255] or float in [0, 1], got dtype {arr.dtype}")
 
 
+def _round_uint8(x: np.ndarray) -> np.ndarray:
+    """MATLAB's conversion to uint8: round half away from zero (not numpy's half-to-even), then saturate."""
+    return np.clip(np.floor(x + 0.5), 0, 255)
+
+
 def rgb_to_gray(img255: np.ndarray, round_to_uint8: bool = True) -> np.ndarray:
     """MATLAB ``rgb2gray`` on the 0-255 scale; ``(H, W, 3)`` -> ``(H, W)`` float64 (2-D input passes through).
 
@@ -50,7 +55,7 @@ def rgb_to_gray(img255: np.ndarray, round_to_uint8: bool = True) -> np.ndarray:
     if img255.ndim == 2:
         return img255
     gray = img255 @ _GRAY_WEIGHTS
-    return np.clip(np.round(gray), 0, 255) if round_to_uint8 else gray
+    return _round_uint8(gray) if round_to_uint8 else gray
 
 
 def rgb_to_y(img255: np.ndarray, round_to_uint8: bool = False) -> np.ndarray:
@@ -58,7 +63,7 @@ def rgb_to_y(img255: np.ndarray, round_to_uint8: bool = False) -> np.ndarray:
     if img255.ndim == 2:
         return img255
     y = img255 @ _YCBCR_Y_WEIGHTS + 16.0
-    return np.clip(np.round(y), 0, 255) if round_to_uint8 else y
+    return _round_uint8(y) if round_to_uint8 else y
 
 
 def crop(img: np.ndarray, crop_border: int) -> np.ndarray:

@@ -54,20 +54,23 @@ def spynet_flow_fn(device: str | torch.device = "cpu", weights: str = "default")
     return flow_fn
 
 
-def _to_tensor(frames: Sequence[np.ndarray] | np.ndarray, name: str) -> torch.Tensor:
-    """``(T, H, W, 3)`` uint8 [0, 255] or float [0, 1] -> ``(T, 3, H, W)`` float32 [0, 1]."""
+def _check_clip(frames: Sequence[np.ndarray] | np.ndarray, name: str) -> np.ndarray:
+    """Validate ``(T, H, W, 3)`` uint8 [0, 255] or float [0, 1] frames (kept as given; converted per batch)."""
     arr = np.asarray(frames)
     if arr.ndim != 4 or arr.shape[-1] != 3:
         raise InputError(f"{name} must be (T, H, W, 3) RGB frames, got shape {arr.shape}")
     if arr.shape[0] < 2:
         raise InputError(f"warping error needs at least 2 frames, {name} has {arr.shape[0]}")
-    if arr.dtype == np.uint8:
-        data = arr.astype(np.float32) / 255.0
-    elif np.issubdtype(arr.dtype, np.floating):
-        data = arr.astype(np.float32)
-    else:
+    if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
         raise InputError(f"{name} must be uint8 or float in [0, 1], got dtype {arr.dtype}")
-    return torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+    return arr
+
+
+def _to_tensor(arr: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``(B, H, W, 3)`` uint8 or float -> ``(B, 3, H, W)`` float32 [0, 1] on ``device``."""
+    data = torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+    data = data.float() / 255.0 if arr.dtype == np.uint8 else data.float()
+    return data.permute(0, 3, 1, 2)
 
 
 def _warp(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,29 +111,32 @@ def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence
         occlusion_mask: Apply the forward-backward consistency mask (otherwise only the in-bounds mask).
         scale: Multiplier of the mean absolute difference on [0, 1] (1000 -> units of 1e-3; 255 -> grey levels).
         batch_size: Frame pairs per flow call.
-        device: Device for the default SPyNet.
+        device: Device for the default SPyNet and the warping (frames go there one batch at a time).
         per_pair: Also return the N-1 per-pair values.
 
     Returns:
         The mean over the N-1 pairs, or ``(mean, per_pair_values)`` when ``per_pair``. A pair with no consistent
         pixel is NaN in the per-pair list and left out of the mean (NaN if no pair has any).
     """
-    clip = _to_tensor(frames, "frames")
-    flow_src = clip if reference is None else _to_tensor(reference, "reference")
+    clip = _check_clip(frames, "frames")
+    flow_src = clip if reference is None else _check_clip(reference, "reference")
     if flow_src.shape != clip.shape:
-        raise InputError(f"reference shape {tuple(flow_src.shape)} differs from frames shape {tuple(clip.shape)}")
-    flow_fn = flow_fn or spynet_flow_fn(device)
+        raise InputError(f"reference shape {flow_src.shape} differs from frames shape {clip.shape}")
+    dev = torch.device(device)
+    flow_fn = flow_fn or spynet_flow_fn(dev)
     values: list[float] = []
     num_pairs = clip.shape[0] - 1
-    for start in range(0, num_pairs, batch_size):
+    for start in range(0, num_pairs, batch_size):  # frames become float tensors one batch at a time
         stop = min(start + batch_size, num_pairs)
-        prev_f, next_f = flow_src[start:stop], flow_src[start + 1:stop + 1]
-        backward = flow_fn(next_f, prev_f).float().cpu()  # on frame i+1's grid, points into frame i
-        warped, mask = _warp(clip[start:stop], backward)
+        prev_f, next_f = _to_tensor(flow_src[start:stop], dev), _to_tensor(flow_src[start + 1:stop + 1], dev)
+        backward = flow_fn(next_f, prev_f).float().to(dev)  # on frame i+1's grid, points into frame i
+        prev_c = prev_f if reference is None else _to_tensor(clip[start:stop], dev)
+        next_c = next_f if reference is None else _to_tensor(clip[start + 1:stop + 1], dev)
+        warped, mask = _warp(prev_c, backward)
         if occlusion_mask:
-            forward = flow_fn(prev_f, next_f).float().cpu()
+            forward = flow_fn(prev_f, next_f).float().to(dev)
             mask = consistency_mask(backward, forward)
-        diff = (clip[start + 1:stop + 1] - warped).abs().mean(dim=1, keepdim=True)
+        diff = (next_c - warped).abs().mean(dim=1, keepdim=True)
         maskf = mask.float()
         counts = maskf.sum(dim=(1, 2, 3))
         sums = (diff * maskf).sum(dim=(1, 2, 3))
