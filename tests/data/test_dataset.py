@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,7 @@ from wildvsr.data import (FrameSource, SequenceSpec, ShardedSampleSampler, Video
                           build_clip_index, mirror_in_time)
 from wildvsr.errors import ConfigError
 
-_spec = importlib.util.spec_from_file_location("_wildvsr_tests_root", Path(__file__).resolve().parents[1] / "conftest.py")
-_root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root)
+import wildvsr_testing as _root
 
 
 @pytest.fixture(scope="module")

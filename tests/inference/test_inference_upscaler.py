@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import synthetic_frames
+from wildvsr_testing import synthetic_frames
 from inference_testutils import TinyBiRecurrent, psnr
 from wildvsr.errors import DeviceError, InputError
 from wildvsr.inference import Upscaler

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import synthetic_frames, write_clip
+from wildvsr_testing import synthetic_frames, write_clip
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,76 @@
+"""Shared test helpers (import as ``from wildvsr_testing import ...``; a unique name so no folder's conftest shadows it):
+the shared data folder (skipped when absent) and tiny clips written with PyAV directly."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("WILDVSR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path inside ``../shared/data``; skips the calling test with a clear reason when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared test data not found: {path} (see ../shared/data/README.md)")
+    return path
+
+
+def synthetic_frames(num_frames: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Smooth moving RGB content, ``(T, H, W, 3)`` uint8: a gradient that shifts one pixel per frame plus a box."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = rng.uniform(0, 1, size=3).astype(np.float32)
+    frames = np.empty((num_frames, height, width, 3), np.uint8)
+    for t in range(num_frames):
+        r = 0.5 + 0.5 * np.sin((xx + 2 * t) / 7.0 + base[0] * 6)
+        g = 0.5 + 0.5 * np.cos((yy - t) / 5.0 + base[1] * 6)
+        b = 0.5 + 0.5 * np.sin((xx + yy + 3 * t) / 11.0 + base[2] * 6)
+        img = np.stack([r, g, b], -1)
+        y0, x0 = (3 * t) % max(1, height - 8), (2 * t) % max(1, width - 8)
+        img[y0:y0 + 8, x0:x0 + 8] = (1.0, 0.2, 0.1)
+        frames[t] = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    return frames
+
+
+def write_clip(path: Path, frames: np.ndarray, *, fps: int = 25, codec: str = "libx264", pix_fmt: str = "yuv420p",
+               audio: bool = False, options: dict | None = None) -> Path:
+    """Encode ``frames`` ``(T, H, W, 3)`` uint8 RGB to ``path`` with PyAV (optionally with a 440 Hz sine audio track)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = pix_fmt
+        stream.options = dict(options or {})
+        astream = None
+        if audio:
+            astream = container.add_stream("aac", rate=48000)
+            astream.layout = "mono"
+        for img in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if astream is not None:
+            seconds = len(frames) / fps
+            n = int(seconds * 48000)
+            t = np.arange(n) / 48000.0
+            pcm = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            chunk = 1024
+            for i in range(0, n, chunk):
+                samples = pcm[None, i:i + chunk]
+                frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+                frame.sample_rate = 48000
+                frame.pts = i
+                frame.time_base = Fraction(1, 48000)
+                for packet in astream.encode(frame):
+                    container.mux(packet)
+            for packet in astream.encode():
+                container.mux(packet)
+    return path
