@@ -60,18 +60,22 @@ def atomic_path(target: str | os.PathLike, *, overwrite: bool = False, directory
     target = check_output_path(target, overwrite=overwrite, inputs=inputs)
     parent = target.parent
     suffix = "".join(target.suffixes[-1:])  # keep the extension: container guessing uses it
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{suffix}", dir=parent)
-        os.close(fd)
-        tmp = Path(name)
+    try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{suffix}", dir=parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as exc:  # read-only file system, quota, ...: one line, not a traceback
+        raise InputError(f"cannot write in {parent} ({exc.strerror or exc}); choose another output path") from exc
     try:
         yield tmp
     except BaseException:
         _remove(tmp)
         raise
     try:
+        _apply_default_mode(tmp, directory)
         if directory and target.exists():
             if not overwrite:
                 raise OutputExistsError(f"output {target} appeared while writing; pass --overwrite to replace it")
@@ -87,6 +91,13 @@ def atomic_path(target: str | os.PathLike, *, overwrite: bool = False, directory
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _apply_default_mode(path: Path, directory: bool) -> None:
+    """mkstemp/mkdtemp create 0600/0700 entries; give the final output the usual umask-based mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
 
 
 def atomic_write_bytes(target: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
