@@ -78,7 +78,7 @@ def test_zero_mean_variant(source, tmp_path):
     out = tmp_path / "zm"
     build_noise_bank([folder], out, ExtractionConfig(length=4, zero_mean=True))
     bank = NoiseBank(out)
-    assert bank.zero_mean
+    assert bank.zero_mean and bank.mix_mode == "additive" and NoiseBank(out, zero_mean=False).mix_mode == "convex"
     s = bank.sample(2, 4, 64, 64, np.random.default_rng(0))
     assert s.mean(dim=(-2, -1)).abs().max() < 1e-5 and s.min() < 0
     raw = NoiseBank(out, zero_mean=False).sample(2, 4, 64, 64, np.random.default_rng(0))

@@ -29,6 +29,7 @@ def extract_noise_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing bank / gallery.")] = False,
 ) -> None:
     """Extract NegVSR noise sequences (low-texture, temporally steady windows) from noisy videos into a bank."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from wildvsr.negvsr import REJECT_REASONS, ExtractionConfig, build_noise_bank
@@ -41,7 +42,7 @@ def extract_noise_command(
     if gallery is not None:
         check_output_path(gallery, overwrite=overwrite, inputs=videos)
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
-                  transient=True) as bar:
+                  console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("scan", total=None)
         summary = build_noise_bank(videos, out, config, overwrite=overwrite, shard_size=shard_size,
                                    progress=lambda n: bar.advance(task, n))

@@ -176,6 +176,11 @@ class NoiseBank:
             raise InputError(f"noise bank {self.path} is empty; rebuild it from noisier footage")
         self.sequences = torch.cat(parts) if len(parts) > 1 else parts[0]
 
+    @property
+    def mix_mode(self) -> str:
+        """The NegMix ``mode`` that fits this bank: ``"additive"`` for zero-mean samples, else ``"convex"`` (Eq. 6)."""
+        return "additive" if self.zero_mean else "convex"
+
     def __len__(self) -> int:
         return self.sequences.shape[0]
 

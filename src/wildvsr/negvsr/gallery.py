@@ -125,7 +125,7 @@ def negmix_gallery(source: str | os.PathLike, bank: NoiseBank | str | os.PathLik
     frame = t - 1  # the requested frame, or the last one of a shorter input
     rng = np.random.default_rng(seed)
     noise = bank.sample(1, t, size, size, rng)
-    mode = "additive" if bank.zero_mean else "convex"
+    mode = bank.mix_mode
     tiles = []
     for m in weights:
         row = []
