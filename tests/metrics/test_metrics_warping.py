@@ -63,14 +63,14 @@ def clips():
 
 
 def test_static_clip_is_zero_with_exact_flow(clips):
-    # float32 bilinear sampling at integer positions: ~1e-8 of full range, i.e. ~1e-4 in the x1000 units
-    assert warping_error(clips["static"], flow_fn=zero_flow) == pytest.approx(0.0, abs=1e-3)
-    assert warping_error(clips["static"], flow_fn=global_shift_flow) == pytest.approx(0.0, abs=1e-3)
+    # float32 bilinear sampling at integer positions: ~1e-7 of full range, i.e. ~1e-5 grey levels
+    assert warping_error(clips["static"], flow_fn=zero_flow) == pytest.approx(0.0, abs=1e-4)
+    assert warping_error(clips["static"], flow_fn=global_shift_flow) == pytest.approx(0.0, abs=1e-4)
 
 
 def test_pan_is_invariant_with_a_flow_that_recovers_it(clips):
     panned = warping_error(clips["pan"], flow_fn=global_shift_flow)
-    assert panned == pytest.approx(0.0, abs=1e-3)  # the in-bounds mask drops the 2 px that enter the view
+    assert panned == pytest.approx(0.0, abs=1e-4)  # the in-bounds mask drops the 2 px that enter the view
     assert warping_error(clips["pan"], flow_fn=zero_flow) > 5.0  # without the flow, the pan is "inconsistent"
 
 
@@ -88,9 +88,9 @@ def test_with_spynet_official_weights(clips):
     flicker, smooth = metric(clips["flicker"]), metric(clips["smooth"])
     unaligned_pan = warping_error(clips["pan"], flow_fn=zero_flow)
     # SPyNet predicts a few hundredths of a pixel of flow between identical frames, so on this noisy texture a static
-    # clip scores ~2 (x1e-3), not 0; the pan scores about the same and both are far below the unaligned pan (~175).
+    # clip scores ~0.5 grey levels, not 0; the pan scores about the same; both are far below the unaligned pan (~45).
     assert static < 0.05 * unaligned_pan
-    assert pan < 1.5 * static + 0.5 and pan < 0.05 * unaligned_pan
+    assert pan < 1.5 * static + 0.2 and pan < 0.05 * unaligned_pan
     assert flicker > 3 * smooth > 3 * static
 
 

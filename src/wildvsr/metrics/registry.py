@@ -86,7 +86,7 @@ _ENTRIES: dict[str, _Entry] = {e.info.name: e for e in (
     _Entry(MetricInfo("ssim_y", "full-reference", False, _Y_DESC, 0, "-1 to 1",
                       "SSIM on the Y channel (BasicSR calculate_ssim, test_y_channel=True)"),
            functools.partial(calculate_ssim, test_y_channel=True)),
-    _Entry(MetricInfo("warping_error", "video", True, "RGB", 0, "x1e-3 of full range (0 = static), ~0-20",
+    _Entry(MetricInfo("warping_error", "video", True, "RGB", 0, "grey levels (0-255 L1), 0 = static, ~2-15",
                       "Warping error (MGLD-VSR): masked L1 of frame i+1 vs SPyNet-warped frame i"), warping_error),
 )}
 
