@@ -12,6 +12,11 @@ Angle rules (``rule``):
 - ``"official"``: ``k = torch.randint(0, 5)`` as in the released ``rot_p``; k = 4 is the identity, so a selected patch
   stays put with probability 2/5 and turns 90/180/270 degrees with probability 1/5 each.
 
+The recipe (``configs/negvsr.yaml``, which calls :func:`negmix` with its defaults) uses the paper rule: the recipe
+follows the paper's Alg. 1 elsewhere too (NegMix on the LQ before the network, not inside BasicVSR as the released
+code does), and ``randint(0, 5)`` reads as an off-by-one that only lowers the share of moved patches from 3P/4 to
+3P/5. ``rule="official"`` is there to reproduce the released code.
+
 Time: the paper's ``T(V)`` makes ``n * s^2`` patches, each with its own draw, and the official ``rot_p`` folds time
 into the batch, so by default every frame gets its own angles (``per_frame=True``). ``per_frame=False`` draws one
 angle per patch position and applies it to all T frames of the sample (a temporally consistent negative).
