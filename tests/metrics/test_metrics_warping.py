@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from metrics_testutils import synthetic_frames
+from wildvsr_testing import synthetic_frames
 from wildvsr.errors import InputError
 from wildvsr.metrics import create_metric, warping_error
 from wildvsr.metrics.warping import consistency_mask
