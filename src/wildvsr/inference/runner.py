@@ -75,7 +75,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     Raises:
         VSRError subclasses for every problem a user can fix (exit code 2 in the CLI).
     """
-    from wildvsr.video import VideoReader, VideoWriter, is_video_path
+    from wildvsr.video import VideoReader, VideoWriter, is_image_path, is_video_path
 
     config = config or UpscaleConfig()
     src, dst = Path(src), Path(dst)
@@ -86,6 +86,9 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
 
     with VideoReader(src) as reader:
         info = reader.info
+        if is_image_path(dst) and not dst.is_dir() and (info.num_frames or 0) > 1:
+            raise InputError(f"output {dst} is a single image but the input has {info.num_frames} frames; give a "
+                             "folder or a video file as output")
         work = WorkDir(dst, input_fingerprint(src, info.num_frames), _settings(config, model))
         work.open(config.resume)
         try:

@@ -1,0 +1,54 @@
+"""Bounded memory: peak RSS of a 240-frame run is within 15% of a 40-frame run of the same content.
+
+Each run is a fresh subprocess (so peaks don't mix) running the real streaming path -- VideoReader, chunking,
+model, resume segments, VideoWriter with x264 -- with the tiny stand-in model, because BasicVSR itself would take
+minutes per run on 2 CPU cores and its own memory depends only on the window size, not on the video length.
+Chunks of 12 with 4 frames of overlap: the 40-frame run must already reach full ``T + 2*overlap`` windows (with the
+default 24 + 2*8 = 40-frame window, a 40-frame clip never fills one and the comparison would be unfair).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import synthetic_frames, write_clip
+
+HERE = Path(__file__).resolve().parent
+
+SCRIPT = """
+import resource, sys
+sys.path[:0] = [{here!r}]
+from inference_testutils import TinyBiRecurrent
+from wildvsr.inference import UpscaleConfig, upscale_video
+upscale_video(sys.argv[1], sys.argv[2], UpscaleConfig(device="cpu", chunk_size=12, overlap=4), model=TinyBiRecurrent())
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+"""
+
+
+def peak_rss_kib(src: Path, dst: Path) -> int:
+    run = subprocess.run([sys.executable, "-c", SCRIPT.format(here=str(HERE)), str(src), str(dst)],
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 0, run.stderr
+    return int(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss units differ off Linux")
+def test_peak_memory_does_not_grow_with_length(tmp_path):
+    h, w = 96, 128
+    frames = synthetic_frames(240, h, w, seed=11)
+    long = write_clip(tmp_path / "long.mp4", frames)
+    short = write_clip(tmp_path / "short.mp4", frames[:40])
+    rss_short = peak_rss_kib(short, tmp_path / "short_x4.mp4")
+    rss_long = peak_rss_kib(long, tmp_path / "long_x4.mp4")
+    ratio = rss_long / rss_short
+    print(f"peak RSS: 40 frames {rss_short / 1024:.0f} MiB, 240 frames {rss_long / 1024:.0f} MiB, ratio {ratio:.3f}")
+    # The bound is meaningful: holding the 200 extra output frames alone would break it.
+    extra_output_kib = 200 * (4 * h) * (4 * w) * 3 / 1024
+    assert extra_output_kib > 0.15 * rss_short
+    assert ratio <= 1.15
