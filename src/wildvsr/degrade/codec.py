@@ -11,7 +11,9 @@ is decoded back, so inter-frame prediction, GOP structure and rate control act a
 
 Frame geometry: the stream size is frame 0's size; later frames of another size are rescaled to it (what PyAV does
 for RealBasicVSR), so the output frames all have frame 0's size. yuv420p needs even sizes: odd sizes are padded
-(edge replication) to even before encoding and cropped back after decoding. RGB <-> YUV uses swscale's defaults
+(edge replication) to even before encoding and cropped back after decoding; frames below an encoder's safe minimum
+(libx265: 16 high, 64 wide) are edge-padded the same way. The width ratio scales with swscale bicubic, as FFmpeg's
+``scale`` filter does by default. RGB <-> YUV uses swscale's defaults
 (BT.601, limited range), like the ``ffmpeg`` command line. Encoders run single-threaded so the output bytes do not
 depend on the machine's core count (same seed, same bytes); parallelism comes from encoding several clips at once.
 """
@@ -90,6 +92,20 @@ def _encoder_options(p: CodecParams) -> dict[str, str]:
     return opts
 
 
+# Smallest coded (height, width) per encoder. libx265 in this FFmpeg build corrupts the heap for some narrow frames
+# (measured: widths 34..48 crash) and refuses heights below 16; frames are edge-padded up to these sizes.
+_MIN_CODED_SIZE = {"libx265": (16, 64)}
+
+
+def _geometry(size: tuple[int, int], params: CodecParams) -> tuple[int, int, int, int, int]:
+    """``(even h, even w, scaled w, coded h, coded w)`` for a frame-0 size ``(H, W)``."""
+    h0, w0 = size
+    hp, wp = h0 + h0 % 2, w0 + w0 % 2  # even canvas for yuv420p
+    enc_w = _even(wp * params.width_ratio) if params.width_ratio != 1.0 else wp
+    min_h, min_w = _MIN_CODED_SIZE.get(params.encoder, (2, 2))
+    return hp, wp, enc_w, max(hp, min_h), max(enc_w, min_w)
+
+
 def encode_clip(frames: Sequence[np.ndarray], params: CodecParams) -> bytes:
     """Encode a clip with ``params`` into in-memory container bytes.
 
@@ -99,12 +115,11 @@ def encode_clip(frames: Sequence[np.ndarray], params: CodecParams) -> bytes:
     if len(frames) == 0:
         raise ValueError("a clip needs at least one frame")
     h0, w0 = frames[0].shape[:2]
-    hp, wp = h0 + h0 % 2, w0 + w0 % 2  # even canvas for yuv420p
-    enc_w = _even(wp * params.width_ratio) if params.width_ratio != 1.0 else wp
+    hp, wp, enc_w, coded_h, coded_w = _geometry((h0, w0), params)
     buf = io.BytesIO()
     with av.open(buf, "w", format=params.container) as out:
         stream = out.add_stream(params.encoder, rate=Fraction(int(params.fps), 1))
-        stream.width, stream.height, stream.pix_fmt = enc_w, hp, params.pix_fmt
+        stream.width, stream.height, stream.pix_fmt = coded_w, coded_h, params.pix_fmt
         stream.time_base = Fraction(1, int(params.fps))
         if params.bitrate is not None:
             stream.bit_rate = int(params.bitrate)
@@ -113,12 +128,14 @@ def encode_clip(frames: Sequence[np.ndarray], params: CodecParams) -> bytes:
         for i, img in enumerate(frames):
             img = np.ascontiguousarray(img)
             if img.shape[:2] != (h0, w0):  # frames of another size: rescale to the stream size (as PyAV would)
-                img = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
-                    w0, h0, interpolation="BICUBIC").to_ndarray(format="rgb24")
+                img = _scale(img, w0, h0)
             if (hp, wp) != (h0, w0):
                 img = np.pad(img, ((0, hp - h0), (0, wp - w0), (0, 0)), mode="edge")
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame = frame.reformat(enc_w, hp, params.pix_fmt, interpolation="BICUBIC")
+            if enc_w != wp:  # VCISR's aspect-ratio change (-vf scale=even(r*w):h)
+                img = _scale(img, enc_w, hp)
+            if (coded_h, coded_w) != (hp, enc_w):
+                img = np.pad(img, ((0, coded_h - hp), (0, coded_w - enc_w), (0, 0)), mode="edge")
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=params.pix_fmt)
             frame.pts = i
             frame.time_base = Fraction(1, int(params.fps))
             for packet in stream.encode(frame):
@@ -128,16 +145,23 @@ def encode_clip(frames: Sequence[np.ndarray], params: CodecParams) -> bytes:
     return buf.getvalue()
 
 
-def decode_clip(data: bytes, size: tuple[int, int], container: str = "mp4") -> np.ndarray:
-    """Decode container bytes to ``(T, H, W, 3)`` uint8 RGB, restoring ``size = (H, W)`` (undoes padding/ratio)."""
+def _scale(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize an RGB uint8 image with swscale's bicubic (FFmpeg's ``scale`` filter default)."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+    return frame.reformat(width, height, interpolation="BICUBIC").to_ndarray(format="rgb24")
+
+
+def decode_clip(data: bytes, size: tuple[int, int], params: CodecParams) -> np.ndarray:
+    """Decode container bytes to ``(T, H, W, 3)`` uint8 RGB at ``size = (H, W)`` (undoes padding and width ratio)."""
     h0, w0 = size
-    hp, wp = h0 + h0 % 2, w0 + w0 % 2
+    hp, wp, enc_w, _, _ = _geometry(size, params)
     decoded = []
-    with av.open(io.BytesIO(data), "r", format=container) as inp:
+    with av.open(io.BytesIO(data), "r", format=params.container) as inp:
         for frame in inp.decode(video=0):
-            if frame.width != wp or frame.height != hp:
-                frame = frame.reformat(wp, hp, interpolation="BICUBIC")
-            decoded.append(frame.to_ndarray(format="rgb24")[:h0, :w0])
+            img = frame.to_ndarray(format="rgb24")[:hp, :enc_w]
+            if enc_w != wp:
+                img = _scale(img, wp, hp)
+            decoded.append(img[:h0, :w0])
     return np.stack(decoded)
 
 
@@ -154,7 +178,7 @@ def compress_video(frames: Sequence[np.ndarray], params: CodecParams) -> np.ndar
         RuntimeError: the decoder returned a different number of frames than were encoded.
     """
     data = encode_clip(frames, params)
-    out = decode_clip(data, frames[0].shape[:2], params.container)
+    out = decode_clip(data, frames[0].shape[:2], params)
     if len(out) != len(frames):
         raise RuntimeError(f"{params.encoder} returned {len(out)} frames for {len(frames)} encoded")
     return out

@@ -175,11 +175,14 @@ class _Draw:
         """Per-frame values from per-clip/per-frame starts: walk (walk mode), repeat (clip) or as drawn (frame)."""
         if self.temporal == "frame":
             return [float(v) for v in start]
-        p, out = float(start[0]), []
-        for _ in range(self.n):
+        p = float(start[0])
+        if self.temporal != "walk" or step <= 0 or self.n == 1:
+            return [p] * self.n
+        steps = self.rng.uniform(-step, step, size=self.n - 1).tolist()  # one draw per frame transition
+        out = [p]
+        for r in steps:  # p <- clip(p + r, lo, hi), sequential because of the clipping
+            p = min(hi, max(lo, p + r))
             out.append(p)
-            if self.temporal == "walk" and step > 0:
-                p = float(np.clip(p + self.rng.uniform(-step, step), lo, hi))
         return out
 
     def uniform(self, lo: float, hi: float, step: float = 0.0) -> list[float]:
