@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import synthetic_frames, write_clip
+from wildvsr_testing import synthetic_frames, write_clip
 
 HERE = Path(__file__).resolve().parent
 
