@@ -1,17 +1,8 @@
-"""Fixtures for the degradation tests (the root conftest's helpers are loaded under a unique module name)."""
-
-import importlib.util
-import sys
-from pathlib import Path
+"""Fixtures for the degradation tests (shared helpers come from ``wildvsr_testing``)."""
 
 import numpy as np
 import pytest
-
-_ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-_spec = importlib.util.spec_from_file_location("_wildvsr_degrade_tests_root", _ROOT_CONFTEST)
-root = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = root
-_spec.loader.exec_module(root)
+import wildvsr_testing as root
 
 
 @pytest.fixture(scope="session")
