@@ -39,13 +39,14 @@ from wildvsr.degrade.pixel_noise import (add_gaussian_noise, add_poisson_noise, 
 from wildvsr.degrade.resize import resize, usm_sharp
 from wildvsr.degrade.temporal import mirror_sequence
 from wildvsr.degrade.vcisr import patch_batches, patches_as_frames
+from wildvsr.degrade.video import degrade_video
 
 __all__ = [
     "PRESETS", "BlurConfig", "CodecConfig", "CodecParams", "DegradationConfig", "DegradationParams",
     "DegradationStage", "Degrader", "FinalStage", "JpegConfig", "NoiseConfig", "ResizeConfig",
     "add_gaussian_noise", "add_jpg_compression", "add_poisson_noise", "bivariate_gaussian",
     "bivariate_generalized_gaussian", "bivariate_plateau", "circular_lowpass_kernel", "compress_video",
-    "decode_clip", "encode_clip", "filter2D", "generate_gaussian_noise", "generate_poisson_noise", "load_preset",
+    "decode_clip", "degrade_video", "encode_clip", "filter2D", "generate_gaussian_noise", "generate_poisson_noise", "load_preset",
     "make_kernel", "mirror_sequence", "patch_batches", "patches_as_frames", "preset_path",
     "random_add_gaussian_noise", "random_add_jpg_compression", "random_add_poisson_noise", "random_mixed_kernels",
     "resize", "resolve_encoder", "usm_sharp",

@@ -24,6 +24,23 @@ def _per_frame(v: torch.Tensor | float | np.ndarray, x: torch.Tensor) -> torch.T
     return t.reshape(*t.shape[:2], 1, 1, 1)
 
 
+def _gray_mask(gray, x: torch.Tensor) -> torch.Tensor:
+    """Per-frame gray flags as an ``(N, T)`` bool tensor on ``x``'s device."""
+    n, t = x.shape[:2]
+    return _per_frame(gray, x).reshape(-1, _per_frame(gray, x).shape[1]).expand(n, t).bool()
+
+
+def _by_gray(x: torch.Tensor, gray, colour_fn, gray_fn) -> torch.Tensor:
+    """Noise for colour frames from ``colour_fn(frames)`` and for gray frames from ``gray_fn(frames)`` (k, 1, H, W)."""
+    mask = _gray_mask(gray, x)
+    noise = torch.empty_like(x)
+    if (~mask).any():
+        noise[~mask] = colour_fn(x[~mask])
+    if mask.any():
+        noise[mask] = gray_fn(x[mask]).expand(-1, x.shape[2], -1, -1)
+    return noise
+
+
 def generate_gaussian_noise(x: torch.Tensor, sigma, gray: torch.Tensor | bool | np.ndarray = False,
                             generator: torch.Generator | None = None) -> torch.Tensor:
     """Gaussian noise N(0, sigma^2) of ``x``'s shape ``(N, T, C, H, W)``.
@@ -32,12 +49,13 @@ def generate_gaussian_noise(x: torch.Tensor, sigma, gray: torch.Tensor | bool | 
         sigma: std in [0, 1] units (BasicSR ranges are in /255: pass ``s / 255``), scalar, ``(N,)`` or ``(N, T)``.
         gray: per clip/frame flag (same broadcasting): one noise plane shared by all channels.
     """
-    n, t, c, h, w = x.shape
-    colour = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    plane = torch.randn((n, t, 1, h, w), generator=generator, device=x.device, dtype=x.dtype)
-    g = _per_frame(gray, x).bool().to(x.dtype)
-    noise = g * plane + (1 - g) * colour
-    return noise * _per_frame(sigma, x)
+    def colour(f: torch.Tensor) -> torch.Tensor:
+        return torch.randn(f.shape, generator=generator, device=f.device, dtype=f.dtype)
+
+    def plane(f: torch.Tensor) -> torch.Tensor:
+        return torch.randn((f.shape[0], 1, *f.shape[2:]), generator=generator, device=f.device, dtype=f.dtype)
+
+    return _by_gray(x, gray, colour, plane) * _per_frame(sigma, x)
 
 
 def add_gaussian_noise(x: torch.Tensor, sigma, gray=False, generator: torch.Generator | None = None,
@@ -48,18 +66,19 @@ def add_gaussian_noise(x: torch.Tensor, sigma, gray=False, generator: torch.Gene
 
 
 def _levels(img8: torch.Tensor) -> torch.Tensor:
-    """``2 ** ceil(log2(#unique values))`` per frame of a ``(N, T, C', H, W)`` tensor already on the 0..255 grid."""
-    n, t = img8.shape[:2]
-    flat = img8.reshape(n * t, -1)
-    counts = torch.tensor([len(torch.unique(f)) for f in flat], dtype=img8.dtype, device=img8.device)
-    return torch.exp2(torch.ceil(torch.log2(counts))).reshape(n, t, 1, 1, 1)
+    """``2 ** ceil(log2(#distinct values))`` per image of a ``(K, C', H, W)`` tensor on the 0..255/255 grid."""
+    k = img8.shape[0]
+    idx = (img8 * 255).round().long().reshape(k, -1)
+    present = torch.zeros((k, 256), dtype=torch.bool, device=img8.device).scatter_(1, idx, True)  # O(pixels)
+    counts = present.sum(1).to(img8.dtype)
+    return torch.exp2(torch.ceil(torch.log2(counts))).reshape(k, 1, 1, 1)
 
 
 def generate_poisson_noise(x: torch.Tensor, scale, gray=False,
                            generator: torch.Generator | None = None) -> torch.Tensor:
     """Poisson (shot) noise as BasicSR/MMEditing: ``scale * (Poisson(img * v) / v - img)``.
 
-    The image is first rounded to 8-bit levels; ``v = 2 ** ceil(log2(#unique levels))`` per frame, so the noise
+    The image is first rounded to 8-bit levels; ``v = 2 ** ceil(log2(#distinct levels))`` per frame, so the noise
     std at intensity ``I`` is ``scale * sqrt(I / v)``. The gray variant computes it on the BT.601 luma and shares it
     across channels.
 
@@ -68,18 +87,18 @@ def generate_poisson_noise(x: torch.Tensor, scale, gray=False,
         scale: scalar, ``(N,)`` or ``(N, T)``.
         gray: per clip/frame flag.
     """
-    weights = torch.tensor(_GRAY, dtype=x.dtype, device=x.device).view(1, 1, 3, 1, 1)
-    luma = (x * weights).sum(2, keepdim=True) if x.shape[2] == 3 else x[:, :, :1]
-
     def shot(img: torch.Tensor) -> torch.Tensor:
         img = torch.clamp((img * 255.0).round(), 0, 255) / 255.0
         v = _levels(img)
         return torch.poisson(img * v, generator=generator) / v - img
 
-    colour = shot(x)
-    plane = shot(luma)
-    g = _per_frame(gray, x).bool().to(x.dtype)
-    return (g * plane + (1 - g) * colour) * _per_frame(scale, x)
+    def luma_shot(f: torch.Tensor) -> torch.Tensor:
+        if f.shape[1] != 3:
+            return shot(f[:, :1])
+        weights = torch.tensor(_GRAY, dtype=f.dtype, device=f.device).view(1, 3, 1, 1)
+        return shot((f * weights).sum(1, keepdim=True))
+
+    return _by_gray(x, gray, shot, luma_shot) * _per_frame(scale, x)
 
 
 def add_poisson_noise(x: torch.Tensor, scale, gray=False, generator: torch.Generator | None = None,
