@@ -45,6 +45,18 @@ def _groups(keys: Sequence) -> dict:
     return out
 
 
+def _stack(frames: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``torch.stack(frames)``, but without a copy when the frames already lie back to back in one tensor
+    (the usual case: the previous step's output, or the GT batch itself)."""
+    f0 = frames[0]
+    n, step, storage = len(frames), f0.numel(), f0.untyped_storage().data_ptr()
+    if f0.is_contiguous() and all(
+            f.shape == f0.shape and f.is_contiguous() and f.untyped_storage().data_ptr() == storage
+            and f.storage_offset() == f0.storage_offset() + k * step for k, f in enumerate(frames)):
+        return torch.as_strided(f0, (n, *f0.shape), (step, *f0.stride()))
+    return torch.stack(list(frames))
+
+
 def _kernel_for(p: BlurParams, t: int) -> np.ndarray:
     return make_kernel(p.kernel_type[t], p.kernel_size[t], sigma_x=p.sigma_x[t], sigma_y=p.sigma_y[t],
                        rotation=p.rotation[t], beta=p.beta[t], omega=p.omega[t])
@@ -109,7 +121,7 @@ class Degrader:
                           generator, codec_executor, [active[m][1][3] for m in members])
                 if trace and 0 in clip_ids:
                     trace(self._describe(label, active[members[clip_ids.index(0)]][1][3]), frames[0])
-        out = torch.stack([torch.stack(frames[i * t:(i + 1) * t]) for i in range(b)])
+        out = _stack(frames).reshape(b, t, *frames[0].shape)
         if self.config.quantize:
             out = torch.clamp((out * 255.0).round(), 0, 255) / 255.0
         return out
@@ -185,7 +197,7 @@ class Degrader:
             sel = [items[k] for k in idxs]
             kmax = max(p.kernel_size[j] for _, j, p in sel)
             kernels = np.stack([pad_kernel(_kernel_for(p, j), kmax) for _, j, p in sel])
-            x = torch.stack([frames[i] for i, _, _ in sel])[:, None]  # (n, 1, 3, h, w)
+            x = _stack([frames[i] for i, _, _ in sel])[:, None]  # (n, 1, 3, h, w)
             y = filter2D(x, torch.from_numpy(kernels)[:, None])[:, 0]
             for (i, _, _), f in zip(sel, y):
                 frames[i] = f
@@ -200,7 +212,7 @@ class Degrader:
                 nh, nw = max(2, nh - nh % 2), max(2, nw - nw % 2)
             keys.append((tuple(frames[i].shape), (nh, nw), p.interpolation[j]))
         for (_, size, mode), idxs in _groups(keys).items():
-            x = torch.stack([frames[items[k][0]] for k in idxs])
+            x = _stack([frames[items[k][0]] for k in idxs])
             y = resize(x, size=size, mode=mode)
             for k, f in zip(idxs, y):
                 frames[items[k][0]] = f
@@ -209,7 +221,7 @@ class Degrader:
     def _final_resize(items, frames, target, cfg: FinalStage) -> None:
         keys = [(tuple(frames[i].shape), p[j]) for i, j, p in items]
         for (_, mode), idxs in _groups(keys).items():
-            x = torch.stack([frames[items[k][0]] for k in idxs])
+            x = _stack([frames[items[k][0]] for k in idxs])
             y = resize(x, size=target, mode=mode, antialias=cfg.antialias)
             if cfg.clamp:
                 y = y.clamp(0, 1)
@@ -221,7 +233,7 @@ class Degrader:
         keys = [(tuple(frames[i].shape), p.kind[j]) for i, j, p in items]
         for (_, kind), idxs in _groups(keys).items():
             sel = [items[k] for k in idxs]
-            x = torch.stack([frames[i] for i, _, _ in sel])[:, None]  # (n, 1, 3, h, w)
+            x = _stack([frames[i] for i, _, _ in sel])[:, None]  # (n, 1, 3, h, w)
             level = np.array([p.level[j] for _, j, p in sel], np.float32)[:, None]
             gray = np.array([p.gray[j] for _, j, p in sel])[:, None]
             if kind == "gaussian":
@@ -235,7 +247,7 @@ class Degrader:
     def _jpeg(items, frames) -> None:
         for idxs in _groups([tuple(frames[i].shape) for i, _, _ in items]).values():
             sel = [items[k] for k in idxs]
-            x = torch.stack([frames[i] for i, _, _ in sel])
+            x = _stack([frames[i] for i, _, _ in sel])
             imgs = tensor_to_uint8(x)
             out = np.stack([jpeg_roundtrip(img, p.quality[j]) for img, (_, j, p) in zip(imgs, sel)])
             y = uint8_to_tensor(out, x)
