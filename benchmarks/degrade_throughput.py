@@ -1,18 +1,20 @@
 """Degradation throughput for a training batch, split by where each part runs.
 
     python benchmarks/degrade_throughput.py [--preset realbasicvsr] [--batch 4] [--frames 30] [--size 256]
-                                            [--repeats 3] [--device cpu|cuda]
+                                            [--repeats 3] [--device cpu|cuda] [--workers 0]
 
 Parts (see ``wildvsr.degrade`` for the split): ``sample`` (NumPy, loader workers), ``tensor`` (blur / resize /
 noise / final resize / sinc on ``--device``), ``jpeg`` (libjpeg via Pillow, CPU), ``codec`` (PyAV encoders, CPU).
 Times are per batch, median over ``--repeats`` batches with fresh parameters; clips/s = batch / time. The CPU parts
 are single-threaded per clip, so "CPU workers needed" for a target of N clips/s is N x (jpeg + codec) s/clip.
+``--workers n`` passes a ``ThreadPoolExecutor(n)`` as ``cpu_executor`` (JPEG frames and codec clips in parallel).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from concurrent.futures import ThreadPoolExecutor
 import statistics
 import time
 
@@ -52,6 +54,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--workers", type=int, default=0, help="threads for the CPU steps (0: serial)")
     args = ap.parse_args()
 
     deg = TimedDegrader(load_preset(args.preset))
@@ -59,6 +62,7 @@ def main() -> None:
     gen = torch.Generator(device=args.device).manual_seed(0)
     gt = torch.rand(args.batch, args.frames, 3, args.size, args.size, device=args.device)
     rows = {"sample": [], "tensor": [], "jpeg": [], "codec": [], "total": []}
+    pool = ThreadPoolExecutor(args.workers) if args.workers > 0 else None
     Degrader(load_preset("bicubic"))(gt[:1, :2], rng)  # warm-up (imports, kernels)
     for _ in range(args.repeats):
         t0 = time.perf_counter()
@@ -67,7 +71,7 @@ def main() -> None:
         deg.cpu_time = {"jpeg": 0.0, "codec": 0.0}
         _sync(args.device)
         t2 = time.perf_counter()
-        lq = deg.apply(gt, params, gen)
+        lq = deg.apply(gt, params, gen, cpu_executor=pool)
         _sync(args.device)
         t3 = time.perf_counter()
         rows["sample"].append(t1 - t0)
@@ -79,7 +83,7 @@ def main() -> None:
 
     print(f"preset {args.preset}, batch {args.batch} x {args.frames} frames, {args.size}x{args.size} -> "
           f"{args.size // 4}x{args.size // 4}, device {args.device}, torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f}")
+          f"{os.cpu_count()} CPUs, CPU-step threads {args.workers}, load avg {os.getloadavg()[0]:.1f}")
     print(f"{'part':<8} {'where':<22} {'s/batch':>8} {'s/clip':>8} {'clips/s':>8}")
     where = {"sample": "CPU (loader worker)", "tensor": f"{args.device} (torch)", "jpeg": "CPU (Pillow/libjpeg)",
              "codec": "CPU (PyAV/FFmpeg)", "total": "all, serial"}

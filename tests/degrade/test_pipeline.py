@@ -46,13 +46,13 @@ def test_same_seed_same_lq_and_different_seed_differs(name):
     assert not torch.equal(a, c)
 
 
-def test_codec_executor_gives_the_same_result():
+def test_cpu_executor_gives_the_same_result():
     deg = Degrader(load_preset("realbasicvsr"))
     gt = _gt(3, 6)
     params = deg.sample_params(3, 6, np.random.default_rng(5))
     serial = deg.apply(gt, params, torch.Generator().manual_seed(1))
     with ThreadPoolExecutor(2) as ex:
-        threaded = deg.apply(gt, params, torch.Generator().manual_seed(1), codec_executor=ex)
+        threaded = deg.apply(gt, params, torch.Generator().manual_seed(1), cpu_executor=ex)
     assert torch.equal(serial, threaded)
 
 

@@ -8,7 +8,7 @@ Two phases (STYLE.md section 11):
    runs in data-loader workers. Per-frame values (RealBasicVSR random walk, or constant / independent per frame);
    ``.to_dict()`` is JSON-able; ``DegradationParams.concat([...])`` joins per-sample params into a batch's;
    ``.frames(start, stop)`` slices frames (chunked processing of long videos).
-2. ``Degrader.apply(gt, params, generator, codec_executor=None) -> lq (B, T, 3, H/4, W/4)``.
+2. ``Degrader.apply(gt, params, generator, cpu_executor=None) -> lq (B, T, 3, H/4, W/4)``.
 
 Where each step runs (the stage split):
 
@@ -16,9 +16,10 @@ Where each step runs (the stage split):
 - JPEG: libjpeg via Pillow on CPU, per frame (uint8 transfer each way; ~1 ms per 256x256 frame);
 - video codec: PyAV (FFmpeg) on CPU, one encoder per clip, in memory. In ``realbasicvsr`` the codec sits between
   tensor steps (end of the first order, and in the final shuffled group), so one ``apply`` call alternates device
-  and CPU. To keep the GPU process from encoding serially, pass ``codec_executor``: a ``ThreadPoolExecutor(n)`` or
-  ``ProcessPoolExecutor(n)``; the B clips of each codec step are then encoded concurrently by ``n`` CPU workers.
-  ``compress_video(frames_uint8, CodecParams)`` is the picklable unit of work those workers run.
+  and CPU. To keep the GPU process from coding serially, pass ``cpu_executor``: a ``ThreadPoolExecutor(n)`` or
+  ``ProcessPoolExecutor(n)``; the B clips of each codec step and the frames of each JPEG step are then coded
+  concurrently by ``n`` CPU workers (same output). ``compress_video(frames_uint8, CodecParams)`` and
+  ``jpeg.jpeg_roundtrip(img, quality)`` are the picklable units of work those workers run.
 - The alternative split - everything in the loader workers on CPU - is ``apply`` on a CPU ``(1, T, 3, H, W)``
   tensor inside the worker (what MMEditing does); ``benchmarks/degrade_throughput.py`` measures both parts.
 

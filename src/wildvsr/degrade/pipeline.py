@@ -8,9 +8,11 @@ frame to ``(H // scale, W // scale)`` and the result is stacked back to ``(B, T,
 Step kinds and where they run:
 - tensor steps (blur, resize, noise, final resize, sinc): on ``gt.device``, random numbers from ``generator``;
 - JPEG: libjpeg through Pillow on CPU, per frame (frames go to CPU as uint8 and back);
-- codec: PyAV on CPU, one encoder per clip. ``codec_executor`` (any ``concurrent.futures.Executor``) runs the
-  clips of a batch in parallel: a ``ThreadPoolExecutor`` (FFmpeg releases the GIL while encoding) or a
-  ``ProcessPoolExecutor`` (``compress_video`` and ``CodecParams`` are picklable).
+- codec: PyAV on CPU, one encoder per clip.
+``cpu_executor`` (any ``concurrent.futures.Executor``) runs the CPU steps in parallel - the clips of a codec step, the
+frames of a JPEG step: a ``ThreadPoolExecutor`` (FFmpeg and libjpeg release the GIL while coding) or a
+``ProcessPoolExecutor`` (``compress_video``, ``jpeg_roundtrip`` and ``CodecParams`` are picklable). Results are
+identical with or without it.
 """
 
 from __future__ import annotations
@@ -88,14 +90,14 @@ class Degrader:
 
     # ---------------------------------------------------------------------------------------------------- apply
     def apply(self, gt: torch.Tensor, params: DegradationParams, generator: torch.Generator | None = None, *,
-              codec_executor: Executor | None = None, trace: Trace | None = None) -> torch.Tensor:
+              cpu_executor: Executor | None = None, trace: Trace | None = None) -> torch.Tensor:
         """Degrade ``gt`` with ``params``.
 
         Args:
             gt: ``(B, T, 3, H, W)`` float in [0, 1] (the USM-sharpened GT in RealBasicVSR training), any device.
             params: from ``sample_params`` (``len(params) == B``, ``params.num_frames == T``).
             generator: torch generator on ``gt.device`` for pixel noise (None: the global one).
-            codec_executor: run the per-clip codec encodes in parallel (see the module docstring).
+            cpu_executor: run the CPU steps (per-clip codecs, per-frame JPEG) in parallel (module docstring).
             trace: called with (label, clip 0 frame 0) after every step (gallery).
 
         Returns:
@@ -118,7 +120,7 @@ class Degrader:
                 clip_ids = [active[m][0] for m in members]
                 op, cfg, p = active[members[0]][1][1:]
                 self._run(op, label, cfg, [params.clips[ci] for ci in clip_ids], clip_ids, frames, t, target,
-                          generator, codec_executor, [active[m][1][3] for m in members])
+                          generator, cpu_executor, [active[m][1][3] for m in members])
                 if trace and 0 in clip_ids:
                     trace(self._describe(label, active[members[clip_ids.index(0)]][1][3]), frames[0])
         out = _stack(frames).reshape(b, t, *frames[0].shape)
@@ -187,7 +189,7 @@ class Degrader:
         elif op == "noise":
             self._noise(items, frames, cfg, generator)
         elif op == "jpeg":
-            self._jpeg(items, frames)
+            self._jpeg(items, frames, executor)
         else:
             raise ValueError(f"unknown degradation step {op!r} ({label})")
 
@@ -244,12 +246,16 @@ class Degrader:
                 frames[i] = f
 
     @staticmethod
-    def _jpeg(items, frames) -> None:
+    def _jpeg(items, frames, executor: Executor | None) -> None:
         for idxs in _groups([tuple(frames[i].shape) for i, _, _ in items]).values():
             sel = [items[k] for k in idxs]
             x = _stack([frames[i] for i, _, _ in sel])
-            imgs = tensor_to_uint8(x)
-            out = np.stack([jpeg_roundtrip(img, p.quality[j]) for img, (_, j, p) in zip(imgs, sel)])
+            imgs = list(tensor_to_uint8(x))
+            qualities = [p.quality[j] for _, j, p in sel]
+            if executor is not None and len(imgs) > 1:
+                out = np.stack(list(executor.map(jpeg_roundtrip, imgs, qualities, chunksize=8)))
+            else:
+                out = np.stack([jpeg_roundtrip(img, q) for img, q in zip(imgs, qualities)])
             y = uint8_to_tensor(out, x)
             for (i, _, _), f in zip(sel, y):
                 frames[i] = f
