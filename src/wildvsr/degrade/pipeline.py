@@ -7,7 +7,8 @@ frame to ``(H // scale, W // scale)`` and the result is stacked back to ``(B, T,
 
 Step kinds and where they run:
 - tensor steps (blur, resize, noise, final resize, sinc): on ``gt.device``, random numbers from ``generator``;
-- JPEG: libjpeg through Pillow on CPU, per frame (frames go to CPU as uint8 and back);
+- JPEG: libjpeg through Pillow on CPU, per frame (frames go to CPU as uint8 and back), or with ``backend: torch``
+  the torch JPEG (``diffjpeg``) on the device;
 - codec: PyAV on CPU, one encoder per clip.
 ``cpu_executor`` (any ``concurrent.futures.Executor``) runs the CPU steps in parallel - the clips of a codec step, the
 frames of a JPEG step: a ``ThreadPoolExecutor`` (FFmpeg and libjpeg release the GIL while coding) or a
@@ -26,6 +27,7 @@ import torch
 
 from wildvsr.degrade.codec import CodecParams, compress_video
 from wildvsr.degrade.config import DegradationConfig, FinalStage
+from wildvsr.degrade.diffjpeg import diff_jpeg
 from wildvsr.degrade.jpeg import jpeg_roundtrip, tensor_to_uint8, uint8_to_tensor
 from wildvsr.degrade.kernels import filter2D, make_kernel, pad_kernel
 from wildvsr.degrade.params import (BlurParams, ClipParams, DegradationParams, JpegParams, NoiseParams,
@@ -189,7 +191,12 @@ class Degrader:
         elif op == "noise":
             self._noise(items, frames, cfg, generator)
         elif op == "jpeg":
-            self._jpeg(items, frames, executor)
+            if cfg.backend == "torch":
+                self._diff_jpeg(items, frames)
+            elif cfg.backend == "libjpeg":
+                self._jpeg(items, frames, executor)
+            else:
+                raise ValueError(f"unknown JPEG backend {cfg.backend!r} ({label}); use libjpeg or torch")
         else:
             raise ValueError(f"unknown degradation step {op!r} ({label})")
 
@@ -257,6 +264,15 @@ class Degrader:
             else:
                 out = np.stack([jpeg_roundtrip(img, q) for img, q in zip(imgs, qualities)])
             y = uint8_to_tensor(out, x)
+            for (i, _, _), f in zip(sel, y):
+                frames[i] = f
+
+    @staticmethod
+    def _diff_jpeg(items, frames) -> None:
+        for idxs in _groups([tuple(frames[i].shape) for i, _, _ in items]).values():
+            sel = [items[k] for k in idxs]
+            x = _stack([frames[i] for i, _, _ in sel])
+            y = diff_jpeg(x, np.array([p.quality[j] for _, j, p in sel]))
             for (i, _, _), f in zip(sel, y):
                 frames[i] = f
 
