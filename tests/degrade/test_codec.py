@@ -1,6 +1,7 @@
 """Real encoders in memory: decodable, the named encoder really runs, quality ordering, geometry, artefact measures."""
 
 import io
+import itertools
 
 import av
 import numpy as np
@@ -18,9 +19,9 @@ def _err(out, ref):
 
 
 @pytest.mark.parametrize("codec,kw", [
-    ("libx264", dict(bitrate=20000)), ("h264", dict(bitrate=20000)), ("mpeg4", dict(bitrate=20000)),
-    ("mpeg2video", dict(bitrate=4_000_000, fps=25)), ("libxvid", dict(bitrate=4_000_000, fps=20)),
-    ("libx265", dict(crf=30, preset="fast", fps=20)),
+    ("libx264", {"bitrate": 20000}), ("h264", {"bitrate": 20000}), ("mpeg4", {"bitrate": 20000}),
+    ("mpeg2video", {"bitrate": 4_000_000, "fps": 25}), ("libxvid", {"bitrate": 4_000_000, "fps": 20}),
+    ("libx265", {"crf": 30, "preset": "fast", "fps": 20}),
 ])
 def test_the_named_encoder_really_encodes(codec, kw, grainy_clip):
     p = CodecParams(codec, resolve_encoder(codec), **kw)
@@ -45,17 +46,17 @@ def test_resolve_encoder_records_aliases_and_fallbacks():
 
 
 @pytest.mark.parametrize("encoder,sweep", [
-    ("libx264", [dict(crf=c, fps=20) for c in (18, 28, 38, 48)]),
-    ("libx265", [dict(crf=c, fps=20) for c in (20, 30, 40, 50)]),
-    ("libx264", [dict(bitrate=b, fps=1) for b in (400_000, 100_000, 30_000, 10_000)]),
-    ("mpeg4", [dict(bitrate=b, fps=25) for b in (400_000, 150_000, 60_000, 20_000)]),
-    ("mpeg2video", [dict(bitrate=b, fps=25) for b in (600_000, 300_000, 150_000, 60_000)]),
+    ("libx264", [{"crf": c, "fps": 20} for c in (18, 28, 38, 48)]),
+    ("libx265", [{"crf": c, "fps": 20} for c in (20, 30, 40, 50)]),
+    ("libx264", [{"bitrate": b, "fps": 1} for b in (400_000, 100_000, 30_000, 10_000)]),
+    ("mpeg4", [{"bitrate": b, "fps": 25} for b in (400_000, 150_000, 60_000, 20_000)]),
+    ("mpeg2video", [{"bitrate": b, "fps": 25} for b in (600_000, 300_000, 150_000, 60_000)]),
 ])
 def test_error_grows_as_rate_or_crf_worsens(encoder, sweep, grainy_clip):
     errors = [_err(compress_video(list(grainy_clip), CodecParams(encoder, encoder, **kw)), grainy_clip)
               for kw in sweep]
     print(encoder, sweep, [round(e, 2) for e in errors])
-    assert all(a < b for a, b in zip(errors, errors[1:])), errors
+    assert all(a < b for a, b in itertools.pairwise(errors)), errors
 
 
 def test_odd_sizes_differing_frame_sizes_and_width_ratio(grainy_clip):

@@ -1,6 +1,7 @@
 """Torch JPEG vs the real libjpeg: measured agreement, quality ordering, gradients, and use from a config."""
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def test_differentiable_mode_has_gradients_and_order():
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     img = torch.from_numpy(root.synthetic_frames(1, 64, 64)).permute(0, 3, 1, 2).float()[None] / 255
     errs = [(diff_jpeg(img, q) - img).abs().mean().item() for q in (90, 60, 30, 10)]
-    assert all(a < b for a, b in zip(errs, errs[1:]))
+    assert all(a < b for a, b in itertools.pairwise(errs))
 
 
 def test_torch_backend_from_config():

@@ -7,9 +7,19 @@ import pytest
 import torch
 from scipy import ndimage
 
-from wildvsr.degrade.kernels import (KERNEL_SIZES, KERNEL_TYPES, bivariate_gaussian, bivariate_generalized_gaussian,
-                                     bivariate_plateau, circular_lowpass_kernel, filter2D, make_kernel, mesh_grid,
-                                     random_mixed_kernels, sigma_matrix2)
+from wildvsr.degrade.kernels import (
+    KERNEL_SIZES,
+    KERNEL_TYPES,
+    bivariate_gaussian,
+    bivariate_generalized_gaussian,
+    bivariate_plateau,
+    circular_lowpass_kernel,
+    filter2D,
+    make_kernel,
+    mesh_grid,
+    random_mixed_kernels,
+    sigma_matrix2,
+)
 
 
 @pytest.mark.parametrize("ktype", KERNEL_TYPES)

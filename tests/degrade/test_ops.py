@@ -1,5 +1,7 @@
 """Resize sizes, USM, noise levels, JPEG monotonicity."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -88,7 +90,7 @@ def test_jpeg_decodes_and_error_grows_as_quality_drops():
         y = add_jpg_compression(x, q)
         assert y.shape == x.shape
         errors.append((y - x).abs().mean().item())
-    assert all(a < b for a, b in zip(errors, errors[1:])), errors
+    assert all(a < b for a, b in itertools.pairwise(errors)), errors
     # per-frame qualities are honoured: the same frame at q=10 and q=90
     both = add_jpg_compression(torch.cat([x[:, :1], x[:, :1]], 1), np.array([[10, 90]]))
     assert torch.equal(both[:, 0], add_jpg_compression(x[:, :1], 10)[:, 0])

@@ -1,13 +1,21 @@
 """Degrader end to end on tensors: shapes, determinism, stage split helpers, mirroring and VCISR patches."""
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import torch
 
-from wildvsr.degrade import Degrader, DegradationParams, load_preset, mirror_sequence, patch_batches, \
-    patches_as_frames, resize
+from wildvsr.degrade import (
+    DegradationParams,
+    Degrader,
+    load_preset,
+    mirror_sequence,
+    patch_batches,
+    patches_as_frames,
+    resize,
+)
 
 
 def _gt(b=2, t=6, h=64, w=48, seed=0):
@@ -105,4 +113,4 @@ def test_vcisr_patches_become_frames():
     assert 0 <= top <= 800 - 720 and 0 <= left <= 1100 - 1080
     bounds = patch_batches(12630, np.random.default_rng(1))
     assert 32 <= bounds[0][1] <= 127 and all(b - a == 128 for a, b in bounds[1:-1])
-    assert bounds[-1][1] == 12630 and all(a == b for (_, a), (b, _) in zip(bounds, bounds[1:]))
+    assert bounds[-1][1] == 12630 and all(a == b for (_, a), (b, _) in itertools.pairwise(bounds))

@@ -36,8 +36,8 @@ def degrade(
     """Degrade a clean video with blur, resizing, noise, JPEG and real video codecs (parameters saved as JSON)."""
     from wildvsr.degrade.video import degrade_video
 
-    kwargs = dict(seed=seed, scale=scale, params_out=params_out, gallery=gallery, chunk_size=chunk_size,
-                  overwrite=overwrite, device=device, max_frames=max_frames)
+    kwargs = {"seed": seed, "scale": scale, "params_out": params_out, "gallery": gallery, "chunk_size": chunk_size,
+                  "overwrite": overwrite, "device": device, "max_frames": max_frames}
     if quiet or not sys.stderr.isatty():
         degrade_video(input, output, preset, **kwargs)
         return
@@ -53,9 +53,8 @@ def _progress_bar(source: Path, max_frames: int | None) -> Iterator[Callable[[in
     from wildvsr.video import VideoReader
 
     total = None
-    with contextlib.suppress(Exception):  # a bad input is reported by the run itself
-        with VideoReader(source) as reader:
-            total = reader.info.num_frames
+    with contextlib.suppress(Exception), VideoReader(source) as reader:  # a bad input is reported by the run itself
+        total = reader.info.num_frames
     if total is not None and max_frames is not None:
         total = min(total, max_frames)
     progress = Progress(TextColumn("degrading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -28,17 +28,40 @@ Whole-video use: ``degrade_video(src, dst, preset, seed, ...)`` (``wildvsr degra
 """
 
 from wildvsr.degrade.codec import CodecParams, compress_video, decode_clip, encode_clip, resolve_encoder
-from wildvsr.degrade.config import (PRESETS, BlurConfig, CodecConfig, DegradationConfig, DegradationStage,
-                                    FinalStage, JpegConfig, NoiseConfig, ResizeConfig, load_preset, preset_path)
+from wildvsr.degrade.config import (
+    PRESETS,
+    BlurConfig,
+    CodecConfig,
+    DegradationConfig,
+    DegradationStage,
+    FinalStage,
+    JpegConfig,
+    NoiseConfig,
+    ResizeConfig,
+    load_preset,
+    preset_path,
+)
 from wildvsr.degrade.diffjpeg import diff_jpeg
 from wildvsr.degrade.jpeg import add_jpg_compression, random_add_jpg_compression
-from wildvsr.degrade.kernels import (bivariate_gaussian, bivariate_generalized_gaussian, bivariate_plateau,
-                                     circular_lowpass_kernel, filter2D, make_kernel, random_mixed_kernels)
+from wildvsr.degrade.kernels import (
+    bivariate_gaussian,
+    bivariate_generalized_gaussian,
+    bivariate_plateau,
+    circular_lowpass_kernel,
+    filter2D,
+    make_kernel,
+    random_mixed_kernels,
+)
 from wildvsr.degrade.params import DegradationParams
 from wildvsr.degrade.pipeline import Degrader
-from wildvsr.degrade.pixel_noise import (add_gaussian_noise, add_poisson_noise, generate_gaussian_noise,
-                                         generate_poisson_noise, random_add_gaussian_noise,
-                                         random_add_poisson_noise)
+from wildvsr.degrade.pixel_noise import (
+    add_gaussian_noise,
+    add_poisson_noise,
+    generate_gaussian_noise,
+    generate_poisson_noise,
+    random_add_gaussian_noise,
+    random_add_poisson_noise,
+)
 from wildvsr.degrade.resize import resize, usm_sharp
 from wildvsr.degrade.temporal import mirror_sequence
 from wildvsr.degrade.vcisr import patch_batches, patches_as_frames
@@ -49,7 +72,8 @@ __all__ = [
     "DegradationStage", "Degrader", "FinalStage", "JpegConfig", "NoiseConfig", "ResizeConfig",
     "add_gaussian_noise", "add_jpg_compression", "add_poisson_noise", "bivariate_gaussian",
     "bivariate_generalized_gaussian", "bivariate_plateau", "circular_lowpass_kernel", "compress_video",
-    "decode_clip", "degrade_video", "diff_jpeg", "encode_clip", "filter2D", "generate_gaussian_noise", "generate_poisson_noise", "load_preset",
+    "decode_clip", "degrade_video", "diff_jpeg", "encode_clip", "filter2D", "generate_gaussian_noise",
+    "generate_poisson_noise", "load_preset",
     "make_kernel", "mirror_sequence", "patch_batches", "patches_as_frames", "preset_path",
     "random_add_gaussian_noise", "random_add_jpg_compression", "random_add_poisson_noise", "random_mixed_kernels",
     "resize", "resolve_encoder", "usm_sharp",

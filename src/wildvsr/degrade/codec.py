@@ -78,7 +78,7 @@ def resolve_encoder(name: str) -> str:
 
 
 def _even(v: float) -> int:
-    return max(2, int(round(v / 2.0)) * 2)
+    return max(2, round(v / 2.0) * 2)
 
 
 def _encoder_options(p: CodecParams) -> dict[str, str]:

@@ -29,7 +29,7 @@ _C_TABLE[:4, :4] = [[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 6
 
 def quality_table(quality: float, chroma: bool = False) -> np.ndarray:
     """libjpeg's quality-scaled 8x8 quantisation table (baseline: entries 1..255)."""
-    q = min(100, max(1, int(round(quality))))
+    q = min(100, max(1, round(quality)))
     scale = 5000 / q if q < 50 else 200 - 2 * q
     base = _C_TABLE if chroma else _Y_TABLE
     return np.clip(np.floor((base * scale + 50) / 100), 1, 255)
@@ -67,7 +67,7 @@ def diff_jpeg(x: torch.Tensor, quality, differentiable: bool = False) -> torch.T
     """
     shape = x.shape
     flat = x.reshape(-1, 3, *shape[-2:])
-    k, _, h, w = flat.shape
+    h, w = flat.shape[-2:]
     q = np.broadcast_to(np.asarray(quality, np.float64).reshape(
         np.shape(quality) + (1,) * (len(shape) - 3 - np.ndim(quality))), shape[:-3]).reshape(-1)
     ty = torch.from_numpy(np.stack([quality_table(v) for v in q])).to(flat.device, flat.dtype)

@@ -43,8 +43,8 @@ class GalleryRecorder:
         out = []
         for label, img in self.steps:
             h, w = img.shape[:2]
-            y0, x0 = int(round(top * h)), int(round(left * w))
-            y1, x1 = max(y0 + 1, int(round((top + fh) * h))), max(x0 + 1, int(round((left + fw) * w)))
+            y0, x0 = round(top * h), round(left * w)
+            y1, x1 = max(y0 + 1, round((top + fh) * h)), max(x0 + 1, round((left + fw) * w))
             out.append((f"{label}  [{w}x{h}]", img[y0:y1, x0:x1]))
         return out
 

@@ -44,7 +44,7 @@ def add_jpg_compression(x: torch.Tensor, quality) -> torch.Tensor:
     lead = frames.shape[:-3]
     q = np.broadcast_to(np.asarray(quality).reshape(np.shape(quality) + (1,) * (len(lead) - np.ndim(quality))), lead)
     flat = frames.reshape(-1, *frames.shape[-3:])
-    out = np.stack([jpeg_roundtrip(f, int(round(float(qi)))) for f, qi in zip(flat, q.reshape(-1))])
+    out = np.stack([jpeg_roundtrip(f, round(float(qi))) for f, qi in zip(flat, q.reshape(-1))])
     return uint8_to_tensor(out.reshape(frames.shape), x)
 
 

@@ -21,8 +21,16 @@ from typing import Any
 import numpy as np
 
 from wildvsr.degrade.codec import CodecParams, resolve_encoder
-from wildvsr.degrade.config import (BlurConfig, CodecConfig, DegradationConfig, DegradationStage, FinalStage,
-                                    JpegConfig, NoiseConfig, ResizeConfig)
+from wildvsr.degrade.config import (
+    BlurConfig,
+    CodecConfig,
+    DegradationConfig,
+    DegradationStage,
+    FinalStage,
+    JpegConfig,
+    NoiseConfig,
+    ResizeConfig,
+)
 from wildvsr.degrade.kernels import sample_beta
 
 RESIZE_MODES = ("up", "down", "keep")

@@ -30,8 +30,15 @@ from wildvsr.degrade.config import DegradationConfig, FinalStage
 from wildvsr.degrade.diffjpeg import diff_jpeg
 from wildvsr.degrade.jpeg import jpeg_roundtrip, tensor_to_uint8, uint8_to_tensor
 from wildvsr.degrade.kernels import filter2D, make_kernel, pad_kernel
-from wildvsr.degrade.params import (BlurParams, ClipParams, DegradationParams, JpegParams, NoiseParams,
-                                    ResizeParams, sample_params)
+from wildvsr.degrade.params import (
+    BlurParams,
+    ClipParams,
+    DegradationParams,
+    JpegParams,
+    NoiseParams,
+    ResizeParams,
+    sample_params,
+)
 from wildvsr.degrade.pixel_noise import add_gaussian_noise, add_poisson_noise
 from wildvsr.degrade.resize import resize
 
@@ -120,7 +127,7 @@ class Degrader:
             by_step = _groups([step[0] for _, step in active])
             for label, members in by_step.items():
                 clip_ids = [active[m][0] for m in members]
-                op, cfg, p = active[members[0]][1][1:]
+                op, cfg = active[members[0]][1][1:3]
                 self._run(op, label, cfg, [params.clips[ci] for ci in clip_ids], clip_ids, frames, t, target,
                           generator, cpu_executor, [active[m][1][3] for m in members])
                 if trace and 0 in clip_ids:

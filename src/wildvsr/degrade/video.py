@@ -92,7 +92,7 @@ def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, preset: str | 
             raise InputError(f"{src}: {info.width}x{info.height} is too small for x1/{cfg.scale}")
         params = degrader.sample_params(1, total, rng)
         recorder = GalleryRecorder() if gallery is not None else None
-        writer_kw: dict[str, Any] = dict(like=info, overwrite=overwrite, copy_streams_from=None)
+        writer_kw: dict[str, Any] = {"like": info, "overwrite": overwrite, "copy_streams_from": None}
         if dst.suffix:
             writer_kw.update(codec=codec, crf=crf, pix_fmt=pix_fmt)
         done = 0
