@@ -17,6 +17,7 @@ import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,6 +42,26 @@ class TimedDegrader(_Base):
             super()._run(op, *args, **kwargs)
 
 
+DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hr_train" / "blackswan.mp4"
+
+
+def _gt_batch(args) -> torch.Tensor:
+    """``(B, T, 3, S, S)`` GT: random crops of ``--source`` (first T frames), or uniform noise."""
+    if args.source == "noise" or not Path(args.source).exists():
+        return torch.rand(args.batch, args.frames, 3, args.size, args.size)
+    from wildvsr.video import VideoReader
+
+    with VideoReader(args.source) as r:
+        frames = np.stack([f.image for f in r.frames(0, args.frames)])  # (T, H, W, 3)
+    rng = np.random.default_rng(1)
+    crops = []
+    for _ in range(args.batch):
+        y = int(rng.integers(0, frames.shape[1] - args.size + 1))
+        x = int(rng.integers(0, frames.shape[2] - args.size + 1))
+        crops.append(frames[:, y:y + args.size, x:x + args.size])
+    return torch.from_numpy(np.stack(crops)).permute(0, 1, 4, 2, 3).float() / 255
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -55,12 +76,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=0, help="threads for the CPU steps (0: serial)")
+    ap.add_argument("--source", default=str(DEFAULT_SOURCE),
+                    help="clean video to crop GT clips from (codec cost depends on content; pure noise is the worst "
+                         "case); 'noise' for uniform noise")
     args = ap.parse_args()
 
     deg = TimedDegrader(load_preset(args.preset))
     rng = np.random.default_rng(0)
     gen = torch.Generator(device=args.device).manual_seed(0)
-    gt = torch.rand(args.batch, args.frames, 3, args.size, args.size, device=args.device)
+    gt = _gt_batch(args).to(args.device)
     rows = {"sample": [], "tensor": [], "jpeg": [], "codec": [], "total": []}
     pool = ThreadPoolExecutor(args.workers) if args.workers > 0 else None
     Degrader(load_preset("bicubic"))(gt[:1, :2], rng)  # warm-up (imports, kernels)
@@ -81,6 +105,7 @@ def main() -> None:
         rows["total"].append(t3 - t2 + t1 - t0)
     assert lq.shape == (args.batch, args.frames, 3, args.size // 4, args.size // 4)
 
+    print(f"source {args.source if Path(args.source).exists() else 'noise'}")
     print(f"preset {args.preset}, batch {args.batch} x {args.frames} frames, {args.size}x{args.size} -> "
           f"{args.size // 4}x{args.size // 4}, device {args.device}, torch threads {torch.get_num_threads()}, "
           f"{os.cpu_count()} CPUs, CPU-step threads {args.workers}, load avg {os.getloadavg()[0]:.1f}")
