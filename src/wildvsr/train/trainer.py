@@ -46,6 +46,18 @@ def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, step, rank, stream]).generate_state(2, np.uint64)[0] >> np.uint64(1))
 
 
+@contextlib.contextmanager
+def _seeded(seed: int, stream: int) -> Iterator[None]:
+    """Run a block (module construction) with torch's CPU RNG seeded from ``(seed, stream)``, restoring it after.
+
+    ``nn.Module`` initialisers draw from the global generator; forking it keeps a run's initial weights a function of
+    the recipe's seed alone (and identical on every DDP rank) without touching the caller's RNG stream.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(step_seed(seed, 0, 0, 100 + stream))
+        yield
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, DDP) else model
 
@@ -92,12 +104,14 @@ class Trainer:
         # networks
         ema_state = None
         if generator is None:
-            generator, ema_state = build_generator(cfg.model)
+            with _seeded(cfg.seed, 0):  # weight init from the recipe's seed, not from whatever global state is
+                generator, ema_state = build_generator(cfg.model)
         self.generator = generator.to(self.device)
         self.has_cleaning = cfg.loss.cleaning.weight > 0 and not cfg.model.fix_cleaning
         self.use_gan = cfg.loss.gan_weight > 0
         if self.use_gan and discriminator is None:
-            discriminator = build_discriminator(cfg.discriminator)
+            with _seeded(cfg.seed, 1):
+                discriminator = build_discriminator(cfg.discriminator)
         self.discriminator = discriminator.to(self.device) if self.use_gan and discriminator is not None else None
 
         # losses
