@@ -106,6 +106,22 @@ def test_dove_clip_end_to_end(tmp_path, tiny_weights):
         assert sum(1 for _ in b) == sum(1 for _ in a) == 6
 
 
+def test_videolq_folder_to_png_folder(tmp_path, tiny_weights):
+    """The videolq_000 frame folder path, on a 40x24 centre-cropped copy (the full 640x360 clip through BasicVSR
+    takes tens of minutes on 2 CPU cores; see the report): 31 PNGs at 4x."""
+    src = tmp_path / "videolq_crop"
+    with VideoReader(shared_path("real_lq", "videolq_000")) as r, VideoWriter(src) as w:
+        for f in r:
+            w.write(f.image[168:192, 300:340])
+    dst = tmp_path / "out"
+    run = wildvsr("upscale", src, dst, "--weights", tiny_weights, "--device", "cpu", "--quiet")
+    assert run.returncode == 0, run.stderr
+    pngs = sorted(dst.glob("*.png"))
+    assert len(pngs) == 31
+    with VideoReader(dst) as r:
+        assert (r.info.width, r.info.height) == (160, 96) and r.info.num_frames == 31
+
+
 def test_audio_is_kept(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(6, 24, 32), audio=True)
     dst = tmp_path / "out.mkv"
@@ -138,6 +154,8 @@ def test_weights_of_another_architecture(tmp_path, tiny_clip):
 def test_unknown_model_and_bad_option(tmp_path, tiny_clip):
     _expect_failure(tmp_path, tiny_clip, tmp_path / "o.mp4", "--model", "nosuch", match="nosuch")
     _expect_failure(tmp_path, tiny_clip, tmp_path / "o.mp4", "--precision", "fp8", match="precision")
+    if not torch.cuda.is_available():
+        _expect_failure(tmp_path, tiny_clip, tmp_path / "o.mp4", "--device", "cuda", match="CUDA is not available")
 
 
 def test_corrupt_input(tmp_path, tiny_weights):
