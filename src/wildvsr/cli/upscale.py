@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from wildvsr.cli.app import app
-from wildvsr.inference.config import DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP
+from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL as DEFAULT_MODEL
 
 
 @app.command("upscale")

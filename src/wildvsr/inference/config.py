@@ -1,6 +1,6 @@
 """The settings of one ``upscale`` run, validated once.
 
-The default model is named once, in :data:`wildvsr.models.registry.DEFAULT_UPSCALE_MODEL`: until wildvsr ships its
+The default model is named once, in :data:`wildvsr.defaults.DEFAULT_UPSCALE_MODEL`: until wildvsr ships its
 own real-world weights it is the official BasicVSR trained on REDS4 (its registry default weights), a clean x4 model
 that sharpens but does not remove real-world noise or compression.
 """
@@ -15,17 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from wildvsr.errors import ConfigError
-from wildvsr.models.registry import DEFAULT_UPSCALE_MODEL
+from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, DEFAULT_UPSCALE_MODEL
 
 DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
-"""Model used when none is given; named once, in :mod:`wildvsr.models.registry` (its default weights: ``reds4``)."""
-
-DEFAULT_CHUNK_SIZE = 24
-"""Frames kept per temporal chunk (see ``benchmarks/chunk_overlap_curve.py`` for the overlap/quality trade-off)."""
-DEFAULT_OVERLAP = 8
-"""Extra context frames on each side of a chunk; the recurrence is bidirectional so both sides are needed."""
-DEFAULT_TILE_OVERLAP = 16
-"""Input pixels of context added around each spatial tile (only used with ``tile``)."""
+"""Model used when none is given; named once, in :mod:`wildvsr.defaults` (its default weights: ``reds4``)."""
+__all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_MODEL", "DEFAULT_OVERLAP", "DEFAULT_TILE_OVERLAP", "UpscaleConfig"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCALES = (2, 3, 4)

@@ -94,7 +94,7 @@ class RealBasicVSR(nn.Module):
         passes = 0
         for passes in range(1, max_passes + 1):
             lqs, mean_residue = self._clean_once(lqs)
-            if float(mean_residue) < threshold:
+            if float(mean_residue.detach()) < threshold:
                 break
         return lqs, passes
 

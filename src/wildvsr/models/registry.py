@@ -21,7 +21,7 @@ __all__ = ["PretrainedCfg", "ModelEntry", "create_model", "create", "list_models
            "get_pretrained_cfg", "get_model_entry", "DEFAULT_UPSCALE_MODEL"]
 
 
-DEFAULT_UPSCALE_MODEL = "basicvsr"  # until the project ships its own real-world weights (issue 3)
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL  # noqa: E402  (named once, torch-free)
 
 _PAPER_BASICVSR = "Chan et al., BasicVSR, CVPR 2021, arXiv:2012.02181"
 _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video Super-Resolution, CVPR 2022, " \
