@@ -1,0 +1,74 @@
+"""``wildvsr evaluate`` (score existing results) and ``wildvsr benchmark`` (run methods, then score them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wildvsr.cli.app import app
+
+_PROTOCOL_HELP = "frames (every frame), videolq (first/middle/last), flir (quarters, 25 frames), synthetic (degrade)."
+
+
+def _progress(total: int, label: str):
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task(label, total=total)
+    return bar, lambda n: bar.advance(task, n)
+
+
+def _summary(results: dict, out: Path) -> None:
+    for method, res in results["methods"].items():
+        means = ", ".join(f"{k} {v:.4f}" for k, v in res["mean"].items())
+        spf = res.get("seconds_per_frame")
+        typer.echo(f"{method}: {means}" + (f", {spf:.4f} s/frame" if spf is not None else ""))
+    typer.echo(f"report: {out}/results.md, {out}/compare.html")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    outputs: Annotated[Path, typer.Argument(help="Results to score: a video, a frame folder, or a folder of them.")],
+    reference: Annotated[Optional[Path], typer.Option("--reference", help="Ground truth (same layout).")] = None,
+    protocol: Annotated[str, typer.Option("--protocol", help=_PROTOCOL_HELP)] = "frames",
+    metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated, e.g. niqe,brisque.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("evaluation"),
+    device: Annotated[str, typer.Option("--device", help="Device for the warping-error flow.")] = "cpu",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report folder.")] = False,
+) -> None:
+    """Score existing results under a protocol; write results.json/.csv/.md, plots and compare.html."""
+    from wildvsr.evaluate import evaluate
+
+    results = evaluate(outputs, reference, protocol, metrics, out, overwrite=overwrite, device=device)
+    _summary(results, out)
+
+
+@app.command("benchmark")
+def benchmark_command(
+    dataset: Annotated[Path, typer.Option("--dataset", help="A sequence or a folder of sequences.")],
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: bicubic, basicvsr, name.tag, a file.")],
+    protocol: Annotated[str, typer.Option("--protocol", help=_PROTOCOL_HELP)] = "frames",
+    preset: Annotated[str, typer.Option("--preset", help="Degradation preset (synthetic protocol).")] = "realbasicvsr",
+    seed: Annotated[int, typer.Option("--seed", help="Degradation seed (synthetic protocol).")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("benchmark"),
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
+    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="First N frames only.")] = None,
+    crop: Annotated[Optional[int], typer.Option("--crop", min=8, help="Central NxN input crop (speed).")] = None,
+    metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated metric names.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run methods on a dataset under a protocol and score them (timings in s/frame on DEVICE)."""
+    from wildvsr.evaluate import benchmark
+
+    if quiet:
+        results = benchmark(dataset, methods, protocol, out, preset, seed, device, max_frames, crop, metrics,
+                            overwrite)
+    else:
+        bar, advance = _progress(None, "benchmark")  # total unknown until the dataset is listed
+        with bar:
+            results = benchmark(dataset, methods, protocol, out, preset, seed, device, max_frames, crop, metrics,
+                                overwrite, progress=advance)
+    _summary(results, out)
