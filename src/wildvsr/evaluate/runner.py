@@ -25,7 +25,7 @@ __all__ = ["benchmark", "degrade_clip", "evaluate"]
 
 logger = logging.getLogger(__name__)
 
-CROP_VIEW = 192  # side of the crops shown in compare.html (output pixels)
+CROP_VIEW = 320  # side of the crops shown in compare.html (output pixels)
 
 
 def _metric_names(protocol: Protocol, metrics: list[str] | str | None, has_reference: bool) -> list[str]:

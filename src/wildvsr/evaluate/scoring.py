@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from wildvsr.errors import InputError
-from wildvsr.metrics import create_metric, metric_info
+from wildvsr.metrics import create_metric, metric_info, warping_error
 
 __all__ = ["check_metric_names", "make_metrics", "score_sequence", "summarise"]
 
@@ -22,11 +22,11 @@ def check_metric_names(names: list[str]) -> None:
 
 
 def make_metrics(names: list[str], device: str = "cpu") -> dict:
-    """``{name: Metric}``; the video metric gets ``device`` and per-pair output."""
+    """``{name: Metric}``; the warping error gets ``device`` (where SPyNet runs)."""
     metrics = {}
     for name in names:
         info = metric_info(name)
-        kwargs = {"device": device, "per_pair": True} if info.kind == "video" else {}
+        kwargs = {"device": device} if name == "warping_error" else {}
         metrics[name] = create_metric(name, **kwargs)
     return metrics
 
@@ -57,8 +57,12 @@ def score_sequence(metrics: dict, frames: np.ndarray, indices: list[int], refere
         if kind == "video":
             if clip is None or len(clip) < 2:
                 continue
-            value, per_pair = metric(clip, clip_reference)
-            pairs[name] = [float(v) for v in per_pair]
+            if name == "warping_error":  # the registry's Metric returns the mean only; keep the per-pair values
+                value, per_pair = warping_error(clip, clip_reference, per_pair=True, **metric.kwargs)
+                pairs[name] = [float(v) for v in per_pair]
+            else:
+                value = metric(clip, clip_reference)
+                pairs[name] = []
             mean[name] = float(value)
             continue
         if kind == "full-reference":
