@@ -80,3 +80,12 @@ def test_cli_unknown_names_exit_2_with_one_line(tmp_path: Path, args, message):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_full_reference_metric_without_reference_is_one_line_error(tmp_path: Path):
+    from wildvsr.errors import InputError
+
+    data = _folder(tmp_path / "seq", synthetic_frames(2, 16, 16))
+    with pytest.raises(InputError, match="pass --reference"):
+        evaluate(data, None, "synthetic", None, tmp_path / "rep")
+    assert not (tmp_path / "rep").exists()

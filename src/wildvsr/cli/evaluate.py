@@ -36,12 +36,13 @@ def evaluate_command(
     metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated, e.g. niqe,brisque.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("evaluation"),
     device: Annotated[str, typer.Option("--device", help="Device for the warping-error flow.")] = "cpu",
+    name: Annotated[Optional[str], typer.Option("--name", help="Method label (default: OUTPUTS' name).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report folder.")] = False,
 ) -> None:
     """Score existing results under a protocol; write results.json/.csv/.md, plots and compare.html."""
     from wildvsr.evaluate import evaluate
 
-    results = evaluate(outputs, reference, protocol, metrics, out, overwrite=overwrite, device=device)
+    results = evaluate(outputs, reference, protocol, metrics, out, overwrite=overwrite, device=device, name=name)
     _summary(results, out)
 
 

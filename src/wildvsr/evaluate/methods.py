@@ -50,6 +50,10 @@ class Method:
         self.frames += len(frames)
         return out
 
+    def warmup(self, frames: np.ndarray) -> None:
+        """Run once without counting time or frames (first-call costs would otherwise bias s/frame)."""
+        self._fn(np.ascontiguousarray(frames))
+
     @property
     def seconds_per_frame(self) -> float | None:
         return self.seconds / self.frames if self.frames else None

@@ -103,18 +103,24 @@ def _metric_infos(names: list[str]) -> dict:
 
 def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = None, protocol: str = "frames",
              metrics: list[str] | str | None = None, out_dir: str | os.PathLike = "evaluation",
-             overwrite: bool = False, device: str = "cpu", progress: Callable[[int], None] | None = None) -> dict:
+             overwrite: bool = False, device: str = "cpu", progress: Callable[[int], None] | None = None,
+             name: str | None = None) -> dict:
     """Score existing results (a sequence or a folder of sequences) under a protocol.
 
     ``reference`` (same layout; sequences matched by name, or the only one with the only one) enables full-reference
     metrics. Outputs are taken as they are: the ``flir`` protocol here keeps only its frame selection (split the
-    inputs before running the method; :func:`benchmark` does that). Returns the results dict (also written).
+    inputs before running the method; :func:`benchmark` does that). ``name`` labels the results (default: the
+    outputs' file or folder name). Returns the results dict (also written).
 
     Raises:
         UnknownModelError (protocol/metric), InputError, OutputExistsError.
     """
     proto = get_protocol(protocol)
     names = _metric_names(proto, metrics, reference is not None)
+    if reference is None:
+        for n in names:
+            if metric_info(n).needs_reference:
+                raise InputError(f"metric {n!r} compares with ground truth; pass --reference GT")
     out_dir = check_output_path(out_dir, overwrite=overwrite, inputs=[outputs] + ([reference] if reference else []))
     seqs = list_sequences(outputs)
     refs = {}
@@ -130,7 +136,7 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
             refs = {s.name: by_name[s.name] for s in seqs}
     metric_objs = make_metrics(names, device)
     need_clip = _needs_clip(names)
-    method = Path(outputs).stem or "outputs"
+    method = name or Path(outputs).stem or "outputs"
     sequences, panels = {}, []
     for k, seq in enumerate(seqs):
         from wildvsr.video import VideoReader
@@ -205,6 +211,9 @@ def benchmark(dataset: str | os.PathLike, methods: list[str] | str, protocol: st
     limits = [v for v in (max_frames, proto.max_frames) if v is not None]
     limit = min(limits) if limits else None
     runners = [create_method(m, device) for m in methods]
+    first = load_frames(seqs[0].path, max_frames=2, crop=64)
+    for runner in runners:  # one untimed call: lazy initialisation and allocator warm-up stay out of s/frame
+        runner.warmup(first)
     metric_objs = make_metrics(names, device)
     need_clip = _needs_clip(names)
     per_method: dict[str, dict] = {r.name: {} for r in runners}
