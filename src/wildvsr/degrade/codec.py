@@ -20,7 +20,8 @@ for RealBasicVSR), so the output frames all have frame 0's size. yuv420p needs e
 (libx265: 16 high, 64 wide) are edge-padded the same way. The width ratio scales with swscale bicubic, as FFmpeg's
 ``scale`` filter does by default. RGB <-> YUV uses swscale's defaults
 (BT.601, limited range), like the ``ffmpeg`` command line. Encoders run single-threaded so the output bytes do not
-depend on the machine's core count (same seed, same bytes); parallelism comes from encoding several clips at once.
+depend on the machine's core count, and libx264 without AVX-512 (``wildvsr.video.x264``) so they do not depend on
+the heap's contents (same seed, same bytes); parallelism comes from encoding several clips at once.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from fractions import Fraction
 
 import av
 import numpy as np
+
+from wildvsr.video.x264 import deterministic_x264_options
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +97,8 @@ def _encoder_options(p: CodecParams) -> dict[str, str]:
         opts["preset"] = p.preset
     if p.encoder == "libx265":
         opts["x265-params"] = "log-level=error"
+    if p.encoder == "libx264":
+        opts = deterministic_x264_options(opts)
     return opts
 
 

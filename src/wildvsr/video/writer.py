@@ -40,6 +40,7 @@ from wildvsr.errors import InputError, OutputExistsError, VideoIOError
 from wildvsr.utils.files import atomic_path, check_output_path
 from wildvsr.video.colour import ENCODE_TAGS, SWS_MATRIX, SWS_RANGE, encode_matrix, needs_matrix
 from wildvsr.video.info import IMAGE_EXTENSIONS, VideoInfo, is_video_path
+from wildvsr.video.x264 import deterministic_x264_options
 
 logger = logging.getLogger(__name__)
 
@@ -346,6 +347,8 @@ class _VideoSink:
         if w.bit_rate:
             cc.bit_rate = int(w.bit_rate)
         opts.update({str(k): str(v) for k, v in w.options.items()})
+        if w.codec == "libx264":
+            opts = deterministic_x264_options(opts)
         stream.options = opts
         if like is not None and like.rotation and not like.rotation_applied:
             stream.set_display_rotation(like.rotation)
