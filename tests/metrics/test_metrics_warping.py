@@ -100,6 +100,23 @@ def test_flow_on_reference_frames_and_per_pair(clips):
     assert len(pairs) == 4 and mean == pytest.approx(np.mean(pairs)) and mean > 10
 
 
+def test_pixel_budget_splits_flow_calls_without_changing_the_result(clips):
+    """``max_pixels`` bounds each SPyNet call (one pair at a time here); per-pair values are unchanged."""
+    calls = []
+
+    def counting_flow(ref, supp):
+        calls.append(ref.shape[0])
+        return global_shift_flow(ref, supp)
+
+    _, whole = warping_error(clips["pan"], flow_fn=counting_flow, per_pair=True)
+    assert max(calls) > 1
+    calls.clear()
+    h, w = clips["pan"].shape[1:3]
+    _, split = warping_error(clips["pan"], flow_fn=counting_flow, per_pair=True, max_pixels=h * w)
+    assert set(calls) == {1}
+    assert split == pytest.approx(whole, abs=1e-5)
+
+
 def test_scale_and_float_input(clips):
     a = warping_error(clips["smooth"], flow_fn=zero_flow, scale=255.0)
     b = warping_error(clips["smooth"].astype(np.float32) / 255.0, flow_fn=zero_flow, scale=1000.0)

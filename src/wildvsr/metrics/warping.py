@@ -101,8 +101,8 @@ def consistency_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Ten
 
 def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence[np.ndarray] | np.ndarray | None = None,
                   *, flow_fn: FlowFn | None = None, occlusion_mask: bool = True, scale: float = 255.0,
-                  batch_size: int = 4, device: str | torch.device = "cpu", per_pair: bool = False,
-                  ) -> float | tuple[float, list[float]]:
+                  batch_size: int = 4, max_pixels: int = 1 << 22, device: str | torch.device = "cpu",
+                  per_pair: bool = False) -> float | tuple[float, list[float]]:
     """Warping error of a clip (lower is better; see the module docstring for the definition and scale).
 
     Args:
@@ -111,7 +111,9 @@ def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence
         flow_fn: Flow estimator (:data:`FlowFn`); default SPyNet with the official BasicVSR weights on ``device``.
         occlusion_mask: Apply the forward-backward consistency mask (otherwise only the in-bounds mask).
         scale: Multiplier of the mean absolute difference on [0, 1] (255 -> grey levels, the default; 1000 -> 1e-3).
-        batch_size: Frame pairs per flow call.
+        batch_size: Frame pairs per flow call, at most.
+        max_pixels: Pixels per flow call, at most (at least one pair): SPyNet's temporaries take ~0.6 KB per pixel,
+            so 4 pairs of 2560x1440 in one call held ~9 GB; the default 4.2 Mpx keeps a call near 2.5 GB.
         device: Device for the default SPyNet and the warping (frames go there one batch at a time).
         per_pair: Also return the N-1 per-pair values.
 
@@ -127,6 +129,7 @@ def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence
     flow_fn = flow_fn or spynet_flow_fn(dev)
     values: list[float] = []
     num_pairs = clip.shape[0] - 1
+    batch_size = max(1, min(batch_size, max_pixels // (clip.shape[1] * clip.shape[2])))
     for start in range(0, num_pairs, batch_size):  # frames become float tensors one batch at a time
         stop = min(start + batch_size, num_pairs)
         prev_f, next_f = _to_tensor(flow_src[start:stop], dev), _to_tensor(flow_src[start + 1:stop + 1], dev)
