@@ -7,9 +7,11 @@ from wildvsr.video import x264
 
 def test_asm_list_never_names_avx512_and_is_added_to_x264_params(monkeypatch):
     monkeypatch.setattr(x264, "x264_asm", lambda: "MMX2,SSE,SSE2,AVX2")
-    assert x264.deterministic_x264_options({"crf": "20"}) == {"crf": "20", "x264-params": "asm=MMX2,SSE,SSE2,AVX2"}
-    assert x264.deterministic_x264_options({"x264-params": "keyint=8"})["x264-params"] == "keyint=8:asm=MMX2,SSE,SSE2,AVX2"
-    assert x264.deterministic_x264_options({"x264-params": "asm=0"}) == {"x264-params": "asm=0"}  # the user's choice
+    opts = x264.deterministic_x264_options
+    assert opts("libx264", {"crf": "20"}) == {"crf": "20", "x264-params": "asm=MMX2,SSE,SSE2,AVX2"}
+    assert opts("libx264", {"x264-params": "keyint=8"})["x264-params"] == "keyint=8:asm=MMX2,SSE,SSE2,AVX2"
+    assert opts("libx264", {"x264-params": "asm=0"}) == {"x264-params": "asm=0"}  # the user's choice
+    assert opts("libx265", {"crf": "20"}) == {"crf": "20"}  # other encoders untouched
 
 
 def test_this_cpu_list():
@@ -20,4 +22,4 @@ def test_this_cpu_list():
 
 def test_no_change_where_x264_detection_is_safe(monkeypatch):
     monkeypatch.setattr(x264, "x264_asm", lambda: None)
-    assert x264.deterministic_x264_options({"preset": "slow"}) == {"preset": "slow"}
+    assert x264.deterministic_x264_options("libx264", {"preset": "slow"}) == {"preset": "slow"}

@@ -97,9 +97,7 @@ def _encoder_options(p: CodecParams) -> dict[str, str]:
         opts["preset"] = p.preset
     if p.encoder == "libx265":
         opts["x265-params"] = "log-level=error"
-    if p.encoder == "libx264":
-        opts = deterministic_x264_options(opts)
-    return opts
+    return deterministic_x264_options(p.encoder, opts)
 
 
 # Smallest coded (height, width) per encoder. libx265 in this FFmpeg build corrupts the heap for some narrow frames

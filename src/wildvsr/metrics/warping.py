@@ -112,8 +112,9 @@ def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence
         occlusion_mask: Apply the forward-backward consistency mask (otherwise only the in-bounds mask).
         scale: Multiplier of the mean absolute difference on [0, 1] (255 -> grey levels, the default; 1000 -> 1e-3).
         batch_size: Frame pairs per flow call, at most.
-        max_pixels: Pixels per flow call, at most (at least one pair): SPyNet's temporaries take ~0.6 KB per pixel,
-            so 4 pairs of 2560x1440 in one call held ~9 GB; the default 4.2 Mpx keeps a call near 2.5 GB.
+        max_pixels: Pixels per flow call, at most (at least one pair). SPyNet's temporaries grow with the pixels of a
+            call: 5 frames of 2560x1440 peaked at 11.3 GB RSS with 4 pairs per call, 3.3 GB with the default 4.2 Mpx
+            (``benchmarks/warping_memory.py``).
         device: Device for the default SPyNet and the warping (frames go there one batch at a time).
         per_pair: Also return the N-1 per-pair values.
 

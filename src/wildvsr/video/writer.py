@@ -347,9 +347,7 @@ class _VideoSink:
         if w.bit_rate:
             cc.bit_rate = int(w.bit_rate)
         opts.update({str(k): str(v) for k, v in w.options.items()})
-        if w.codec == "libx264":
-            opts = deterministic_x264_options(opts)
-        stream.options = opts
+        stream.options = deterministic_x264_options(w.codec, opts)
         if like is not None and like.rotation and not like.rotation_applied:
             stream.set_display_rotation(like.rotation)
         self.stream = stream

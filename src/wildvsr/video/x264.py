@@ -1,10 +1,9 @@
 """libx264 without its AVX-512 kernels, so that the same frames always give the same bytes.
 
 Measured on this project's AVX-512 machine (AMD EPYC, libx264 core 165 in PyAV 18.1): encoding the same six
-26x36 frames at an average bit rate gave up to 5 different bitstreams in 60 encodes within one process, depending
-only on what the heap held before (the AVX-512 kernels read bytes they should not depend on). With x264's ``asm``
-set to this CPU's instruction sets up to AVX2, 0 of 40 degradation runs differed (17 of 40 before). Speed is
-within noise: x264 uses AVX-512 in only a few kernels.
+26x36 frames at an average bit rate gave 2-5 different bitstreams in 60 encodes within one process, depending only
+on what the heap held before (CRF mode, mpeg4 and valgrind's emulated CPU showed nothing). With x264's ``asm`` set
+to this CPU's instruction sets up to AVX2, 0 of 140 repeated degradations differed (17 of 40 before).
 """
 
 from __future__ import annotations
@@ -36,9 +35,9 @@ def x264_asm() -> str | None:
     return ",".join(name for flag, name in _X264_NAMES if flag in flags)
 
 
-def deterministic_x264_options(options: dict[str, str]) -> dict[str, str]:
-    """``options`` for a libx264 stream with ``asm`` added to its ``x264-params`` (unless the caller set one)."""
-    asm = x264_asm()
+def deterministic_x264_options(encoder: str, options: dict[str, str]) -> dict[str, str]:
+    """Encoder ``options``; for libx264, with ``asm`` added to ``x264-params`` (unless the caller set one)."""
+    asm = x264_asm() if encoder == "libx264" else None
     params = options.get("x264-params", "")
     if asm is None or "asm=" in params:
         return options
