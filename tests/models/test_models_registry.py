@@ -31,8 +31,8 @@ def _tiny(name: str) -> torch.nn.Module:
     return create_model(name, **dict(get_model_entry(name).tiny_kwargs))
 
 
-def test_registry_lists_the_four_models():
-    assert list_models() == ["basicvsr", "realbasicvsr", "spynet", "unet_discriminator_sn"]
+def test_registry_lists_the_models():
+    assert list_models() == ["basicvsr", "realbasicvsr", "rrdbnet", "spynet", "srvgg", "unet_discriminator_sn"]
     assert list_models("*basicvsr", pretrained=True) == ["basicvsr", "realbasicvsr"]
     assert is_model("basicvsr.reds4") and not is_model("edvr")
     assert create is create_model
@@ -52,6 +52,9 @@ def test_forward_shapes_tiny(name):
             assert model(ref, supp).shape == (2, 2, 20, 28)
         elif name == "unet_discriminator_sn":
             assert model(torch.rand(2, 3, 32, 24)).shape == (2, 1, 32, 24)
+        elif not model.temporal:  # per-frame image SR: (B, 3, H, W) -> (B, 3, 4H, 4W)
+            out = model(torch.rand(2, 3, 12, 18))
+            assert out.shape == (2, 3, 48, 72) and torch.isfinite(out).all()
         else:  # small, odd-sized input: SPyNet resizes internally, no h, w >= 64 requirement
             lqs = torch.rand(1, 3, 3, 12, 18)
             out = model(lqs)

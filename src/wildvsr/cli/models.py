@@ -14,7 +14,7 @@ from wildvsr.cli.app import app
 def models_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """List models, parameter counts, weights tags and whether each is available offline (and from where)."""
+    """List models, parameter counts, weights tags, licences, sources and whether each is available offline."""
     from wildvsr.models import list_models, model_info
 
     infos = [model_info(name) for name in list_models()]
@@ -31,10 +31,15 @@ def models_command(
             tag = w["tag"] + (" (default)" if w["default"] else "")
             if w["available"]:
                 typer.echo(f"  {tag:<22} offline: yes  {w['path']}")
-                continue
-            need = "need " + " or ".join([w["file"], *w["alt_files"]])
-            if w["url"]:
-                need += f" in {cache_dir()}; get it from {w['url']}"
-            elif w["notes"]:
-                need += f" ({w['notes']})"
-            typer.echo(f"  {tag:<22} offline: no   {need}")
+            else:
+                need = "need " + " or ".join([w["file"], *w["alt_files"]])
+                if w["url"]:
+                    need += f" in {cache_dir()}; get it from {w['url']}"
+                elif w["notes"]:
+                    need += f" ({w['notes']})"
+                typer.echo(f"  {tag:<22} offline: no   {need}")
+            about = [f"{w['num_params']:,} params"] if w["num_params"] else []
+            about += [f"licence: {w['license']}"] if w["license"] else []
+            about += [f"source: {w['source']}"] if w["source"] else []
+            if about:
+                typer.echo(f"  {'':<22} {'; '.join(about)}")

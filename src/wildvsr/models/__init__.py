@@ -1,9 +1,11 @@
-"""Models: SPyNet, BasicVSR, RealBasicVSR and the U-Net discriminator, behind a timm-style registry.
+"""Models: SPyNet, BasicVSR, RealBasicVSR, Real-ESRGAN's RRDBNet and SRVGGNetCompact, and the U-Net discriminator,
+behind a timm-style registry.
 
 >>> from wildvsr.models import create_model
 >>> model = create_model("basicvsr", weights="reds4")   # (B, T, 3, H, W) [0, 1] -> (B, T, 3, 4H, 4W)
 
-Tensors are float ``(B, T, C, H, W)`` RGB in [0, 1]. Weights never download; see :mod:`wildvsr.weights`.
+Video models (``temporal = True``) take float ``(B, T, C, H, W)`` RGB in [0, 1]; per-frame models (``temporal =
+False``: RRDBNet, SRVGGNetCompact) take ``(B, C, H, W)``. Weights never download; see :mod:`wildvsr.weights`.
 """
 
 from wildvsr.models.basicvsr import BasicVSR
@@ -20,10 +22,12 @@ from wildvsr.models.registry import (
     list_models,
     model_info,
 )
+from wildvsr.models.rrdbnet import RRDBNet
 from wildvsr.models.spynet import SPyNet
+from wildvsr.models.srvgg import SRVGGNetCompact
 
 __all__ = [
-    "BasicVSR", "RealBasicVSR", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
+    "BasicVSR", "RealBasicVSR", "RRDBNet", "SRVGGNetCompact", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
     "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg",
     "save_pretrained", "from_pretrained", "architecture_name", "init_from_basicvsr",
 ]

@@ -28,6 +28,7 @@ class BasicVSR(nn.Module):
         num_blocks: Residual blocks per branch (official BasicSR REDS/Vimeo checkpoints: 30; RealBasicVSR: 20).
     """
 
+    temporal = True  # (B, T, 3, H, W) clips: the Upscaler chunks with temporal overlap
     scale = 4
 
     def __init__(self, mid_channels: int = 64, num_blocks: int = 30) -> None:

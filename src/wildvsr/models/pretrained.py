@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from wildvsr.errors import InputError, WeightsMismatchError
+from wildvsr.models.ncnn_weights import assign_in_order, is_ncnn_pair
 from wildvsr.utils.files import atomic_path, atomic_write_text
 from wildvsr.weights import load_file_metadata, load_state_dict, resolve_weights
 
@@ -131,11 +132,14 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
         if arch != entry.name:
             config = {}  # the stored config is the other architecture's
         source = str(path)
-    state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)), None)
-    # sizes read off the file (a foreign BasicSR BasicVSR may have num_block=15), then the stored config, then kwargs
-    inferred = entry.config_fn(state) if entry.config_fn is not None else {}
-    config = {**inferred, **config, **kwargs}
-    model = entry.builder(**config)
+    if is_ncnn_pair(path):  # nameless tensors in graph order: named by the model's own state-dict order
+        model = entry.builder(**{**config, **kwargs})
+        state = assign_in_order(load_state_dict(path), model.state_dict(), source)
+    else:
+        state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)), None)
+        # sizes read off the file (a foreign BasicSR BasicVSR may have num_block=15), then the stored config, kwargs
+        inferred = entry.config_fn(state) if entry.config_fn is not None else {}
+        model = entry.builder(**{**inferred, **config, **kwargs})
     load_checked(model, state, entry.name, source)
     logger.info("loaded %s weights from %s", entry.name, path)
     return model.eval()

@@ -48,6 +48,7 @@ class RealBasicVSR(nn.Module):
         is_sequential_cleaning: Clean one frame at a time (less peak memory, same result).
     """
 
+    temporal = True  # (B, T, 3, H, W) clips: the Upscaler chunks with temporal overlap
     scale = 4
 
     def __init__(self, mid_channels: int = 64, num_propagation_blocks: int = 20, num_cleaning_blocks: int = 20,

