@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from wildvsr.cli.app import app
-from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP
+from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL as DEFAULT_MODEL
 
 
@@ -30,6 +30,9 @@ def upscale(
     tile: Annotated[int | None, typer.Option(help="Process frames in tiles of N input pixels (less memory).")] = None,
     tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = DEFAULT_TILE_OVERLAP,
     scale: Annotated[int, typer.Option(help="Output scale 4, or 2/3 (resized x4 output).")] = 4,
+    temporal: Annotated[str, typer.Option(
+        help=f"Temporal stabilizer of per-frame models: auto ({DEFAULT_TEMPORAL} for per-frame models, none for video "
+             "models), off, or a setting name (a wrong name lists them).")] = "auto",
     refine_threshold: Annotated[float | None, typer.Option(
         help="RealBasicVSR dynamic refinement threshold, 0-255 scale (paper: 5 GAN, 1.5 non-GAN).")] = None,
     codec: Annotated[str, typer.Option(help="Video codec of the output.")] = "libx264",
@@ -44,7 +47,7 @@ def upscale(
 
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, chunk_size=chunk_size,
                            overlap=overlap, tile=tile, tile_overlap=tile_overlap, scale=scale,
-                           refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
+                           temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
                            overwrite=overwrite, resume=resume, quiet=quiet)
     if quiet or not sys.stderr.isatty():
         upscale_video(input, output, config)

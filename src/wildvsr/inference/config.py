@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from wildvsr.errors import ConfigError
-from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, DEFAULT_UPSCALE_MODEL
+from wildvsr.defaults import (DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP,
+                              DEFAULT_UPSCALE_MODEL)
+from wildvsr.inference.stabilizer_settings import TEMPORAL_CHOICES
 
 DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
 """Model used when none is given; named once, in :mod:`wildvsr.defaults` (its default weights: ``reds4``)."""
@@ -42,6 +44,8 @@ class UpscaleConfig:
         tile: spatial tile size in input pixels (core of each tile), or None to process whole frames.
         tile_overlap: input pixels of context added on each side of a tile; outputs are feather-blended there.
         scale: output scale. The models are x4; 2 and 3 resize the x4 output with antialiased bicubic filtering.
+        temporal: temporal stabilizer for per-frame models: ``auto`` (``DEFAULT_TEMPORAL`` for per-frame models,
+            none for temporal models, which need none), ``off``, or a name in ``STABILIZERS``.
         refine_threshold: RealBasicVSR dynamic-refinement threshold on a 0-255 scale (None: the model's default).
         codec: video codec of the output (ignored for PNG-folder output).
         crf: constant rate factor for the codec, or None for the writer's default.
@@ -60,6 +64,7 @@ class UpscaleConfig:
     tile: int | None = None
     tile_overlap: int = DEFAULT_TILE_OVERLAP
     scale: int = MODEL_SCALE
+    temporal: str = "auto"
     refine_threshold: float | None = None
     codec: str = "libx264"
     crf: int | None = None
@@ -84,6 +89,8 @@ class UpscaleConfig:
             raise ConfigError(f"scale must be 2, 3 or 4, got {self.scale!r}")
         if self.refine_threshold is not None and not 0 <= float(self.refine_threshold) <= 255:
             raise ConfigError(f"refine_threshold must be in [0, 255] (0-255 pixel scale), got {self.refine_threshold}")
+        if self.temporal not in TEMPORAL_CHOICES:
+            raise ConfigError(f"temporal must be one of {', '.join(TEMPORAL_CHOICES)}, got {self.temporal!r}")
         if self.crf is not None:
             _check_int("crf", self.crf, 0)
         if not isinstance(self.codec, str) or not self.codec:
@@ -99,7 +106,8 @@ class UpscaleConfig:
             weights = {"path": str(Path(weights).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
         return {"model": self.model, "weights": weights, "precision": self.precision, "chunk_size": self.chunk_size,
                 "overlap": self.overlap, "tile": self.tile, "tile_overlap": self.tile_overlap if self.tile else None,
-                "scale": self.scale, "refine_threshold": self.refine_threshold}
+                "scale": self.scale, "refine_threshold": self.refine_threshold,
+                "temporal": DEFAULT_TEMPORAL if self.temporal == "auto" else self.temporal}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UpscaleConfig:

@@ -5,7 +5,10 @@ that change pixels, and the finished chunks) and one lossless segment per finish
 ``bgr0``: decodes to exactly the frames that were stored). A chunk counts as finished only once the manifest, written
 atomically after its segment, lists it, so a kill at any moment leaves a consistent directory. Resuming re-encodes
 the stored chunks into the output and computes only the missing ones; because chunks are planned from frame indices
-alone, the result is frame-for-frame the one an uninterrupted run gives. The directory is removed on success.
+alone, the result is frame-for-frame the one an uninterrupted run gives. A run whose chunks depend on the chunk
+before (the temporal stabilizer of per-frame models) also stores that state with the latest finished chunk
+(``state_NNNNNN.pt``, tensors only), so a resumed run continues the recurrence exactly where it stopped. The
+directory is removed on success.
 
 A manifest that does not match the current input or settings is an error (never silently discarded: it may hold
 hours of work); the message says which field differs and how to start over.
@@ -25,6 +28,7 @@ from typing import Any
 
 import av
 import numpy as np
+import torch
 
 from wildvsr.errors import InputError, OutputExistsError
 from wildvsr.inference.chunking import ChunkSpec
@@ -107,15 +111,41 @@ class WorkDir:
     def has(self, index: int) -> bool:
         return index in self.chunks
 
-    def save_chunk(self, spec: ChunkSpec, frames: np.ndarray) -> None:
-        """Store a finished chunk's output ``(K, H, W, 3)`` uint8 losslessly, then list it in the manifest."""
+    def save_chunk(self, spec: ChunkSpec, frames: np.ndarray, state: dict[str, torch.Tensor] | None = None) -> None:
+        """Store a finished chunk's output ``(K, H, W, 3)`` uint8 losslessly (and the carried ``state`` after it, if
+        any), then list it in the manifest. Only the latest chunk's state is kept."""
         name = f"chunk_{spec.index:06d}.mkv"
         tmp = self.path / f".{name}.partial.mkv"
         _write_segment(tmp, frames)
         os.replace(tmp, self.path / name)
-        self.chunks[spec.index] = {"start": spec.start, "stop": spec.stop, "file": name,
-                                   "height": int(frames.shape[1]), "width": int(frames.shape[2])}
+        entry = {"start": spec.start, "stop": spec.stop, "file": name, "height": int(frames.shape[1]),
+                 "width": int(frames.shape[2])}
+        if state is not None:
+            entry["state"] = f"state_{spec.index:06d}.pt"
+            tmp = self.path / f".{entry['state']}.partial"
+            torch.save(state, tmp)
+            os.replace(tmp, self.path / entry["state"])
+        old_states = [v.pop("state") for v in self.chunks.values() if "state" in v]
+        self.chunks[spec.index] = entry
         self._save()
+        for old in old_states:  # unlisted now; a kill before this point leaves them to _drop_unlisted
+            with contextlib.suppress(OSError):
+                (self.path / old).unlink()
+
+    def load_state(self, index: int) -> dict[str, torch.Tensor]:
+        """The carried state stored after finished chunk ``index``.
+
+        Raises:
+            InputError: none was stored for that chunk.
+        """
+        name = self.chunks.get(index, {}).get("state")
+        if name is None:
+            raise InputError(f"{self.path} has no stored state after chunk {index}, which resuming this run needs; "
+                             "delete the folder to start over")
+        try:
+            return torch.load(self.path / name, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise InputError(f"{self.path / name} is damaged ({exc}); delete {self.path} to start over") from exc
 
     def load_chunk(self, spec: ChunkSpec) -> np.ndarray:
         """The stored output of a finished chunk, ``(K, H, W, 3)`` uint8.
@@ -163,7 +193,7 @@ class WorkDir:
 
     def _drop_unlisted(self) -> None:
         """Remove segments a killed run wrote but never listed (and listed ones whose file is gone)."""
-        listed = {v["file"] for v in self.chunks.values()}
+        listed = {name for v in self.chunks.values() for name in (v["file"], v.get("state")) if name}
         for entry in self.path.iterdir():
             if entry.name != "manifest.json" and entry.name not in listed:
                 with contextlib.suppress(OSError):

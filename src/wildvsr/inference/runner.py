@@ -45,12 +45,27 @@ def load_model(config: UpscaleConfig) -> nn.Module:
 
 
 def build_upscaler(config: UpscaleConfig, model: nn.Module | None = None) -> Upscaler:
-    """An :class:`Upscaler` for ``config`` (loading the model unless one is given)."""
+    """An :class:`Upscaler` for ``config`` (loading the model unless one is given), with the configured temporal
+    stabilizer when the model is a per-frame one."""
     device = resolve_device(config.device)
     if model is None:
         model = load_model(config)
     return Upscaler(model, device, config.precision, config.chunk_size, config.overlap, config.tile,
-                    config.tile_overlap, config.scale)
+                    config.tile_overlap, config.scale, stabilizer=_stabilizer(config, model, device))
+
+
+def _stabilizer(config: UpscaleConfig, model: nn.Module, device):
+    """The stabilizer ``config.temporal`` asks for: ``auto`` is the default one for per-frame models and none for
+    temporal models (they are temporally consistent themselves); a name with a temporal model is an error."""
+    from wildvsr.defaults import DEFAULT_TEMPORAL
+    from wildvsr.inference.stabilizer import build_stabilizer
+
+    if getattr(model, "temporal", True):
+        if config.temporal not in ("auto", "off"):
+            raise ConfigError(f"--temporal {config.temporal} applies to per-frame models only; {config.model} is a "
+                              "video model (use --temporal auto or off)")
+        return None
+    return build_stabilizer(DEFAULT_TEMPORAL if config.temporal == "auto" else config.temporal, device)
 
 
 def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: UpscaleConfig | None = None,
@@ -115,14 +130,22 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
 
 def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[int], None] | None) -> int:
     done = 0
+    stabilizer = getattr(upscaler, "stabilizer", None)  # carries state from chunk to chunk: stored with each chunk
+    if stabilizer is not None:
+        stabilizer.reset()
+    restored = False  # the previous chunk came from the work directory (the stabilizer has not seen it)
     for window in iter_windows(reader, upscaler.chunk_size, upscaler.overlap):
         spec = window.spec
         if work.has(spec.index):
             out = work.load_chunk(spec)
+            restored = True
         else:
+            if stabilizer is not None and restored:
+                stabilizer.load_state_dict(work.load_state(spec.index - 1))
+            restored = False
             images = np.stack([frame.image for frame in window.items])  # (N, H, W, 3) uint8
             out = upscaler.process_window(images, spec)
-            work.save_chunk(spec, out)
+            work.save_chunk(spec, out, stabilizer.state_dict() if stabilizer is not None else None)
         for frame, image in zip(window.kept, out):
             writer.write(image, pts=frame.pts)
         done += spec.num_frames

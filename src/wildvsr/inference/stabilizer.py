@@ -11,7 +11,8 @@ The stabilizer runs forward in time over the model outputs ``S_t`` and returns
 * ``w_t`` in [0, ``strength``] per output pixel: zero where the forward-backward check of the input flow fails
   (occlusions, the same check as the warping-error metric), where the input itself changed after warping (the flow is
   wrong there, or the scene changed: cuts, lighting), and where the warped previous output differs from the current
-  one by much more than flicker does (``sigma``: a genuine change passes through instead of leaving a ghost).
+  one by much more than flicker does (``sigma``: a genuine change passes through instead of leaving a ghost). A frame
+  where most of the input fails to follow the flow (a cut) is not fused at all.
 * ``L`` is the identity (``fusion``: flow-guided recurrent fusion, all frequencies), or the screened-Poisson low-pass
   of Bonneel et al., "Blind video temporal consistency" (SIGGRAPH Asia 2015): ``O_t`` keeps the gradients of ``S_t``
   and takes its colours from the weighted target, i.e. it minimises ``|grad O - grad S|^2 + lam |O - T|^2`` with
@@ -26,12 +27,12 @@ with the video's length), so a stream cut into chunks gives the same frames as o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from wildvsr.errors import ConfigError, InputError
+from wildvsr.inference.stabilizer_settings import STABILIZERS, StabilizerSettings
 from wildvsr.metrics.warping import consistency_mask, spynet_flow_fn
 from wildvsr.models.layers import flow_warp
 
@@ -40,34 +41,8 @@ __all__ = ["STABILIZERS", "FlowStabilizer", "StabilizerSettings", "build_stabili
 SCALE = 4
 """Output / input size ratio the stabilizer expects (the per-frame models are x4)."""
 
-
-@dataclass(frozen=True)
-class StabilizerSettings:
-    """One named setting of :class:`FlowStabilizer` (see the module docstring for the formula).
-
-    Attributes:
-        strength: Largest weight of the warped previous output (0 = off; the fixed point of a static region keeps
-            ``1 - strength`` of each new frame).
-        sigma: Output difference (mean over RGB, [0, 1] scale, after a 5x5 box mean) at which the weight has fallen
-            to ``exp(-1)`` of ``strength``: flicker is smaller and is smoothed, genuine changes are larger and pass.
-        input_sigma: The same for the input frame vs the warped previous input (flow reliability).
-        lam: Screened-Poisson weight of Bonneel et al. on the output grid (None: fuse all frequencies). The filter
-            passes spatial periods above ``2 pi / sqrt(lam)`` output pixels.
-    """
-
-    strength: float = 0.6
-    sigma: float = 0.08
-    input_sigma: float = 0.04
-    lam: float | None = None
-
-
-STABILIZERS: dict[str, StabilizerSettings] = {
-    "fusion": StabilizerSettings(strength=0.6),
-    "fusion-light": StabilizerSettings(strength=0.4),
-    "fusion-strong": StabilizerSettings(strength=0.8),
-    "bonneel": StabilizerSettings(strength=0.9, sigma=0.25, lam=0.01),
-}
-"""The named settings ``--temporal`` accepts (besides ``off`` and ``auto``)."""
+CUT_RELIABILITY = 0.3
+"""A frame whose mean flow reliability (input weight) is below this is treated as a scene cut: nothing is fused."""
 
 
 def build_stabilizer(name: str, device: torch.device | str = "cpu") -> FlowStabilizer | None:
@@ -166,7 +141,10 @@ class FlowStabilizer:
         visible = consistency_mask(backward, forward).float()
         residual = (cur - flow_warp(prev, backward.permute(0, 2, 3, 1), padding_mode="border")).abs().mean(1, True)
         residual = F.avg_pool2d(residual, 3, 1, 1, count_include_pad=False)
-        return visible * torch.exp(-(residual / self.settings.input_sigma) ** 2), backward
+        weight = visible * torch.exp(-(residual / self.settings.input_sigma) ** 2)
+        # A frame where most of the input does not follow the flow is a cut (or a flash): start afresh there.
+        weight = weight * (weight.mean(dim=(1, 2, 3), keepdim=True) >= CUT_RELIABILITY)
+        return weight, backward
 
     def _fuse(self, cur: torch.Tensor, prev_out: torch.Tensor, flow: torch.Tensor, weight: torch.Tensor
               ) -> torch.Tensor:

@@ -1,0 +1,270 @@
+"""Choose the real-world default: bicubic, BasicVSR, each per-frame model, and each with each stabilizer setting.
+
+Same inputs side by side:
+
+* real: ``real_lq/videolq_000`` and the 7 ``real_lq/dove_demo`` clips, videolq protocol: NIQE and BRISQUE on the
+  first, middle and last output frame (mean over all scored images), warping error on every pair;
+* synthetic: Vid4 (``hr_eval/vid4``) degraded with the ``realbasicvsr`` preset, seed 0 (index = the clip's position):
+  PSNR/SSIM on Y against the clean frames, warping error.
+
+Warping error: one flow per clip shared by every method, SPyNet on the bicubic-x4 input (real clips) or on the clean
+frames (Vid4, as the synthetic protocol does), so all methods are measured against the same motion and the expensive
+flow runs once per clip; 0-255 scale.
+
+Each per-frame model runs once per clip (fp32; the raw float output is cached under ``--out``), every stabilizer
+setting is then applied to that cache. CPU seconds per frame (process time) are measured on the crop and scaled to
+a 320x180 input by the pixel count (every step is convolutional: cost grows with pixels).
+
+The default follows the rule: lowest mean NIQE (real clips) among the settings whose warping error (real clips) is at
+most 0.7x the plain per-frame model's and whose BRISQUE is at most 1.2x the best.
+
+    nice python benchmarks/realworld_default.py --out scratch/realworld --crop 80 --frames 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wildvsr.evaluate.datasets import list_sequences, load_frames
+from wildvsr.evaluate.methods import bicubic_x4
+from wildvsr.evaluate.protocols import get_protocol
+from wildvsr.evaluate.runner import degrade_clip
+from wildvsr.metrics.brisque import calculate_brisque
+from wildvsr.metrics.full_reference import calculate_psnr, calculate_ssim
+from wildvsr.metrics.niqe import calculate_niqe
+from wildvsr.metrics.warping import spynet_flow_fn, warping_error
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PER_FRAME_MODELS = ("rrdbnet.x4plus", "rrdbnet.x4plus_anime", "srvgg.animevideov3")
+REFERENCE_PIXELS = 320 * 180
+
+
+def load_clips(crop: int, frames: int) -> list[dict]:
+    """``[{name, kind, lq (T,h,w,3) uint8, gt or None}]``: real clips centre-cropped, Vid4 cropped then degraded."""
+    clips = []
+    real = [DATA / "real_lq" / "videolq_000"] + [s.path for s in list_sequences(DATA / "real_lq" / "dove_demo")]
+    for path in real:
+        lq = load_frames(path, max_frames=frames, crop=crop)
+        clips.append({"name": path.stem, "kind": "real", "lq": np.ascontiguousarray(lq), "gt": None})
+    for index, seq in enumerate(list_sequences(DATA / "hr_eval" / "vid4")):
+        gt = np.ascontiguousarray(load_frames(seq.path, max_frames=frames, crop=4 * crop))
+        lq, _ = degrade_clip(gt, "realbasicvsr", 0, index)
+        clips.append({"name": f"vid4_{seq.name}", "kind": "vid4", "lq": lq, "gt": gt})
+    return clips
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    return x.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def run_per_frame(name: str, lq: np.ndarray) -> tuple[np.ndarray, float]:
+    """Raw float x4 output ``(T, 3, 4h, 4w)`` of a per-frame model, fp32 one frame at a time, and CPU s/frame."""
+    from wildvsr.models import create_model
+
+    model = create_model(name).eval()
+    outs = []
+    start = time.process_time()
+    with torch.no_grad():
+        for frame in to_tensor(lq):
+            outs.append(model(frame[None]).float())
+    return torch.cat(outs).numpy(), (time.process_time() - start) / len(lq)
+
+
+def run_basicvsr(lq: np.ndarray) -> tuple[np.ndarray, float]:
+    from wildvsr.inference import UpscaleConfig, build_upscaler
+
+    upscaler = build_upscaler(UpscaleConfig(model="basicvsr", device="cpu"))
+    start = time.process_time()
+    out = upscaler.upscale_frames(lq)
+    return out, (time.process_time() - start) / len(lq)
+
+
+class SharedFlow:
+    """A flow function that remembers its results (in memory and in ``path``): every method of a clip is scored with
+    the same flows, computed once."""
+
+    def __init__(self, path: Path) -> None:
+        self.spynet = spynet_flow_fn("cpu")
+        self.path = path
+        self.cache: dict = torch.load(path) if path.exists() else {}
+
+    def __call__(self, ref: torch.Tensor, supp: torch.Tensor) -> torch.Tensor:
+        key = f"{tuple(ref.shape)}:{float(ref.double().sum()):.3f}:{float(supp.double().sum()):.3f}"
+        if key not in self.cache:
+            self.cache[key] = self.spynet(ref, supp)
+        return self.cache[key]
+
+    def save(self) -> None:
+        torch.save(self.cache, self.path)
+
+
+def score(clip: dict, out: np.ndarray, flow: SharedFlow, flow_ref: np.ndarray) -> dict:
+    """Metrics of one method's output ``(T, H, W, 3)`` uint8 on one clip."""
+    res = {"warping_error": warping_error(out, flow_ref, flow_fn=flow)}
+    if clip["kind"] == "real":
+        idx = get_protocol("videolq").select(len(out))
+        res["niqe"] = [calculate_niqe(out[i]) for i in idx]
+        res["brisque"] = [calculate_brisque(out[i]) for i in idx]
+    else:
+        res["psnr_y"] = float(np.mean([calculate_psnr(o, g, test_y_channel=True) for o, g in zip(out, clip["gt"])]))
+        res["ssim_y"] = float(np.mean([calculate_ssim(o, g, test_y_channel=True) for o, g in zip(out, clip["gt"])]))
+    return res
+
+
+def summarise(per_clip: dict[str, dict]) -> dict:
+    real = [v for k, v in per_clip.items() if not k.startswith("vid4_")]
+    vid4 = [v for k, v in per_clip.items() if k.startswith("vid4_")]
+    return {"clips_real": len(real), "clips_vid4": len(vid4),"niqe": float(np.mean([x for v in real for x in v["niqe"]])),
+            "brisque": float(np.mean([x for v in real for x in v["brisque"]])),
+            "we_real": float(np.mean([v["warping_error"] for v in real])),
+            "psnr_y": float(np.mean([v["psnr_y"] for v in vid4])),
+            "ssim_y": float(np.mean([v["ssim_y"] for v in vid4])),
+            "we_vid4": float(np.mean([v["warping_error"] for v in vid4]))}
+
+
+def choose(rows: dict[str, dict]) -> tuple[str | None, list[str]]:
+    """The rule: lowest NIQE among settings with WE <= 0.7x their plain model's and BRISQUE <= 1.2x the best."""
+    best_brisque = min(r["brisque"] for r in rows.values())
+    eligible = []
+    for name, r in rows.items():
+        model, _, setting = name.partition("+")
+        if not setting or model not in rows:
+            continue
+        if r["we_real"] <= 0.7 * rows[model]["we_real"] and r["brisque"] <= 1.2 * best_brisque:
+            eligible.append(name)
+    return (min(eligible, key=lambda n: rows[n]["niqe"]) if eligible else None), eligible
+
+
+def markdown(rows: dict[str, dict], seconds: dict[str, float], plain: dict[str, str]) -> str:
+    lines = ["| method | clips real/Vid4 | NIQE | BRISQUE | WE real | WE / per-frame | Vid4 PSNR-Y | Vid4 SSIM-Y | "
+             "WE Vid4 | CPU s/frame 320x180 |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        base = plain.get(name)
+        ratio = f"{r['we_real'] / rows[base]['we_real']:.2f}" if base else ""
+        lines.append(f"| {name} | {r['clips_real']}/{r['clips_vid4']} | {r['niqe']:.3f} | {r['brisque']:.2f} | {r['we_real']:.3f} | {ratio} | "
+                     f"{r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['we_vid4']:.3f} | {seconds[name]:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_figure(out_dir: Path, clip: str, methods: list[str], path: Path, frame: int | None = None,
+                 size: int = 160) -> None:
+    """Side by side: the input (nearest x4) and each method's output, the same central crop of one frame (default
+    the last: the stabilizer has run longest there), labelled; a small PNG."""
+    from PIL import Image, ImageDraw
+
+    data = np.load(out_dir / f"outputs__{clip}.npz")
+    lq = data["lq"]
+    frame = len(lq) - 1 if frame is None else frame
+    panels = [("input", lq[frame].repeat(4, 0).repeat(4, 1))]
+    panels += [(m, data[m.replace("+", "__")][frame]) for m in methods]
+    h, w = panels[0][1].shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    canvas = Image.new("RGB", (size * len(panels), size + 14), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (name, img) in enumerate(panels):
+        canvas.paste(Image.fromarray(np.ascontiguousarray(img[y:y + size, x:x + size])), (i * size, 14))
+        draw.text((i * size + 2, 1), name, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path, optimize=True)
+
+
+def main() -> None:
+    from wildvsr.inference.stabilizer import STABILIZERS, build_stabilizer
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("scratch/realworld"))
+    parser.add_argument("--crop", type=int, default=80, help="centre crop of the input, pixels (Vid4: of the LR)")
+    parser.add_argument("--frames", type=int, default=6, help="first N frames of each clip")
+    parser.add_argument("--models", default=",".join(PER_FRAME_MODELS))
+    parser.add_argument("--stabilizers", default=",".join(STABILIZERS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cached-only", action="store_true", help="skip models whose output is not cached yet")
+    parser.add_argument("--figure", type=Path, default=None, help="also write the comparison picture here")
+    parser.add_argument("--figure-clip", default="videolq_000")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cache = args.out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    clips = load_clips(args.crop, args.frames)
+    scale = REFERENCE_PIXELS / (args.crop * args.crop)
+    models = [m for m in args.models.split(",") if m]
+    settings = [s for s in args.stabilizers.split(",") if s]
+
+    per_method: dict[str, dict[str, dict]] = {}
+    cpu: dict[str, list[float]] = {}
+    plain: dict[str, str] = {}
+    for clip in clips:
+        name, lq = clip["name"], clip["lq"]
+        scores_path = args.out / f"scores__{name}.json"  # finished scores: a rerun only adds what is new
+        scores = json.loads(scores_path.read_text()) if scores_path.exists() else {}
+        flow, flow_ref = SharedFlow(args.out / f"flows__{name}.pt"), (bicubic_x4(lq) if clip["gt"] is None
+                                                                       else clip["gt"])
+        outputs: dict[str, np.ndarray] = {}
+        seconds: dict[str, float] = {}
+        start = time.process_time()
+        outputs["bicubic"] = bicubic_x4(lq)
+        seconds["bicubic"] = (time.process_time() - start) / len(lq)
+        for method in ["basicvsr", *models]:
+            path = cache / f"{method}__{name}.npz"
+            if path.exists():
+                data = np.load(path)
+                raw, spf = data["out"], float(data["seconds"])
+            elif args.cached_only:
+                continue
+            else:
+                raw, spf = run_basicvsr(lq) if method == "basicvsr" else run_per_frame(method, lq)
+                np.savez(path, out=raw, seconds=spf)
+                print(f"{name}: {method} {spf * scale:.1f} CPU s/frame at 320x180", flush=True)
+            seconds[method] = spf
+            if method == "basicvsr":
+                outputs[method] = raw
+                continue
+            sr = torch.from_numpy(raw)
+            outputs[method] = to_uint8(sr)
+            for setting in settings:
+                stab = build_stabilizer(setting, "cpu")
+                start = time.process_time()
+                stabilized = stab(to_tensor(lq), sr)
+                key = f"{method}+{setting}"
+                seconds[key] = spf + (time.process_time() - start) / len(lq)
+                outputs[key] = to_uint8(stabilized)
+                plain[key] = method
+        for method, out in outputs.items():
+            if method not in scores:
+                scores[method] = {**score(clip, out, flow, flow_ref), "cpu_s_per_frame": seconds[method]}
+        flow.save()
+        scores_path.write_text(json.dumps(scores, indent=1))
+        for method, res in scores.items():
+            per_method.setdefault(method, {})[name] = res
+            cpu.setdefault(method, []).append(res["cpu_s_per_frame"])
+        np.savez_compressed(args.out / f"outputs__{name}.npz", lq=lq, **{k.replace("+", "__"): v
+                                                                         for k, v in outputs.items()})
+        print(f"{name}: {len(scores)} methods scored", flush=True)
+
+    rows = {m: summarise(v) for m, v in per_method.items()}
+    seconds = {m: float(np.mean(v)) * scale for m, v in cpu.items()}
+    default, eligible = choose(rows)
+    table = markdown(rows, seconds, plain)
+    result = {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows, "cpu_s_per_frame_320x180": seconds,
+              "per_clip": per_method, "eligible": eligible, "default": default}
+    (args.out / "results.json").write_text(json.dumps(result, indent=1))
+    (args.out / "table.md").write_text(table + f"\nEligible: {', '.join(eligible) or 'none'}\nDefault: {default}\n")
+    print(table)
+    print("eligible:", eligible, "default:", default)
+    if args.figure is not None and default is not None:
+        model = default.partition("+")[0]
+        write_figure(args.out, args.figure_clip, ["bicubic", "basicvsr", model, default], args.figure)
+
+
+if __name__ == "__main__":
+    main()
