@@ -115,6 +115,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
 
 def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[int], None] | None) -> int:
     done = 0
+    upscaler.reset()  # a new video for the stabilizer
     for window in iter_windows(reader, upscaler.chunk_size, upscaler.overlap):
         spec = window.spec
         if work.has(spec.index):
