@@ -11,8 +11,12 @@ On one real frame (``videolq_000`` frame 0, centre crop 320x180 -> 1280x720) for
   without pre-pad and with the Upscaler's ``PRE_PAD``.
 * tiled (``--tile``, ``--tile-overlap``) vs whole frame, PSNR.
 
-    PYTHONPATH=src python benchmarks/realesrgan_cpu.py                      # both models, ~5 min on 2 busy cores
-    PYTHONPATH=src python benchmarks/realesrgan_cpu.py --models srvgg.animevideov3 --image some.png
+    PYTHONPATH=src python benchmarks/realesrgan_cpu.py --models srvgg.animevideov3
+    PYTHONPATH=src python benchmarks/realesrgan_cpu.py --models rrdbnet.x4plus --precisions fp32 --no-warmup --skip-border
+    PYTHONPATH=src python benchmarks/realesrgan_cpu.py --models rrdbnet.x4plus --size 160x90 --no-warmup
+
+(RRDBNet runs ~1 TMAC per 320x180 frame: minutes per call on a busy 2-core machine; without ``--no-warmup`` every
+setting runs twice.)
 """
 
 from __future__ import annotations
@@ -44,12 +48,14 @@ def to_uint8(out: torch.Tensor) -> np.ndarray:
     return (out[0].float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
-def timed_call(model: torch.nn.Module, x: torch.Tensor, precision: str, channels_last: bool) -> tuple[float, np.ndarray]:
+def timed_call(model: torch.nn.Module, x: torch.Tensor, precision: str, channels_last: bool,
+               warmup: bool = True) -> tuple[float, np.ndarray]:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model.to(memory_format=fmt)
     x = x.contiguous(memory_format=fmt)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        model(x)  # warm-up: oneDNN primitive creation for this shape and format
+        if warmup:
+            model(x)  # oneDNN primitive creation for this shape and format
         start = time.perf_counter()
         out = model(x)
         seconds = time.perf_counter() - start
@@ -72,6 +78,9 @@ def main() -> None:
     parser.add_argument("--size", default="320x180", help="centre crop WxH")
     parser.add_argument("--tile", type=int, default=96)
     parser.add_argument("--tile-overlap", type=int, default=16)
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    parser.add_argument("--no-warmup", action="store_true", help="time the first call (negligible for RRDBNet)")
+    parser.add_argument("--skip-border", action="store_true", help="only the speed table")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     image = np.asarray(Image.open(args.image).convert("RGB"))
@@ -88,23 +97,28 @@ def main() -> None:
     for name in args.models:
         model = create_model(name).eval()
         ref_fp32 = None
-        for precision in ("fp32", "bf16"):
+        for precision in args.precisions:
             for cl in (False, True):
-                seconds, out = timed_call(model, x, precision, cl)
-                ref_fp32 = out if ref_fp32 is None else ref_fp32
+                seconds, out = timed_call(model, x, precision, cl, not args.no_warmup)
+                ref_fp32 = out if ref_fp32 is None and precision == "fp32" else ref_fp32
                 label = precision + (" + channels_last" if cl else "")
-                print(f"| {name} | {label} | {seconds:.2f} | {psnr(out, ref_fp32):.2f} |", flush=True)
-        results[name] = (model, ref_fp32)
+                score = f"{psnr(out, ref_fp32):.2f}" if ref_fp32 is not None else ""
+                print(f"| {name} | {label} | {seconds:.2f} | {score} |", flush=True)
+        results[name] = model
+    if args.skip_border:
+        return
     print()
     print(f"| model | pre-pad | border {BAND}px PSNR (dB) | interior PSNR (dB) | tiled {args.tile}/{args.tile_overlap} "
           f"vs whole (dB) |")
     print("|---|---|---|---|---|")
-    for name, (model, no_pad) in results.items():
+    for name, model in results.items():
         up = Upscaler(model, "cpu", chunk_size=1)
         context = up.process_window(wide[None])[0]  # pre-padded too, but its border is 32 px away from the crop's
         c = 4 * CONTEXT
         reference = context[c: c + 4 * height, c: c + 4 * width]
         padded = up.process_window(crop[None])[0]
+        up.pre_pad = 0
+        no_pad = up.process_window(crop[None])[0]
         tiled = Upscaler(model, "cpu", chunk_size=1, tile=args.tile, tile_overlap=args.tile_overlap)
         tiled_out = tiled.process_window(crop[None])[0]
         for pad, out in ((0, no_pad), (PRE_PAD, padded)):

@@ -8,7 +8,8 @@ An optional stabilizer (:mod:`wildvsr.inference.stabilizer`) smooths the x4 outp
 across chunks.
 
 :class:`Upscaler` holds only settings and the model; every call works on its arguments (nothing per call is kept on
-``self``), so one instance can serve several videos.
+``self`` but the stabilizer's state, which is reset at the start of each video), so one instance can serve several
+videos, one after the other.
 """
 
 from __future__ import annotations
