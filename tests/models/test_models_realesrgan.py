@@ -140,6 +140,12 @@ def test_reader_refuses_leftover_short_and_misfit_files(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- registry and formats
+def test_registered_file_by_path_gets_its_sizes():
+    path = resolve_weights("rrdbnet.x4plus_anime")
+    assert create_model("rrdbnet", weights=str(path)).config["num_block"] == 6
+    assert create_model("rrdbnet", weights=path.name).config["num_block"] == 6  # bare registered file name
+
+
 def test_official_pth_layout_loads_with_inferred_sizes(tmp_path):
     torch.manual_seed(0)
     model = RRDBNet(num_feat=8, num_block=2, num_grow_ch=4)

@@ -130,9 +130,8 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
 
 def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[int], None] | None) -> int:
     done = 0
-    stabilizer = getattr(upscaler, "stabilizer", None)  # carries state from chunk to chunk: stored with each chunk
-    if stabilizer is not None:
-        stabilizer.reset()
+    upscaler.reset()  # a new video for the stabilizer
+    stabilizer = upscaler.stabilizer  # carries state from chunk to chunk: stored with each finished chunk
     restored = False  # the previous chunk came from the work directory (the stabilizer has not seen it)
     for window in iter_windows(reader, upscaler.chunk_size, upscaler.overlap):
         spec = window.spec

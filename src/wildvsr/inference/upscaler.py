@@ -1,7 +1,15 @@
 """Run a x4 video model over frames: temporal chunks, spatial tiles, precision guard, output resize.
 
+Two kinds of model (their class attribute ``temporal``): video models (BasicVSR) take ``(B, T, 3, H, W)`` clips and
+get temporal context frames around each chunk; per-frame models (Real-ESRGAN's RRDBNet, SRVGGNetCompact) take
+``(B, 3, H, W)`` images, get no temporal overlap (nothing recomputed), run a chunk's frames in batches, and get a
+reflection pre-pad around the frame (Real-ESRGAN's ``pre_pad``) that keeps their border artifacts out of the output.
+An optional stabilizer (:mod:`wildvsr.inference.stabilizer`) smooths the x4 output over time, carrying its state
+across chunks.
+
 :class:`Upscaler` holds only settings and the model; every call works on its arguments (nothing per call is kept on
-``self``), so one instance can serve several videos.
+``self`` but the stabilizer's state, which is reset at the start of each video), so one instance can serve several
+videos, one after the other.
 """
 
 from __future__ import annotations
@@ -24,6 +32,13 @@ logger = logging.getLogger(__name__)
 
 MEMORY_SAFETY = 0.9
 """Fraction of the free memory a single model call may be estimated to use before we refuse to start it."""
+
+PRE_PAD = 10
+"""Input pixels of reflection added around each frame for per-frame models, cropped from the output (Real-ESRGAN's
+``pre_pad``; see ``benchmarks/realesrgan_cpu.py`` for its measured effect on the border)."""
+
+FRAME_BATCH_BUDGET = 2 * 2**30
+"""Estimated bytes one batched per-frame model call may use (frames per call = this / one frame's estimate, >= 1)."""
 
 
 def pad_input(x: torch.Tensor, multiple: int = 1, min_size: int = 1) -> tuple[torch.Tensor, int, int]:
@@ -49,9 +64,15 @@ def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int
     """Rough peak bytes of one fp32 forward of a BasicVSR-style model on ``frames`` x ``height`` x ``width``.
 
     Per input pixel and frame it counts the stored propagation features and the x4 output, plus the transient
-    reconstruction activations of one frame at x2/x4 and SPyNet's full-resolution features for all frame pairs. It is
-    used only to refuse calls that clearly cannot fit, before any work is done.
+    reconstruction activations of one frame at x2/x4 and SPyNet's full-resolution features for all frame pairs. For a
+    per-frame model (``temporal = False``) it counts, per frame, three feature maps at input size (a dense block's
+    concatenation), three of its ``hr_channels`` at output size (RRDBNet's upsampling convs) and the x4 output. It is
+    used only to refuse calls that clearly cannot fit, and to size per-frame batches, before any work is done.
     """
+    if not getattr(model, "temporal", True):
+        feat = int(getattr(model, "config", {}).get("num_feat", 64))
+        hr = int(getattr(model, "hr_channels", 0))
+        return int(frames * height * width * 4 * (3 * feat + (3 * hr + 2 * 3) * scale * scale + 3))
     mid = int(getattr(model, "mid_channels", 64))
     per_frame = 4 * (2 * mid + 3 * scale * scale + 3 + 4 + 96)  # features, output, input, flows, SPyNet activations
     transient = 4 * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2)  # one frame's upsampling path
@@ -59,25 +80,30 @@ def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int
 
 
 class Upscaler:
-    """A x4 recurrent video model with chunking, tiling and precision handling.
+    """A x4 video or per-frame model with chunking, tiling and precision handling.
 
     Args:
-        model: ``(B, T, 3, H, W)`` [0, 1] -> ``(B, T, 3, 4H, 4W)`` module (e.g. ``create_model("basicvsr", ...)``).
+        model: ``(B, T, 3, H, W)`` [0, 1] -> ``(B, T, 3, 4H, 4W)`` module (e.g. ``create_model("basicvsr", ...)``), or
+            with ``temporal = False`` a per-frame ``(B, 3, H, W)`` -> ``(B, 3, 4H, 4W)`` one (``rrdbnet``, ``srvgg``).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or a ``torch.device``.
         precision: ``fp32``, ``bf16`` (CUDA, or CPU) or ``fp16`` (CUDA only).
-        chunk_size: frames kept per temporal chunk.
-        overlap: context frames on each side of a chunk.
+        chunk_size: frames kept per temporal chunk (per-frame models: frames per chunk, run in batches bounded by
+            :data:`FRAME_BATCH_BUDGET`).
+        overlap: context frames on each side of a chunk (always 0 for per-frame models).
         tile: spatial tile core size in input pixels, or None for whole frames.
         tile_overlap: context pixels around each tile (feather-blended).
         scale: output scale 2, 3 or 4 (2 and 3 resize the x4 output, antialiased bicubic).
         check_memory: refuse a model call whose estimated memory exceeds the free memory (a clear error instead of
             swapping or an allocator crash).
+        stabilizer: a temporal stabilizer (``__call__(lq, sr) -> sr``, ``reset()``; see
+            :mod:`wildvsr.inference.stabilizer`) applied to the kept x4 frames of each chunk in order, before the
+            resize to ``scale``; it is reset at the start of each video (:meth:`reset`). None: outputs unchanged.
     """
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", precision: str = "fp32",
                  chunk_size: int = DEFAULT_CHUNK_SIZE, overlap: int = DEFAULT_OVERLAP, tile: int | None = None,
                  tile_overlap: int = DEFAULT_TILE_OVERLAP, scale: int = MODEL_SCALE, *, check_memory: bool = True,
-                 ) -> None:
+                 stabilizer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> None:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         check_precision(precision, self.device)
         if chunk_size < 1 or overlap < 0:
@@ -89,7 +115,10 @@ class Upscaler:
         self.model = model.to(self.device).eval()
         self.precision = precision
         self.chunk_size = chunk_size
-        self.overlap = overlap
+        self.temporal = bool(getattr(model, "temporal", True))
+        self.overlap = overlap if self.temporal else 0  # per-frame outputs need no temporal context
+        self.pre_pad = 0 if self.temporal else PRE_PAD
+        self.stabilizer = stabilizer
         self.tile = tile
         self.tile_overlap = tile_overlap
         self.scale = scale
@@ -110,6 +139,7 @@ class Upscaler:
         """
         frames = _check_frames(frames)
         outs = []
+        self.reset()
         for spec, out in self.stream(iter(frames)):
             outs.append(out)
             if progress is not None:
@@ -119,13 +149,20 @@ class Upscaler:
     def stream(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[ChunkSpec, np.ndarray]]:
         """Upscale a stream of ``(H, W, 3)`` uint8 frames; yields each chunk and its kept output frames.
 
-        Holds at most ``chunk_size + 2*overlap`` input frames at a time.
+        Holds at most ``chunk_size + 2*overlap`` input frames at a time. A stream is one video: the stabilizer is reset.
         """
+        self.reset()
         for window in iter_windows(frames, self.chunk_size, self.overlap):
             yield window.spec, self.process_window(np.stack(window.items), window.spec)
 
+    def reset(self) -> None:
+        """Start a new video: forget the stabilizer's state (a no-op without one)."""
+        if self.stabilizer is not None:
+            self.stabilizer.reset()
+
     def process_window(self, frames: np.ndarray, spec: ChunkSpec | None = None) -> np.ndarray:
-        """Run the model over one context window and return the kept frames.
+        """Run the model over one context window and return the kept frames (windows of a video in order when a
+        stabilizer is set: it carries its state from one window to the next).
 
         Args:
             frames: ``(N, H, W, 3)`` uint8, the chunk's context window.
@@ -137,18 +174,25 @@ class Upscaler:
         frames = _check_frames(frames)
         n, h, w, _ = frames.shape
         keep = spec.keep if spec is not None else slice(0, n)
-        tiles = list(iter_tiles(h, w, self.tile, self.tile_overlap))
+        p = _pre_pad_size(self.pre_pad, h, w)
+        padded = np.pad(frames, ((0, 0), (p, p), (p, p), (0, 0)), mode="reflect") if p else frames
+        tiles = list(iter_tiles(h + 2 * p, w + 2 * p, self.tile, self.tile_overlap))
         if self.check_memory:
             largest = max(tiles, key=lambda s: s.height * s.width)
-            self._check_fits(n, largest.height, largest.width)
-        x = torch.from_numpy(np.ascontiguousarray(frames))  # (N, H, W, 3) uint8
+            self._check_fits(n if self.temporal else 1, largest.height, largest.width)
+        x = torch.from_numpy(np.ascontiguousarray(padded))  # (N, H + 2p, W + 2p, 3) uint8
         if len(tiles) == 1:
-            out = self._forward(x, n)[keep]  # (K, 3, 4H, 4W) on device
+            out = self._forward(x, n)[keep]  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
         else:
-            blender = TileBlender(n, 3, h, w, MODEL_SCALE)
+            blender = TileBlender(n, 3, h + 2 * p, w + 2 * p, MODEL_SCALE)
             for t in tiles:
                 blender.add(t, self._forward(x[:, t.y0:t.y1, t.x0:t.x1], n))
             out = blender.result()[keep]
+        s = MODEL_SCALE
+        out = out[:, :, s * p: s * (p + h), s * p: s * (p + w)]  # (K, 3, 4H, 4W)
+        if self.stabilizer is not None:
+            lq = torch.from_numpy(frames[keep]).to(self.device).permute(0, 3, 1, 2).float().div_(255)  # (K, 3, H, W)
+            out = self.stabilizer(lq, out.to(self.device))
         return self._to_frames(out, h, w)
 
     # ---------------------------------------------------------------------------------------------------- helpers
@@ -167,17 +211,30 @@ class Upscaler:
 
     def _forward(self, frames: torch.Tensor, n: int) -> torch.Tensor:
         """Model call on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped), on device."""
+        if not self.temporal:
+            return self._forward_frames(frames)
         x = frames.to(self.device).permute(0, 3, 1, 2).float().div_(255).unsqueeze(0)  # (1, N, 3, h, w)
         x, h, w = pad_input(x, self.pad_multiple, self.min_size)
         out = self._guarded_call(x)
         return out[0, :, :, : h * MODEL_SCALE, : w * MODEL_SCALE]  # (N, 3, 4h, 4w)
+
+    def _forward_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """Per-frame model on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent frames
+        (as many as :data:`FRAME_BATCH_BUDGET` allows by :func:`estimate_memory`, at least one)."""
+        n, h, w, _ = frames.shape
+        batch = max(1, min(n, FRAME_BATCH_BUDGET // max(1, estimate_memory(self.model, 1, h, w))))
+        outs = []
+        for i in range(0, n, batch):
+            x = frames[i: i + batch].to(self.device).permute(0, 3, 1, 2).float().div_(255)  # (b, 3, h, w)
+            outs.append(self._guarded_call(x))
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
 
     def _guarded_call(self, x: torch.Tensor) -> torch.Tensor:
         """Run the model in the configured precision; recompute in fp32 when the output is not finite."""
         out = self._call(x, self.precision)
         if self.precision != "fp32" and not bool(torch.isfinite(out).all()):
             logger.warning("%s output had NaN/inf values for a chunk of %d frames; recomputed it in fp32",
-                           self.precision, x.shape[1])
+                           self.precision, x.shape[0] if x.dim() == 4 else x.shape[1])
             del out
             out = self._call(x, "fp32")
         if not bool(torch.isfinite(out).all()):
@@ -191,7 +248,8 @@ class Upscaler:
         except (RuntimeError, MemoryError) as exc:
             if is_out_of_memory(exc):
                 empty_cache(self.device)
-                raise out_of_memory_error(self.device, x.shape[1], x.shape[3], x.shape[4], self.tile) from exc
+                frames = x.shape[0] if x.dim() == 4 else x.shape[1]  # per-frame batch or clip length
+                raise out_of_memory_error(self.device, frames, x.shape[-2], x.shape[-1], self.tile) from exc
             raise
 
     def _to_frames(self, out: torch.Tensor, h: int, w: int) -> np.ndarray:
@@ -201,6 +259,11 @@ class Upscaler:
                                 antialias=True)
         out = out.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
         return out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def _pre_pad_size(pad: int, h: int, w: int) -> int:
+    """The reflection pre-pad usable on a ``h`` x ``w`` frame (reflection needs pad < size)."""
+    return max(0, min(pad, h - 1, w - 1))
 
 
 def _check_frames(frames: np.ndarray) -> np.ndarray:

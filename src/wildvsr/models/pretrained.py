@@ -131,6 +131,9 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
                                        f"did you pass {arch} weights to --model {entry.name}?")
         if arch != entry.name:
             config = {}  # the stored config is the other architecture's
+        registered = next((c for c in entry.pretrained.values() if c.file == path.name), None)
+        if arch is None and registered is not None:
+            config = dict(registered.model_kwargs)  # a registered file given by path: its registered sizes
         source = str(path)
     if is_ncnn_pair(path):  # nameless tensors in graph order: named by the model's own state-dict order
         model = entry.builder(**{**config, **kwargs})

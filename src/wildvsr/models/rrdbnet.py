@@ -82,6 +82,11 @@ class RRDBNet(nn.Module):
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(num_feat, 3, 3, 1, 1)
 
+    @property
+    def hr_channels(self) -> int:
+        """Feature channels computed at the x2/x4 output size (sizes the Upscaler's memory estimate)."""
+        return self.config["num_feat"]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.conv_first(x)
         feat = feat + self.conv_body(self.body(feat))

@@ -26,6 +26,7 @@ class SRVGGNetCompact(nn.Module):
     """
 
     temporal = False
+    hr_channels = 0  # no features at output size (pixel shuffle of the last conv): sizes the Upscaler's memory estimate
 
     def __init__(self, num_feat: int = 64, num_conv: int = 16, upscale: int = 4) -> None:
         super().__init__()
