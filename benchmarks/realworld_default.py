@@ -149,7 +149,8 @@ def score(clip: dict, out: np.ndarray, flow: SharedFlow, flow_ref: np.ndarray) -
 def summarise(per_clip: dict[str, dict]) -> dict:
     real = [v for k, v in per_clip.items() if not k.startswith("vid4_")]
     vid4 = [v for k, v in per_clip.items() if k.startswith("vid4_")]
-    return {"clips_real": len(real), "clips_vid4": len(vid4),"niqe": float(np.mean([x for v in real for x in v["niqe"]])),
+    return {"clips_real": len(real), "clips_vid4": len(vid4),
+            "niqe": float(np.mean([x for v in real for x in v["niqe"]])),
             "brisque": float(np.mean([x for v in real for x in v["brisque"]])),
             "we_real": float(np.mean([v["warping_error"] for v in real])),
             "psnr_y": float(np.mean([v["psnr_y"] for v in vid4])),
@@ -176,7 +177,8 @@ def markdown(rows: dict[str, dict], seconds: dict[str, float], plain: dict[str, 
     for name, r in rows.items():
         base = plain.get(name)
         ratio = f"{r['we_real'] / rows[base]['we_real']:.2f}" if base else ""
-        lines.append(f"| {name} | {r['clips_real']}/{r['clips_vid4']} | {r['niqe']:.3f} | {r['brisque']:.2f} | {r['we_real']:.3f} | {ratio} | "
+        lines.append(f"| {name} | {r['clips_real']}/{r['clips_vid4']} | {r['niqe']:.3f} | {r['brisque']:.2f} | "
+                     f"{r['we_real']:.3f} | {ratio} | "
                      f"{r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['we_vid4']:.3f} | {seconds[name]:.1f} |")
     return "\n".join(lines) + "\n"
 
@@ -213,6 +215,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(PER_FRAME_MODELS))
     parser.add_argument("--stabilizers", default=",".join(STABILIZERS))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clips", default="", help="comma-separated clip names to score now (default: all)")
     parser.add_argument("--cached-only", action="store_true", help="skip models whose output is not cached yet")
     parser.add_argument("--figure", type=Path, default=None, help="also write the comparison picture here")
     parser.add_argument("--figure-clip", default="videolq_000")
@@ -230,6 +233,8 @@ def main() -> None:
     plain: dict[str, str] = {}
     for clip in clips:
         name, lq = clip["name"], clip["lq"]
+        if args.clips and name not in args.clips.split(","):
+            continue
         scores_path = args.out / f"scores__{name}.json"  # finished scores: a rerun only adds what is new
         scores = json.loads(scores_path.read_text()) if scores_path.exists() else {}
         flow, flow_ref = SharedFlow(args.out / f"flows__{name}.pt"), (bicubic_x4(lq) if clip["gt"] is None

@@ -53,7 +53,8 @@ def frames_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_kill_9_then_resume_gives_the_uninterrupted_frames(tmp_path, tiny_weights, frames_dir):
-    opts = ["--weights", tiny_weights, "--device", "cpu", "--chunk-size", "4", "--overlap", "2", "--quiet"]
+    opts = ["--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", "--chunk-size", "4", "--overlap", "2",
+            "--quiet"]
     dst = tmp_path / "out"
     manifest = work_dir_for(dst) / "manifest.json"
     proc = subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", frames_dir, dst, *map(str, opts)],
@@ -98,7 +99,7 @@ def test_dove_clip_end_to_end(tmp_path, tiny_weights):
         assert len(r.info.audio_streams) == 0  # the dove clips have no audio (audio: test_audio_is_kept)
     src = write_clip(tmp_path / "dove_head.mp4", head, fps=int(fps), options={"crf": "12"})
     dst = tmp_path / "out.mp4"
-    run = wildvsr("upscale", src, dst, "--weights", tiny_weights, "--device", "cpu")
+    run = wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu")
     assert run.returncode == 0, run.stderr
     with VideoReader(src) as a, VideoReader(dst) as b:
         assert (b.info.width, b.info.height) == (4 * a.info.width, 4 * a.info.height) == (1272, 720)
@@ -114,7 +115,7 @@ def test_videolq_folder_to_png_folder(tmp_path, tiny_weights):
         for f in r:
             w.write(f.image[168:192, 300:340])
     dst = tmp_path / "out"
-    run = wildvsr("upscale", src, dst, "--weights", tiny_weights, "--device", "cpu", "--quiet")
+    run = wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", "--quiet")
     assert run.returncode == 0, run.stderr
     pngs = sorted(dst.glob("*.png"))
     assert len(pngs) == 31
@@ -125,7 +126,7 @@ def test_videolq_folder_to_png_folder(tmp_path, tiny_weights):
 def test_audio_is_kept(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(6, 24, 32), audio=True)
     dst = tmp_path / "out.mkv"
-    run = wildvsr("upscale", src, dst, "--weights", tiny_weights, "--device", "cpu", "--quiet")
+    run = wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", "--quiet")
     assert run.returncode == 0, run.stderr
     with VideoReader(dst) as r:
         assert (r.info.width, r.info.height) == (128, 96) and r.info.audio_streams[0].codec == "aac"
@@ -141,14 +142,16 @@ def _expect_failure(tmp_path, *args, match: str):
 
 
 def test_missing_weights(tmp_path, tiny_clip):
-    _expect_failure(tmp_path, tiny_clip, tmp_path / "o.mp4", "--weights", tmp_path / "nope.pth", match="nope.pth")
+    _expect_failure(tmp_path, tiny_clip, tmp_path / "o.mp4", "--model", "basicvsr", "--weights", tmp_path / "nope.pth",
+                    match="nope.pth")
 
 
 def test_weights_of_another_architecture(tmp_path, tiny_clip):
     other = tmp_path / "rbv.safetensors"
     save_pretrained(create_model("realbasicvsr", mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=1),
                     other)
-    _expect_failure(tmp_path, tiny_clip, tmp_path / "o.mp4", "--weights", other, match="realbasicvsr")
+    _expect_failure(tmp_path, tiny_clip, tmp_path / "o.mp4", "--model", "basicvsr", "--weights", other,
+                    match="realbasicvsr")
 
 
 def test_unknown_model_and_bad_option(tmp_path, tiny_clip):
@@ -161,7 +164,8 @@ def test_unknown_model_and_bad_option(tmp_path, tiny_clip):
 def test_corrupt_input(tmp_path, tiny_weights):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000))
-    _expect_failure(tmp_path, bad, tmp_path / "o.mp4", "--weights", tiny_weights, match="bad.mp4")
+    _expect_failure(tmp_path, bad, tmp_path / "o.mp4", "--model", "basicvsr", "--weights", tiny_weights,
+                    match="bad.mp4")
 
 
 def test_frame_too_large_for_the_device(tmp_path, tiny_weights):
@@ -170,6 +174,7 @@ def test_frame_too_large_for_the_device(tmp_path, tiny_weights):
     with VideoWriter(big) as w:
         w.write(np.full((6000, 6000, 3), 90, np.uint8))
     before = set(tmp_path.iterdir())
-    run = wildvsr("upscale", big, tmp_path / "o.png", "--weights", tiny_weights, "--device", "cpu")
+    run = wildvsr("upscale", big, tmp_path / "o.png", "--model", "basicvsr", "--weights", tiny_weights, "--device",
+                  "cpu")
     assert run.returncode == 2 and "--tile" in run.stderr and "GiB" in run.stderr, run.stderr
     assert set(tmp_path.iterdir()) == before
