@@ -16,7 +16,7 @@ from wildvsr.models.registry import DEFAULT_UPSCALE_MODEL
 
 
 def test_default_model_is_named_once():
-    assert DEFAULT_MODEL == DEFAULT_UPSCALE_MODEL == UpscaleConfig().model == "basicvsr"
+    assert DEFAULT_MODEL == DEFAULT_UPSCALE_MODEL == UpscaleConfig().model == "rrdbnet.x4plus"
 
 
 @pytest.mark.parametrize("kwargs,field", [

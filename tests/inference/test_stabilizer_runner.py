@@ -18,9 +18,11 @@ import torch
 
 from wildvsr_testing import synthetic_frames
 from inference_testutils import psnr
+from wildvsr.defaults import DEFAULT_TEMPORAL
 from wildvsr.errors import ConfigError
 from wildvsr.inference import UpscaleConfig, build_upscaler, upscale_video
 from wildvsr.inference.resume import work_dir_for
+from wildvsr.inference.stabilizer import STABILIZERS
 from wildvsr.models import create_model, save_pretrained
 from wildvsr.video import VideoReader, VideoWriter
 
@@ -71,7 +73,10 @@ def test_chunked_run_equals_whole_run_and_differs_from_off(tmp_path, tiny_srvgg,
 
 def test_temporal_setting_is_resolved_per_model_kind():
     per_frame = create_model("srvgg", num_feat=8, num_conv=2)
-    assert build_upscaler(UpscaleConfig(device="cpu", model="srvgg"), per_frame).stabilizer is not None  # auto
+    auto = build_upscaler(UpscaleConfig(device="cpu", model="srvgg"), per_frame).stabilizer
+    assert (auto is None) == (DEFAULT_TEMPORAL == "off")
+    named = build_upscaler(UpscaleConfig(device="cpu", model="srvgg", temporal="fusion"), per_frame).stabilizer
+    assert named is not None and named.settings == STABILIZERS["fusion"]
     assert build_upscaler(UpscaleConfig(device="cpu", model="srvgg", temporal="off"), per_frame).stabilizer is None
     video = create_model("basicvsr", mid_channels=8, num_blocks=1)
     assert build_upscaler(UpscaleConfig(device="cpu", model="basicvsr"), video).stabilizer is None  # auto

@@ -1,8 +1,7 @@
 """The settings of one ``upscale`` run, validated once.
 
-The default model is named once, in :data:`wildvsr.defaults.DEFAULT_UPSCALE_MODEL`: until wildvsr ships its
-own real-world weights it is the official BasicVSR trained on REDS4 (its registry default weights), a clean x4 model
-that sharpens but does not remove real-world noise or compression.
+The default model is named once, in :data:`wildvsr.defaults.DEFAULT_UPSCALE_MODEL` (with its temporal stabilizer
+setting, ``DEFAULT_TEMPORAL``), chosen by measurement in ``benchmarks/realworld_default.py``.
 """
 
 from __future__ import annotations
