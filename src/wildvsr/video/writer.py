@@ -60,6 +60,13 @@ _444 = {"yuv420p": "yuv444p", "yuv420p10le": "yuv444p10le", "yuv422p": "yuv444p"
 _FRAME_NAME_DIGITS = 8
 
 
+def _holds_size(pix_fmt: str, width: int, height: int) -> bool:
+    """False when chroma subsampling needs an even side that is odd (4:2:0 needs both even, 4:2:2 an even width)."""
+    fmt = av.VideoFormat(pix_fmt)
+    halved_w, halved_h = fmt.chroma_width(2) < 2, fmt.chroma_height(2) < 2  # chroma_width(w): the chroma plane width
+    return not ((width % 2 and halved_w) or (height % 2 and halved_h))
+
+
 def _supported_codecs(fmt: str) -> set[str]:
     with av.open(io.BytesIO(), "w", format=fmt) as probe:
         return set(probe.supported_codecs)
@@ -267,11 +274,12 @@ class _VideoSink:
         crf_default, preset_default, pix8, pix16 = CODEC_DEFAULTS.get(codec, (None, None, "yuv420p", "yuv420p10le"))
         pix_fmt = writer.pix_fmt or (pix16 if high_depth else pix8)
         supported = [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
-        if (width % 2 or height % 2) and av.VideoFormat(pix_fmt).chroma_width != av.VideoFormat(pix_fmt).width:
+        if not _holds_size(pix_fmt, width, height):
             alt = _444.get(pix_fmt)
             if writer.pix_fmt is not None or alt is None or (supported and alt not in supported):
-                raise InputError(f"{width}x{height} has an odd side, which {pix_fmt} cannot hold; use an even size, "
-                                 f"or --pix-fmt yuv444p (libx264/libx265/vp9)")
+                raise InputError(f"{width}x{height} has an odd side, which {pix_fmt} (subsampled chroma) cannot hold; "
+                                 f"use an even size, or a 4:4:4 pixel format such as yuv444p with "
+                                 f"libx264/libx265/libvpx-vp9, or ffv1")
             logger.warning("%dx%d has an odd side: encoding %s instead of %s (nothing cropped)", width, height, alt,
                            pix_fmt)
             pix_fmt = alt
