@@ -19,6 +19,7 @@ from wildvsr.evaluate.protocols import Protocol, get_protocol
 from wildvsr.evaluate.report_html import Panel, render_html
 from wildvsr.evaluate.scoring import check_metric_names, make_metrics, score_sequence, summarise
 from wildvsr.metrics import metric_info
+from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_path, check_output_path
 
 __all__ = ["benchmark", "degrade_clip", "evaluate"]
@@ -115,6 +116,7 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
     Raises:
         UnknownModelError (protocol/metric), InputError, OutputExistsError.
     """
+    resolve_device(device)  # an unusable device fails before any work, with the one message every job gives
     proto = get_protocol(protocol)
     names = _metric_names(proto, metrics, reference is not None)
     if reference is None:
@@ -195,6 +197,7 @@ def benchmark(dataset: str | os.PathLike, methods: list[str] | str, protocol: st
     """
     from wildvsr.evaluate.methods import check_method_names, create_method
 
+    resolve_device(device)  # an unusable device fails before any work, with the one message every job gives
     proto = get_protocol(protocol)
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]
