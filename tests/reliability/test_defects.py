@@ -54,3 +54,55 @@ def test_upscale_odd_size_with_ffv1(tmp_path, tiny_weights):
     with VideoReader(dst) as reader:
         assert (reader.info.width, reader.info.height) == (141, 99) and reader.count_frames() == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["odd_47x33.mkv", "out.mkv"]
+
+
+# -- 4. encoder options checked before any frame -------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs,match", [
+    ({"preset": "ultraslowest"}, "ultrafast, superfast"),
+    ({"crf": 99}, "0-51"),
+    ({"crf": -1}, "0-51"),
+    ({"codec": "libvpx-vp9", "crf": 64}, "0-63"),
+    ({"codec": "mpeg4", "crf": 40}, "2-31"),
+    ({"codec": "ffv1", "crf": 10}, "lossless"),
+    ({"pix_fmt": "nv99"}, "yuv420p"),
+    ({"codec": "mpeg4", "pix_fmt": "yuv444p"}, "yuv420p"),
+    ({"codec": "libsvtav1", "preset": "fast"}, "0-13"),
+])
+def test_encoder_options_are_refused_at_construction(tmp_path, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        VideoWriter(tmp_path / "o.mkv", fps=25, **kwargs)  # no frame written: refused before any work
+    assert not list(tmp_path.iterdir())
+
+
+def test_upscale_refuses_a_bad_preset_before_any_frame(tmp_path, tiny_weights):
+    src = write_clip(tmp_path / "good.mp4", synthetic_frames(3, 32, 32))
+    for opts, match in ((["--preset", "ultraslowest"], "ultrafast"), (["--crf", "99"], "0-51")):
+        run = wildvsr("upscale", src, tmp_path / "out.mp4", "--weights", tiny_weights, "--device", "cpu", *opts)
+        assert run.returncode == 2, run.stderr
+        lines = error_lines(run.stderr)
+        assert len(lines) == 1 and match in lines[0] and "avcodec_open2" not in lines[0], run.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["good.mp4"]
+
+
+# -- 5. unknown output extension -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["out.xyz", "out.mp5", "clip.mkv2"])
+def test_unknown_output_extension_is_an_error(tmp_path, name):
+    with pytest.raises(InputError, match=r"\.mkv.*\.mp4.*folder") as err:
+        VideoWriter(tmp_path / name, fps=25)
+    assert name.rsplit(".", 1)[1] in str(err.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_folder_outputs_are_paths_without_extension_or_existing_folders(tmp_path):
+    (tmp_path / "frames.v2").mkdir()
+    for target in (tmp_path / "frames", tmp_path / "frames.v2"):
+        with VideoWriter(target, fps=25, overwrite=True) as writer:
+            writer.write(np.zeros((8, 8, 3), np.uint8))
+        assert (target / "00000000.png").is_file()
+
+
+def test_upscale_to_an_unknown_extension(tmp_path, tiny_weights):
+    src = write_clip(tmp_path / "good.mp4", synthetic_frames(3, 32, 32))
+    run = wildvsr("upscale", src, tmp_path / "out.xyz", "--weights", tiny_weights, "--device", "cpu")
+    assert run.returncode == 2 and len(error_lines(run.stderr)) == 1 and ".xyz" in run.stderr, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.mp4"]

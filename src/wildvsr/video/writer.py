@@ -2,7 +2,8 @@
 
 Decisions:
 - Container from the extension: ``.mp4/.m4v`` (mp4), ``.mov``, ``.mkv`` (Matroska), ``.webm``, ``.avi``. A path with
-  no video extension (or an existing folder) is a PNG frame folder; a ``.png`` path is a single image.
+  no extension (or an existing folder) is a PNG frame folder; a ``.png`` path is a single image; any other extension
+  is refused (a typo such as ``.mp5`` must not silently become a folder).
 - Frame folders: ``00000000.png``, ``00000001.png``, ... (index from 0, zero-padded to 8 digits, wider only past 10**8
   frames), 8-bit RGB PNG for uint8 frames and 16-bit RGB PNG for uint16 frames.
 - Colour: RGB -> YUV with BT.709 for HD output (height >= 720 or width >= 1280) and BT.601 for SD, limited range,
@@ -162,15 +163,16 @@ class VideoWriter:
         suffix = self.path.suffix.lower()
         if suffix in IMAGE_EXTENSIONS and suffix != ".png" and not self.path.is_dir():
             raise InputError(f"cannot write a {suffix} image; single-image output is .png (or give a folder)")
-        if self.path.is_dir() or (not is_video_path(self.path) and suffix != ".png"):
+        if self.path.is_dir() or not suffix:
             self.kind = "folder"
         elif suffix == ".png":
             self.kind = "image"
         else:
             self.kind = "video"
             if suffix not in CONTAINERS:
-                raise InputError(f"cannot write {suffix} files; use one of {', '.join(sorted(CONTAINERS))} or a "
-                                 f"folder for PNG frames")
+                what = "files" if is_video_path(self.path) else "files (unknown extension)"
+                raise InputError(f"cannot write {suffix} {what}; use one of {', '.join(sorted(CONTAINERS))}, .png "
+                                 f"(one image), or a path without extension (a folder of PNG frames)")
         self.inputs = [p for p in ((like.path if like else None), self.copy_from) if p]
         check_output_path(self.path, overwrite=overwrite, inputs=self.inputs)  # fail before any work
         if self.copy_from is not None and not self.copy_from.is_file():
