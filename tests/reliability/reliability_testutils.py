@@ -41,3 +41,25 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
+
+
+TINY_CLI = Path(__file__).with_name("tiny_wildvsr.py")
+
+
+def save_tiny_weights(path: Path) -> Path:
+    """Weights of the ``tiny`` model of :mod:`tiny_wildvsr` (seeded, fixed)."""
+    from inference_testutils import TinyBiRecurrent
+    from safetensors.torch import save_file
+
+    save_file(TinyBiRecurrent().state_dict(), str(path))
+    return path
+
+
+def tiny_cmd(*args) -> list[str]:
+    """The command line of ``wildvsr ARGS`` with the ``tiny`` model registered (see :mod:`tiny_wildvsr`)."""
+    return [sys.executable, str(TINY_CLI), *map(str, args)]
+
+
+def tiny_wildvsr(*args, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(tiny_cmd(*args), capture_output=True, text=True, env={**ENV, **(env or {})},
+                          timeout=timeout)

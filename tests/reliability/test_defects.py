@@ -106,3 +106,30 @@ def test_upscale_to_an_unknown_extension(tmp_path, tiny_weights):
     run = wildvsr("upscale", src, tmp_path / "out.xyz", "--weights", tiny_weights, "--device", "cpu")
     assert run.returncode == 2 and len(error_lines(run.stderr)) == 1 and ".xyz" in run.stderr, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.mp4"]
+
+
+# -- 2. stale partials of killed runs -------------------------------------------------------------------------------
+def test_stale_partials_of_the_same_output_are_removed_live_ones_kept(tmp_path):
+    from wildvsr.utils.files import atomic_path
+
+    # What a kill -9 leaves: a partial file, a partial frame folder; plus look-alikes of other outputs.
+    stale_file = tmp_path / ".out.k3j_9x0a.partial.mp4"
+    stale_file.write_bytes(b"half a video")
+    stale_dir = tmp_path / ".frames.a1b2c3d4.partial"
+    stale_dir.mkdir()
+    (stale_dir / "00000000.png").write_bytes(b"png")
+    others = [tmp_path / ".out2.k3j_9x0a.partial.mp4", tmp_path / ".out.k3j_9x0a.partial.mkv", tmp_path / "out.mp4x"]
+    for p in others:
+        p.write_bytes(b"keep")
+    with atomic_path(tmp_path / "out.mp4", overwrite=True) as live:
+        live.write_bytes(b"live")
+        with atomic_path(tmp_path / "out.mp4", overwrite=True) as second:  # a concurrent writer of the same output
+            assert live.exists()  # locked by its writer: not stale
+            second.write_bytes(b"second")
+    assert not stale_file.exists()
+    with atomic_path(tmp_path / "frames", directory=True) as folder:
+        (folder / "00000000.png").write_bytes(b"png")
+    assert not stale_dir.exists()
+    assert all(p.read_bytes() == b"keep" for p in others)
+    assert (tmp_path / "out.mp4").read_bytes() == b"live"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.mp4", "frames"] + [p.name for p in others])
