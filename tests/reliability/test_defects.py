@@ -133,3 +133,35 @@ def test_stale_partials_of_the_same_output_are_removed_live_ones_kept(tmp_path):
     assert all(p.read_bytes() == b"keep" for p in others)
     assert (tmp_path / "out.mp4").read_bytes() == b"live"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.mp4", "frames"] + [p.name for p in others])
+
+
+# -- 7. progress lines when stderr is not a terminal ----------------------------------------------------------------
+def test_log_progress_prints_at_most_once_per_interval(capsys):
+    from wildvsr.cli.progress import LogProgress
+
+    now = [100.0]
+    log = LogProgress("upscaling", 40, 10.0, clock=lambda: now[0])
+    for _ in range(8):  # 5 frames every 3 s
+        now[0] += 3
+        log(5)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["upscaling: 20/40 frames (50%), 1.67 fps, ETA 0:00:12",
+                     "upscaling: 40/40 frames (100%), 1.67 fps, ETA 0:00:00"]
+
+
+def test_upscale_logs_progress_lines_into_a_file(tmp_path):
+    from reliability_testutils import ENV, save_tiny_weights, tiny_cmd
+    import subprocess
+
+    src = write_clip(tmp_path / "in.mp4", synthetic_frames(6, 32, 32))
+    weights = save_tiny_weights(tmp_path / "tiny.safetensors")
+    log = tmp_path / "log.txt"
+    with open(log, "w") as stderr:  # stderr is a file, as with `wildvsr upscale ... > log 2>&1`
+        code = subprocess.run(tiny_cmd("upscale", src, tmp_path / "out.mkv", "--model", "tiny", "--weights", weights,
+                                       "--chunk-size", "2", "--overlap", "0"), stderr=stderr, stdout=stderr,
+                              env={**ENV, "WILDVSR_PROGRESS_SECONDS": "0", "TINY_DELAY": "0.05"}, timeout=240).returncode
+    lines = log.read_text().splitlines()
+    assert code == 0, lines
+    assert [line.split(",")[0] for line in lines] == [f"upscaling: {n}/6 frames ({round(100 * n / 6)}%)"
+                                                      for n in (2, 4, 6)]
+    assert all(" fps, ETA " in line for line in lines)
