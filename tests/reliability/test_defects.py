@@ -165,3 +165,51 @@ def test_upscale_logs_progress_lines_into_a_file(tmp_path):
     assert [line.split(",")[0] for line in lines] == [f"upscaling: {n}/6 frames ({round(100 * n / 6)}%)"
                                                       for n in (2, 4, 6)]
     assert all(" fps, ETA " in line for line in lines)
+
+
+# -- 6. evaluate: frame counts ------------------------------------------------------------------------------------------
+def test_evaluate_refuses_a_reference_of_another_length(tmp_path):
+    out = write_clip(tmp_path / "out.mp4", synthetic_frames(8, 32, 32))
+    ref = write_clip(tmp_path / "ref.mp4", synthetic_frames(40, 32, 32))
+    run = wildvsr("evaluate", out, "--reference", ref, "--metrics", "psnr", "--out", tmp_path / "ev")
+    assert run.returncode == 2, run.stderr
+    lines = error_lines(run.stderr)
+    assert len(lines) == 1 and "8 frames" in lines[0] and "40" in lines[0], run.stderr
+    assert not (tmp_path / "ev").exists()
+
+
+def test_evaluate_warping_error_needs_two_frames(tmp_path):
+    one = write_clip(tmp_path / "one.mp4", synthetic_frames(1, 32, 32))
+    run = wildvsr("evaluate", one, "--metrics", "warping_error", "--out", tmp_path / "ev")
+    assert run.returncode == 2, run.stderr
+    lines = error_lines(run.stderr)
+    assert len(lines) == 1 and "warping_error" in lines[0] and "two frames" in lines[0], run.stderr
+    assert not (tmp_path / "ev").exists()
+
+
+# -- 8. nothing on stderr but the one error line, and nothing at all on a normal run --------------------------------
+def test_pickle_refusal_is_one_line(tmp_path):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("code ran while loading weights",))
+
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(pickle.dumps({"state_dict": Evil()}, protocol=4))
+    src = write_clip(tmp_path / "in.mp4", synthetic_frames(2, 32, 32))
+    run = wildvsr("upscale", src, tmp_path / "o.mp4", "--weights", evil)
+    assert run.returncode == 2 and "code ran" not in run.stdout + run.stderr
+    lines = error_lines(run.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error:") and "refused for safety" in lines[0], run.stderr
+
+
+def test_normal_runs_print_nothing_on_stderr(tmp_path, tiny_weights):
+    src = write_clip(tmp_path / "视频 clip.mp4", synthetic_frames(3, 32, 32))  # a CJK name in reports and plots
+    runs = [wildvsr("upscale", src, tmp_path / "up.mp4", "--weights", tiny_weights, "--device", "cpu"),
+            wildvsr("degrade", src, tmp_path / "lq", "--preset", "bicubic"),
+            wildvsr("info", src),
+            wildvsr("evaluate", src, "--metrics", "niqe,warping_error", "--out", tmp_path / "评估")]
+    for run in runs:
+        assert run.returncode == 0 and run.stderr == "", (run.args, run.stderr)
+    assert (tmp_path / "评估" / "curves_niqe.png").is_file()
