@@ -209,7 +209,8 @@ def test_normal_runs_print_nothing_on_stderr(tmp_path, tiny_weights):
     runs = [wildvsr("upscale", src, tmp_path / "up.mp4", "--weights", tiny_weights, "--device", "cpu"),
             wildvsr("degrade", src, tmp_path / "lq", "--preset", "bicubic"),
             wildvsr("info", src),
-            wildvsr("evaluate", src, "--metrics", "niqe,warping_error", "--out", tmp_path / "评估")]
+            wildvsr("evaluate", write_clip(tmp_path / "评估 clip.mp4", synthetic_frames(2, 96, 96)), "--metrics",
+                    "niqe,warping_error", "--out", tmp_path / "评估")]
     for run in runs:
         assert run.returncode == 0 and run.stderr == "", (run.args, run.stderr)
     assert (tmp_path / "评估" / "curves_niqe.png").is_file()
