@@ -20,6 +20,7 @@ import logging
 import os
 import pickle
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +216,9 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
         except (SafetensorError, OSError, ValueError) as exc:
             raise WeightsMismatchError(f"{path} is not a readable safetensors file: {exc}") from None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing: the refusal is enough
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         first = f"it references {found.group(1)}" if found else "unsupported object in the pickle"

@@ -7,7 +7,9 @@ explicit list. Commands build a config and call one library function; nothing be
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import traceback
 
 import typer
@@ -55,15 +57,46 @@ def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwinds like KeyboardInterrupt (``finally``/``except BaseException`` clean up: the
+    temporary output is removed, an upscale work folder is kept for ``--resume``), but is not KeyboardInterrupt, which
+    typer turns into a silent exit 130 whatever the signal was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+        self.message = "terminated" if signum == signal.SIGTERM else "interrupted"
+
+
+def _raise_interrupted(signum: int, _frame) -> None:
+    raise Interrupted(signum)
+
+
+def _handle_signals() -> dict:
+    """Route SIGINT/SIGTERM to :class:`Interrupted`; returns the previous handlers (restored when ``main`` ends, so
+    an in-process caller such as a test runner keeps its own)."""
+    previous = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous  # signal handlers can only be set from the main thread
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler is not signal.SIG_IGN:  # keep "ignore" (e.g. nohup, background jobs)
+            previous[signum] = handler
+            signal.signal(signum, _raise_interrupted)
+    return previous
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, map errors to one line and an exit code.
 
-    Exit codes: 0 success; 2 bad input or usage (a :class:`VSRError`, or a click usage error); 130 interrupted;
-    1 an unexpected internal error (with a hint to re-run with ``--debug``).
+    Exit codes: 0 success; 2 bad input or usage (a :class:`VSRError`, or a click usage error); 130 interrupted
+    (SIGINT), 143 terminated (SIGTERM); 1 an unexpected internal error (with a hint to re-run with ``--debug``).
     """
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    previous = _handle_signals()
     try:
         code = command.main(args=args, prog_name="wildvsr", standalone_mode=False)
     except _Exit as exc:
@@ -71,10 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     except _ClickException as exc:  # usage errors: bad option, missing argument
         exc.show()
         code = 2
-    except _Abort:
-        typer.echo("interrupted", err=True)
-        code = 130
-    except KeyboardInterrupt:
+    except Interrupted as exc:
+        typer.echo(exc.message, err=True)
+        code = exc.exit_code
+    except (_Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         code = 130
     except VSRError as exc:
@@ -87,4 +120,7 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         fail(f"{type(exc).__name__}: {exc} (internal error; re-run with --debug for the traceback)")
         code = 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.exit(code or 0)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from wildvsr.cli.app import app
+from wildvsr.cli.progress import progress
 
 
 @app.command("degrade")
@@ -28,7 +26,7 @@ def degrade(
     gallery: Annotated[Path | None, typer.Option(help="Also write a PNG grid of one crop after every step.")] = None,
     chunk_size: Annotated[int, typer.Option(help="Frames per chunk (memory bound; each chunk is one clip for the "
                                                  "codec steps).")] = 50,
-    device: Annotated[str, typer.Option(help="Device for the tensor steps: cpu or cuda[:N].")] = "cpu",
+    device: Annotated[str, typer.Option(help="Device for the tensor steps: auto, cpu, cuda or cuda:N.")] = "cpu",
     max_frames: Annotated[int | None, typer.Option(help="Degrade only the first N frames.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -38,27 +36,5 @@ def degrade(
 
     kwargs = {"seed": seed, "scale": scale, "params_out": params_out, "gallery": gallery, "chunk_size": chunk_size,
                   "overwrite": overwrite, "device": device, "max_frames": max_frames}
-    if quiet or not sys.stderr.isatty():
-        degrade_video(input, output, preset, **kwargs)
-        return
-    with _progress_bar(input, max_frames) as advance:
+    with progress("degrading", input, quiet=quiet, limit=max_frames) as advance:
         degrade_video(input, output, preset, progress=advance, **kwargs)
-
-
-@contextlib.contextmanager
-def _progress_bar(source: Path, max_frames: int | None) -> Iterator[Callable[[int], None]]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from wildvsr.video import VideoReader
-
-    total = None
-    with contextlib.suppress(Exception), VideoReader(source) as reader:  # a bad input is reported by the run itself
-        total = reader.info.num_frames
-    if total is not None and max_frames is not None:
-        total = min(total, max_frames)
-    progress = Progress(TextColumn("degrading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=Console(stderr=True))
-    with progress:
-        task = progress.add_task("frames", total=total)
-        yield lambda n: progress.advance(task, n)

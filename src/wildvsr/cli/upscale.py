@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from wildvsr.cli.app import app
+from wildvsr.cli.progress import progress
 from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL as DEFAULT_MODEL
 
@@ -49,34 +47,5 @@ def upscale(
                            overlap=overlap, tile=tile, tile_overlap=tile_overlap, scale=scale,
                            temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
                            overwrite=overwrite, resume=resume, quiet=quiet)
-    if quiet or not sys.stderr.isatty():
-        upscale_video(input, output, config)
-        return
-    with _progress_bar(input) as advance:
+    with progress("upscaling", input, quiet=quiet) as advance:
         upscale_video(input, output, config, progress=advance)
-
-
-@contextlib.contextmanager
-def _progress_bar(source: Path) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (frames, fps, ETA); the total comes from the input when it is known."""
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
-    from rich.text import Text
-
-    from wildvsr.video import VideoReader
-
-    class FpsColumn(ProgressColumn):
-        def render(self, task) -> Text:  # noqa: ANN001 (rich's Task)
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:.2f} fps" if speed else "- fps")
-
-    total = None
-    with contextlib.suppress(Exception):  # a bad input is reported by the run itself
-        with VideoReader(source) as reader:
-            total = reader.info.num_frames
-    progress = Progress(TextColumn("upscaling"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeElapsedColumn(),
-                        TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
-    with progress:
-        task = progress.add_task("frames", total=total)
-        yield lambda n: progress.advance(task, n)

@@ -29,6 +29,7 @@ from wildvsr.degrade.gallery import GalleryRecorder, save_gallery
 from wildvsr.degrade.jpeg import tensor_to_uint8
 from wildvsr.degrade.pipeline import Degrader
 from wildvsr.errors import InputError
+from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_write_text, check_output_path
 from wildvsr.utils.seed import numpy_generator, torch_generator
 
@@ -79,6 +80,7 @@ def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, preset: str | 
     for extra in (params_path, gallery):
         if extra is not None:
             check_output_path(extra, overwrite=overwrite, inputs=[src, dst])
+    device = resolve_device(device)
     degrader = Degrader(cfg)
     rng, generator = numpy_generator(seed), torch_generator(seed, device)
     with VideoReader(src) as reader:

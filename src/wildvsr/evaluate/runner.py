@@ -19,6 +19,7 @@ from wildvsr.evaluate.protocols import Protocol, get_protocol
 from wildvsr.evaluate.report_html import Panel, render_html
 from wildvsr.evaluate.scoring import check_metric_names, make_metrics, score_sequence, summarise
 from wildvsr.metrics import metric_info
+from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_path, check_output_path
 
 __all__ = ["benchmark", "degrade_clip", "evaluate"]
@@ -37,6 +38,33 @@ def _metric_names(protocol: Protocol, metrics: list[str] | str | None, has_refer
             metrics = ["psnr_y", "ssim_y"]
     check_metric_names(metrics)
     return [m.lower() for m in metrics]
+
+
+def _count_frames(path) -> int:
+    from wildvsr.video import VideoReader
+
+    with VideoReader(path) as reader:
+        return reader.count_frames()
+
+
+def _check_frame_counts(seqs: list, refs: dict, video_metrics: list[str]) -> dict[str, int]:
+    """``{sequence name: frames}``, before any scoring. Refuses a reference with another number of frames (scoring
+    only the overlap would hide a mismatch) and a clip too short for a video metric (they compare frame pairs).
+
+    Raises:
+        InputError: naming both counts, or the metric and the count.
+    """
+    counts = {}
+    for seq in seqs:
+        n = counts[seq.name] = _count_frames(seq.path)
+        if seq.name in refs and (m := _count_frames(refs[seq.name].path)) != n:
+            raise InputError(f"{seq.path} has {n} frames but its reference {refs[seq.name].path} has {m}; give a "
+                             f"reference with the same frames (trim the longer one)")
+        for metric in video_metrics:
+            if metric_info(metric).kind == "video" and n < 2:
+                raise InputError(f"metric {metric} compares consecutive frames and needs at least two frames; "
+                                 f"{seq.path} has {n}")
+    return counts
 
 
 def _needs_clip(names: list[str]) -> bool:
@@ -115,6 +143,7 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
     Raises:
         UnknownModelError (protocol/metric), InputError, OutputExistsError.
     """
+    resolve_device(device)  # an unusable device fails before any work, with the one message every job gives
     proto = get_protocol(protocol)
     names = _metric_names(proto, metrics, reference is not None)
     if reference is None:
@@ -134,15 +163,13 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
             if missing:
                 raise InputError(f"reference {reference} has no sequence named {missing[0]}")
             refs = {s.name: by_name[s.name] for s in seqs}
-    metric_objs = make_metrics(names, device)
     need_clip = _needs_clip(names)
+    counts = _check_frame_counts(seqs, refs, names if need_clip else [])
+    metric_objs = make_metrics(names, device)
     method = name or Path(outputs).stem or "outputs"
     sequences, panels = {}, []
     for k, seq in enumerate(seqs):
-        from wildvsr.video import VideoReader
-
-        with VideoReader(seq.path) as reader:
-            n = reader.count_frames()
+        n = counts[seq.name]
         indices = proto.select(n)
         clip = load_frames(seq.path, max_frames=indices[-1] + 1) if need_clip else None
         frames = clip[indices] if clip is not None else load_frames(seq.path, indices=indices)
@@ -195,6 +222,7 @@ def benchmark(dataset: str | os.PathLike, methods: list[str] | str, protocol: st
     """
     from wildvsr.evaluate.methods import check_method_names, create_method
 
+    resolve_device(device)  # an unusable device fails before any work, with the one message every job gives
     proto = get_protocol(protocol)
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]

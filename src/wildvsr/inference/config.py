@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from wildvsr.errors import ConfigError
 from wildvsr.defaults import (DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP,
                               DEFAULT_UPSCALE_MODEL)
 from wildvsr.inference.stabilizer_settings import TEMPORAL_CHOICES
+from wildvsr.utils.device import check_device_name
 
 DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
 """Model used when none is given; named once, in :mod:`wildvsr.defaults` (its default weights: ``reds4``)."""
@@ -25,7 +25,6 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_MODEL", "DEFAULT_OVERLAP", "DEFAULT_TI
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCALES = (2, 3, 4)
 MODEL_SCALE = 4
-_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,7 @@ class UpscaleConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model:
             raise ConfigError("model must be a non-empty name; run `wildvsr models` to list them")
-        if not _DEVICE_RE.match(str(self.device)):
-            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        object.__setattr__(self, "device", check_device_name(self.device))
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         _check_int("chunk_size", self.chunk_size, 1)

@@ -10,31 +10,11 @@ from collections.abc import Iterator
 import torch
 
 from wildvsr.errors import ConfigError, DeviceError
+from wildvsr.utils.device import resolve_device  # noqa: F401  (re-exported: the one resolver lives there)
 
 logger = logging.getLogger(__name__)
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> ``cuda`` when available else ``cpu``; check that a requested CUDA device exists.
-
-    Raises:
-        DeviceError: CUDA was asked for but is not available, or the index is out of range.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceError(f"device {device} requested but CUDA is not available here; use --device cpu")
-        index = dev.index or 0
-        if index >= torch.cuda.device_count():
-            raise DeviceError(f"device {device} does not exist ({torch.cuda.device_count()} CUDA device(s)); "
-                              "use --device cuda:0")
-    elif dev.type != "cpu":
-        raise DeviceError(f"device {device} is not supported; use auto, cpu or cuda[:N]")
-    return dev
 
 
 def check_precision(precision: str, device: torch.device) -> None:

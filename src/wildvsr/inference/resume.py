@@ -99,8 +99,13 @@ class WorkDir:
             return len(self.chunks)
         if resume:
             logger.info("--resume given but no work directory %s exists; starting from the beginning", self.path)
-        self.path.mkdir(parents=False)
-        self._save()
+        try:
+            self.path.mkdir(parents=False)
+            self._save()
+        except OSError as exc:  # a read-only or virtual file system that os.access() did not reveal
+            self.remove()
+            raise InputError(f"cannot create the work folder {self.path} ({exc.strerror or exc}); choose another "
+                             f"output folder") from exc
         return 0
 
     def remove(self) -> None:

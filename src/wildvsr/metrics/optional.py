@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from wildvsr.errors import MissingDependencyError
+from wildvsr.utils.device import resolve_device
 
 INSTALL_HINT = "pip install pyiqa (non-commercial licence)"
 
@@ -85,7 +86,7 @@ class PyiqaScorer:
         import pyiqa  # noqa: PLC0415  (optional, non-commercial: imported only here, after the offline check)
 
         self.name = name
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self._metric = pyiqa.create_metric(PYIQA_METRICS[name].pyiqa_name, device=self.device)
 
     def __call__(self, img: np.ndarray) -> float:

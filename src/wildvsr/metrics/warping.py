@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from wildvsr.errors import InputError
+from wildvsr.utils.device import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence
     flow_src = clip if reference is None else _check_clip(reference, "reference")
     if flow_src.shape != clip.shape:
         raise InputError(f"reference shape {flow_src.shape} differs from frames shape {clip.shape}")
-    dev = torch.device(device)
+    dev = resolve_device(device)
     flow_fn = flow_fn or spynet_flow_fn(dev)
     values: list[float] = []
     num_pairs = clip.shape[0] - 1

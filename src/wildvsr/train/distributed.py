@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from wildvsr.errors import DeviceError
+from wildvsr.utils.device import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +30,6 @@ class DistInfo:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(device: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> ``cuda:<local_rank>`` when CUDA is available, else CPU; ``cuda`` -> the local rank's GPU."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise DeviceError(f"train.device is '{device}' but CUDA is not available; use train.device=cpu or auto")
-        if device == "cuda":
-            device = f"cuda:{local_rank}"
-    return torch.device(device)
 
 
 def init_distributed(device: str = "auto") -> DistInfo:

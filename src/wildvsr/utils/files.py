@@ -1,12 +1,17 @@
 """Atomic output: write beside the target, rename on success, never clobber an input.
 
-A failed or interrupted write leaves nothing at the target path and leaves an existing file untouched.
+A failed or interrupted write leaves nothing at the target path and leaves an existing file untouched. The temporary
+path (``.<stem>.XXXXXXXX.partial<ext>``, or ``.<name>.XXXXXXXX.partial/`` for a folder) is removed on any exception;
+after a kill -9 it stays behind, so the next write of the same target removes such stale partials first. A writer
+holds an advisory lock (``flock``) on its partial for as long as it writes, and the kernel drops the lock when the
+process dies: a partial nobody holds is stale, one that is held belongs to a live writer and is left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -59,38 +64,93 @@ def atomic_path(target: str | os.PathLike, *, overwrite: bool = False, directory
     """
     target = check_output_path(target, overwrite=overwrite, inputs=inputs)
     parent = target.parent
-    suffix = "".join(target.suffixes[-1:])  # keep the extension: container guessing uses it
+    remove_stale_partials(target)
+    prefix, suffix = _partial_affixes(target, directory)
     try:
         if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+            fd = os.open(tmp, os.O_RDONLY)
         else:
-            fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{suffix}", dir=parent)
-            os.close(fd)
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
             tmp = Path(name)
     except OSError as exc:  # read-only file system, quota, ...: one line, not a traceback
         raise InputError(f"cannot write in {parent} ({exc.strerror or exc}); choose another output path") from exc
     try:
-        yield tmp
-    except BaseException:
-        _remove(tmp)
-        raise
+        _try_lock(fd)  # held until the end: marks the partial as live for remove_stale_partials
+        try:
+            yield tmp
+        except BaseException:
+            _remove(tmp)
+            raise
+        try:
+            _apply_default_mode(tmp, directory)
+            if directory and target.exists():
+                if not overwrite:
+                    raise OutputExistsError(f"output {target} appeared while writing; pass --overwrite to replace it")
+                backup = target.with_name(f".{target.name}.old")
+                _remove(backup)
+                os.replace(target, backup)
+                os.replace(tmp, target)
+                _remove(backup)
+            else:
+                if target.exists() and not overwrite:
+                    raise OutputExistsError(f"output {target} appeared while writing; pass --overwrite to replace it")
+                os.replace(tmp, target)
+        except BaseException:
+            _remove(tmp)
+            raise
+    finally:
+        os.close(fd)  # drops the lock
+
+
+def _partial_affixes(target: Path, directory: bool) -> tuple[str, str]:
+    """(prefix, suffix) of the temporary names for ``target``; a file keeps its extension (container guessing)."""
+    if directory:
+        return f".{target.name}.", ".partial"
+    return f".{target.stem}.", f".partial{''.join(target.suffixes[-1:])}"
+
+
+def remove_stale_partials(target: str | os.PathLike) -> list[Path]:
+    """Remove the temporary outputs that killed writers of ``target`` left beside it (file or folder partials);
+    a partial whose writer still runs (it holds the lock) is kept. Returns what was removed."""
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    patterns = set()
+    for directory in (False, True):
+        prefix, suffix = _partial_affixes(target, directory)
+        patterns.add(re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix) + r"\Z"))
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in parent.iterdir():
+            if any(p.match(entry.name) for p in patterns) and not entry.is_symlink() and _is_stale(entry):
+                _remove(entry)
+                removed.append(entry)
+    return removed
+
+
+def _is_stale(path: Path) -> bool:
     try:
-        _apply_default_mode(tmp, directory)
-        if directory and target.exists():
-            if not overwrite:
-                raise OutputExistsError(f"output {target} appeared while writing; pass --overwrite to replace it")
-            backup = target.with_name(f".{target.name}.old")
-            _remove(backup)
-            os.replace(target, backup)
-            os.replace(tmp, target)
-            _remove(backup)
-        else:
-            if target.exists() and not overwrite:
-                raise OutputExistsError(f"output {target} appeared while writing; pass --overwrite to replace it")
-            os.replace(tmp, target)
-    except BaseException:
-        _remove(tmp)
-        raise
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return _try_lock(fd)
+    finally:
+        os.close(fd)  # closing drops the lock just taken
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive advisory lock without waiting; False when another open file holds it. Where ``flock`` does
+    not exist (Windows) every partial counts as live, so none is ever removed by mistake."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def _apply_default_mode(path: Path, directory: bool) -> None:

@@ -111,6 +111,9 @@ class _VideoFile:
                 raise VideoIOError(f"{self.path} has no video stream ({what}); give a file with video")
             stream = container.streams.video[0]
             cc = stream.codec_context
+            if cc is None:  # FFmpeg found a video stream but no decoder for it (an unknown or damaged codec id)
+                raise VideoIOError(f"{self.path}: no decoder for its video stream (unknown codec, or the file is "
+                                   f"damaged)")
             check_frame_size(cc.width, cc.height, self.path)
             stream.thread_type = "AUTO"
         except BaseException:
@@ -128,6 +131,7 @@ class _VideoFile:
         pix_fmt = first.format.name
         width, height = first.width, first.height
         check_frame_size(width, height, self.path)
+        self.stored_size = (width, height)  # before rotation: every decoded frame must have it
         bit_depth, has_alpha = _bit_depth(pix_fmt)
         matrix_tag = first.colorspace if first.colorspace not in (None, 2) else cc.colorspace
         range_tag = first.color_range or cc.color_range
@@ -240,6 +244,9 @@ class _VideoFile:
                            "damaged", self.path, cursor.next_index, info.num_frames)
 
     def make_frame(self, frame: av.VideoFrame, index: int) -> Frame:
+        if (frame.width, frame.height) != self.stored_size:  # a damaged stream that changes size mid-way
+            raise VideoIOError(f"{self.path}: frame {index} is {frame.width}x{frame.height} but the first frame is "
+                               f"{self.stored_size[0]}x{self.stored_size[1]}; the file is damaged or mixes sizes")
         tb = self.info.time_base
         time = float(frame.pts * tb) if (frame.pts is not None and tb) else None
         return Frame(self.convert(frame), frame.pts, time, index)

@@ -2,7 +2,8 @@
 
 Decisions:
 - Container from the extension: ``.mp4/.m4v`` (mp4), ``.mov``, ``.mkv`` (Matroska), ``.webm``, ``.avi``. A path with
-  no video extension (or an existing folder) is a PNG frame folder; a ``.png`` path is a single image.
+  no extension (or an existing folder) is a PNG frame folder; a ``.png`` path is a single image; any other extension
+  is refused (a typo such as ``.mp5`` must not silently become a folder).
 - Frame folders: ``00000000.png``, ``00000001.png``, ... (index from 0, zero-padded to 8 digits, wider only past 10**8
   frames), 8-bit RGB PNG for uint8 frames and 16-bit RGB PNG for uint16 frames.
 - Colour: RGB -> YUV with BT.709 for HD output (height >= 720 or width >= 1280) and BT.601 for SD, limited range,
@@ -56,8 +57,22 @@ CODEC_DEFAULTS = {
     "libsvtav1": (35, "8", "yuv420p", "yuv420p10le"),
     "mpeg4": (3, None, "yuv420p", "yuv420p"),
 }
+#: Codec -> (lowest, highest) value of ``crf`` (mpeg4: the qscale it stands for; ffv1 is lossless and takes none).
+CRF_RANGES = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libaom-av1": (0, 63),
+              "libsvtav1": (0, 63), "mpeg4": (2, 31), "ffv1": None}
+#: Codec -> accepted presets (other codecs ignore a preset, with a warning).
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+PRESETS = {"libx264": X26X_PRESETS, "libx265": X26X_PRESETS, "libsvtav1": tuple(str(i) for i in range(14))}
 _444 = {"yuv420p": "yuv444p", "yuv420p10le": "yuv444p10le", "yuv422p": "yuv444p", "yuv422p10le": "yuv444p10le"}
 _FRAME_NAME_DIGITS = 8
+
+
+def _holds_size(pix_fmt: str, width: int, height: int) -> bool:
+    """False when chroma subsampling needs an even side that is odd (4:2:0 needs both even, 4:2:2 an even width)."""
+    fmt = av.VideoFormat(pix_fmt)
+    halved_w, halved_h = fmt.chroma_width(2) < 2, fmt.chroma_height(2) < 2  # chroma_width(w): the chroma plane width
+    return not ((width % 2 and halved_w) or (height % 2 and halved_h))
 
 
 def _supported_codecs(fmt: str) -> set[str]:
@@ -71,6 +86,43 @@ def _codec_available(codec: str) -> bool:
     except (av.FFmpegError, ValueError, KeyError):  # UnknownCodecError is a ValueError
         return False
     return True
+
+
+def check_encoder_options(codec: str, crf: float | None, preset: str | None, pix_fmt: str | None) -> None:
+    """Refuse a crf outside the codec's range, an unknown preset or a pixel format the encoder cannot take, before
+    any frame is made (FFmpeg would only say so when the encoder opens, after the first frame's work).
+
+    Raises:
+        InputError: naming the allowed values.
+    """
+    if crf is not None and codec in CRF_RANGES:
+        span = CRF_RANGES[codec]
+        if span is None:
+            raise InputError(f"codec {codec} is lossless and takes no crf; drop the crf option")
+        if not span[0] <= crf <= span[1]:
+            raise InputError(f"crf {crf:g} is out of range for {codec}; use {span[0]}-{span[1]} (lower is better)")
+    if preset is not None and codec in PRESETS and str(preset) not in PRESETS[codec]:
+        allowed = PRESETS[codec]
+        shown = f"{allowed[0]}-{allowed[-1]}" if allowed[0].isdigit() else ", ".join(allowed)
+        raise InputError(f"preset {preset!r} is not known to {codec}; use one of {shown}")
+    if pix_fmt is not None:
+        _check_pix_fmt(codec, pix_fmt)
+
+
+def _encoder_formats(codec: str) -> list[str]:
+    return [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
+
+
+def _check_pix_fmt(codec: str, pix_fmt: str) -> None:
+    supported = _encoder_formats(codec)
+    try:
+        av.VideoFormat(pix_fmt)
+        known = True
+    except ValueError:
+        known = False
+    if not known or (supported and pix_fmt not in supported):
+        shown = ", ".join(supported[:12]) + (", ..." if len(supported) > 12 else "")
+        raise InputError(f"codec {codec} cannot encode pixel format {pix_fmt!r}; it supports {shown}")
 
 
 class VideoWriter:
@@ -111,15 +163,16 @@ class VideoWriter:
         suffix = self.path.suffix.lower()
         if suffix in IMAGE_EXTENSIONS and suffix != ".png" and not self.path.is_dir():
             raise InputError(f"cannot write a {suffix} image; single-image output is .png (or give a folder)")
-        if self.path.is_dir() or (not is_video_path(self.path) and suffix != ".png"):
+        if self.path.is_dir() or not suffix:
             self.kind = "folder"
         elif suffix == ".png":
             self.kind = "image"
         else:
             self.kind = "video"
             if suffix not in CONTAINERS:
-                raise InputError(f"cannot write {suffix} files; use one of {', '.join(sorted(CONTAINERS))} or a "
-                                 f"folder for PNG frames")
+                what = "files" if is_video_path(self.path) else "files (unknown extension)"
+                raise InputError(f"cannot write {suffix} {what}; use one of {', '.join(sorted(CONTAINERS))}, .png "
+                                 f"(one image), or a path without extension (a folder of PNG frames)")
         self.inputs = [p for p in ((like.path if like else None), self.copy_from) if p]
         check_output_path(self.path, overwrite=overwrite, inputs=self.inputs)  # fail before any work
         if self.copy_from is not None and not self.copy_from.is_file():
@@ -149,6 +202,7 @@ class VideoWriter:
         if self.codec not in _supported_codecs(fmt):
             raise InputError(f"codec {self.codec} cannot be stored in a {self.path.suffix} file; use .mkv "
                              f"(or another codec)")
+        check_encoder_options(self.codec, self.crf, self.preset, self.pix_fmt)
 
     # -- context -------------------------------------------------------------------------------------------------
     def __enter__(self) -> VideoWriter:
@@ -266,18 +320,17 @@ class _VideoSink:
         codec = writer.codec
         crf_default, preset_default, pix8, pix16 = CODEC_DEFAULTS.get(codec, (None, None, "yuv420p", "yuv420p10le"))
         pix_fmt = writer.pix_fmt or (pix16 if high_depth else pix8)
-        supported = [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
-        if (width % 2 or height % 2) and av.VideoFormat(pix_fmt).chroma_width != av.VideoFormat(pix_fmt).width:
+        supported = _encoder_formats(codec)
+        if not _holds_size(pix_fmt, width, height):
             alt = _444.get(pix_fmt)
             if writer.pix_fmt is not None or alt is None or (supported and alt not in supported):
-                raise InputError(f"{width}x{height} has an odd side, which {pix_fmt} cannot hold; use an even size, "
-                                 f"or --pix-fmt yuv444p (libx264/libx265/vp9)")
+                raise InputError(f"{width}x{height} has an odd side, which {pix_fmt} (subsampled chroma) cannot hold; "
+                                 f"use an even size, or a 4:4:4 pixel format such as yuv444p with "
+                                 f"libx264/libx265/libvpx-vp9, or ffv1")
             logger.warning("%dx%d has an odd side: encoding %s instead of %s (nothing cropped)", width, height, alt,
                            pix_fmt)
             pix_fmt = alt
-        if supported and pix_fmt not in supported:
-            shown = ", ".join(supported[:12]) + (", ..." if len(supported) > 12 else "")
-            raise InputError(f"codec {codec} cannot encode pix_fmt {pix_fmt}; it supports {shown}")
+        _check_pix_fmt(codec, pix_fmt)  # the default for the frames' depth, or the 4:4:4 one chosen above
         self.pix_fmt = pix_fmt
         self.rgb_in = "rgb48le" if high_depth else "rgb24"
         self.time_base = writer.time_base
