@@ -58,7 +58,7 @@ class DataConfig:
         num_frames: sequence length L given to the model (RealBasicVSR: 30).
         stochastic: load L/2 consecutive frames and mirror them in time (RealBasicVSR "stochastic degradation").
         gt_size: square GT crop in pixels (LQ is ``gt_size / scale``).
-        scale: model scale (4).
+        scale: model scale; 4 only (the registry's generators are x4; the degradation preset must end at 1/4).
         hflip: random horizontal flip of the whole sequence (p = 0.5).
         vflip: random vertical flip (p = 0.5).
         transpose: random H/W transpose (p = 0.5).
@@ -300,7 +300,9 @@ def validate(cfg: TrainConfig) -> None:
     _need(d.num_frames >= 2, "data.num_frames", f"must be >= 2, got {d.num_frames}")
     _need(not d.stochastic or d.num_frames % 2 == 0, "data.num_frames",
           f"must be even with data.stochastic (L/2 frames are mirrored), got {d.num_frames}")
-    _need(d.scale in (1, 2, 4), "data.scale", f"must be 1, 2 or 4, got {d.scale}")
+    # x4 only: every generator in the registry (BasicVSR, RealBasicVSR) has a fixed x4 upsampler and every shipped
+    # preset ends at 1/4, so another value could not be honoured by the model it trains
+    _need(d.scale == 4, "data.scale", f"must be 4 (the trainable generators are x4), got {d.scale}")
     _need(d.gt_size > 0 and d.gt_size % (d.scale * 4) == 0, "data.gt_size",
           f"must be a positive multiple of 4*scale={4 * d.scale}, got {d.gt_size}")
     _need(d.batch_size >= 1, "data.batch_size", f"must be >= 1, got {d.batch_size}")
