@@ -1,4 +1,4 @@
-"""The one typed-config loader (``wildvsr.config``): round trip, coercion, Literal choices, key-path errors, overrides."""
+"""The typed-config loader (``wildvsr.config``): round trip, coercion, Literal choices, key-path errors, overrides."""
 
 from __future__ import annotations
 

@@ -153,7 +153,8 @@ def _build(cls: type, data: Any, path: str) -> Any:
     kwargs = {}
     for key, value in data.items():
         if key not in names:
-            raise config_error(_join(path, key), f"unknown key {str(key)!r}; valid keys here: {', '.join(sorted(names))}")
+            valid = ", ".join(sorted(names))
+            raise config_error(_join(path, key), f"unknown key {str(key)!r}; valid keys here: {valid}")
         kwargs[key] = _coerce(value, hints[key], _join(path, key))
     try:
         return cls(**kwargs)

@@ -22,7 +22,7 @@ CPU = DistInfo(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
 
 
 def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
-    return {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    return {k: v.clone() for k, v in trainer.net_g.state_dict().items()}
 
 
 def test_tiny_recipe_loss_falls(clip_dir, tmp_path):
@@ -93,7 +93,7 @@ class RecordingDegradation(TrainingDegradation):
 
 def test_cleaning_loss_targets_area_downsampled_sharpened_gt(clip_dir, tmp_path):
     cfg = tiny_config(clip_dir, "loss.pixel.weight=0", "train.ema_decay=0")
-    trainer = Trainer(cfg, tmp_path / "run", dist_info=CPU, generator=ControlledCleaning())
+    trainer = Trainer(cfg, tmp_path / "run", dist_info=CPU, net_g=ControlledCleaning())
     batch = next(iter(trainer.make_loader(0, 1)))
     gen = torch.Generator().manual_seed(0)
     data = trainer.prepare_batch(batch, gen)
