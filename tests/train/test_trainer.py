@@ -141,3 +141,12 @@ def test_export_gives_upscale_loadable_weights(clip_dir, tmp_path):
     with torch.no_grad():
         y = model.eval()(torch.rand(1, 3, 3, 16, 16))
     assert y.shape == (1, 3, 3, 64, 64)
+
+
+def test_trainer_changes_no_global_state_and_writes_nothing_until_fit(clip_dir, tmp_path):
+    before = torch.are_deterministic_algorithms_enabled()
+    trainer = Trainer(tiny_config(clip_dir, "train.deterministic=true"), tmp_path / "run", dist_info=CPU)
+    assert torch.are_deterministic_algorithms_enabled() == before  # train() sets it, next to seed_everything
+    assert not (tmp_path / "run").exists()
+    assert [type(cb).__name__ for cb in trainer.callbacks] == ["MetricsLog", "Checkpoints"]
+    assert [t.name for t in trainer.objective.terms] == ["loss/pix", "loss/clean"]
