@@ -91,19 +91,12 @@ def load_generator_weights(model: nn.Module, weights: str) -> dict[str, torch.Te
         model.load_state_dict(generator_weights(state, ema=False, source=path))
         logger.info("loaded generator weights from training checkpoint %s (step %d)", path, state["step"])
         return generator_weights(state, ema=True, source=path) if EMA_KEY in state else None
-    from wildvsr.models import create_model
+    from wildvsr.models import architecture_name, create_model
 
-    name = _registry_name(model)
-    loaded = create_model(name, weights=weights, **dict(getattr(model, "config", {})))
+    loaded = create_model(architecture_name(model), weights=weights, **dict(getattr(model, "config", {})))
     model.load_state_dict(loaded.state_dict())
     logger.info("loaded generator weights %s", weights)
     return None
-
-
-def _registry_name(model: nn.Module) -> str:
-    from wildvsr.models.pretrained import _arch_name
-
-    return _arch_name(model)
 
 
 def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
