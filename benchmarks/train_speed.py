@@ -56,7 +56,7 @@ def main() -> None:
         rows.append(run(f"stage1 full model ({args.gt_size}px GT, L={args.frames}, B=2)",
                         ROOT / "configs/realbasicvsr_stage1.yaml",
                         common + [f"data.gt_size={args.gt_size}", f"data.num_frames={args.frames}"], args.steps))
-    print(f"| recipe | steps | setup s | it/s | data wait | loss first2 | loss last2 |")
+    print("| recipe | steps | setup s | it/s | data wait | loss first2 | loss last2 |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['name']} | {r['steps']} | {r['setup_s']:.1f} | {r['it_s']:.3f} | {100 * r['data_wait']:.1f}% | "

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import wildvsr_testing as root
+import yaml
 
 from wildvsr.cli import main
 from wildvsr.video import VideoReader
@@ -77,3 +78,17 @@ def test_vid4_calendar_realbasicvsr(tmp_path):
     rec = json.loads((tmp_path / "lq.params.json").read_text())
     assert rec["input_size"] == [720, 576] and rec["params"]["clips"][0]["stages"][0]["codec"]["encoder"] in (
         "libx264", "mpeg4")
+
+
+def test_preset_typo_exits_2_naming_key_and_allowed_values(clip, tmp_path, capsys):
+    from wildvsr.degrade import load_preset
+
+    data = load_preset("realbasicvsr").to_dict()
+    data["stages"][0]["jpeg"]["backend"] = "torchh"
+    preset = tmp_path / "typo.yaml"
+    preset.write_text(yaml.safe_dump(data))
+    capsys.readouterr()
+    assert _run(clip, tmp_path / "out.mp4", "--preset", preset) == 2
+    err = capsys.readouterr().err
+    assert "stages[0].jpeg.backend: 'torchh' is not one of 'libjpeg', 'torch'" in err
+    assert "Traceback" not in err and not (tmp_path / "out.mp4").exists()

@@ -86,7 +86,7 @@ def test_per_sample_params_concat_equals_batch_apply():
 def test_trace_reports_every_step_in_order():
     deg = Degrader(load_preset("realbasicvsr"))
     seen = []
-    deg.apply(_gt(1, 3), deg.sample_params(1, 3, np.random.default_rng(0)), trace=lambda k, f: seen.append(k))
+    deg.apply(_gt(1, 3), deg.sample_params(1, 3, np.random.default_rng(0)), trace=lambda k, _f: seen.append(k))
     assert seen[0] == "input"
     labels = [s.split(" ")[0] for s in seen[1:]]
     assert labels[:9] == ["order1.blur", "order1.resize", "order1.noise", "order1.jpeg", "order1.codec",

@@ -72,3 +72,20 @@ def test_set_overrides_types_and_unknown_keys(tmp_path):
     path.write_text("optim: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_data_scale_is_4_and_the_preset_must_agree(tmp_path):
+    """data.scale allows only 4 (the generators are x4); a preset ending at another scale is refused at set-up."""
+    from wildvsr.degrade import load_preset
+    from wildvsr.train.degradation import TrainingDegradation
+
+    for scale in (1, 2):
+        with pytest.raises(ConfigError, match=r"data\.scale: must be 4"):
+            config_from_dict({"data": {"scale": scale}})
+    data = load_preset("bicubic").to_dict()
+    data["scale"] = 2
+    preset = tmp_path / "bi2.yaml"
+    preset.write_text(yaml.safe_dump(data))
+    cfg = config_from_dict({"degradation": {"preset": str(preset)}})
+    with pytest.raises(ConfigError, match=r"degradation\.preset: .* 1/2 of the GT, data\.scale is 4"):
+        TrainingDegradation(cfg.degradation, cfg.data.scale)

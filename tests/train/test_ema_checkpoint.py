@@ -53,3 +53,22 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
     torch.save({"a": torch.zeros(1)}, tmp_path / "x.pt")
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "x.pt")
+
+
+def test_start_weights_and_export_read_the_same_checkpoint_keys(tmp_path):
+    """``model.weights`` = a ``.pt`` loads the raw generator and returns the EMA that ``export --ema`` would write."""
+    from wildvsr.train.checkpoint import EMA_KEY, GENERATOR_KEY, generator_weights
+    from wildvsr.train.setup import load_generator_weights
+
+    raw, ema = {"weight": torch.full((1, 1), 2.0)}, {"weight": torch.full((1, 1), 3.0)}
+    path = save_checkpoint({"config": {}, "step": 7, GENERATOR_KEY: raw, EMA_KEY: ema}, tmp_path, 7)
+    model = nn.Linear(1, 1, bias=False)
+    returned = load_generator_weights(model, str(path))
+    assert model.weight.item() == 2.0
+    state = load_checkpoint(path)
+    assert torch.equal(returned["weight"], generator_weights(state, ema=True, source=path)["weight"])
+    assert torch.equal(generator_weights(state, ema=False, source=path)["weight"], raw["weight"])
+    no_ema = save_checkpoint({"config": {}, "step": 8, GENERATOR_KEY: raw}, tmp_path / "b", 8)
+    assert load_generator_weights(model, str(no_ema)) is None
+    with pytest.raises(InputError, match="no EMA weights"):
+        generator_weights(load_checkpoint(no_ema), ema=True, source=no_ema)

@@ -22,7 +22,7 @@ CPU = DistInfo(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
 
 
 def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
-    return {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    return {k: v.clone() for k, v in trainer.net_g.state_dict().items()}
 
 
 def test_tiny_recipe_loss_falls(clip_dir, tmp_path):
@@ -93,7 +93,7 @@ class RecordingDegradation(TrainingDegradation):
 
 def test_cleaning_loss_targets_area_downsampled_sharpened_gt(clip_dir, tmp_path):
     cfg = tiny_config(clip_dir, "loss.pixel.weight=0", "train.ema_decay=0")
-    trainer = Trainer(cfg, tmp_path / "run", dist_info=CPU, generator=ControlledCleaning())
+    trainer = Trainer(cfg, tmp_path / "run", dist_info=CPU, net_g=ControlledCleaning())
     batch = next(iter(trainer.make_loader(0, 1)))
     gen = torch.Generator().manual_seed(0)
     data = trainer.prepare_batch(batch, gen)
@@ -141,3 +141,12 @@ def test_export_gives_upscale_loadable_weights(clip_dir, tmp_path):
     with torch.no_grad():
         y = model.eval()(torch.rand(1, 3, 3, 16, 16))
     assert y.shape == (1, 3, 3, 64, 64)
+
+
+def test_trainer_changes_no_global_state_and_writes_nothing_until_fit(clip_dir, tmp_path):
+    before = torch.are_deterministic_algorithms_enabled()
+    trainer = Trainer(tiny_config(clip_dir, "train.deterministic=true"), tmp_path / "run", dist_info=CPU)
+    assert torch.are_deterministic_algorithms_enabled() == before  # train() sets it, next to seed_everything
+    assert not (tmp_path / "run").exists()
+    assert [type(cb).__name__ for cb in trainer.callbacks] == ["MetricsLog", "Checkpoints"]
+    assert [t.name for t in trainer.objective.terms] == ["loss/pix", "loss/clean"]

@@ -18,14 +18,16 @@ import math
 import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
-
+from wildvsr.config import config_error, from_dict, read_yaml, to_dict
+from wildvsr.degrade.kernels import KernelType
+from wildvsr.degrade.resize import Interpolation
 from wildvsr.errors import ConfigError
 
 PI = math.pi
-TEMPORAL_MODES = ("walk", "clip", "frame")
+Temporal = Literal["walk", "clip", "frame"]
+TEMPORAL_MODES: tuple[str, ...] = typing.get_args(Temporal)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +40,7 @@ class BlurConfig:
     """
 
     prob: float = 1.0
-    kernel_list: tuple[str, ...] = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso",
+    kernel_list: tuple[KernelType, ...] = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso",
                                     "plateau_aniso", "sinc")
     kernel_prob: tuple[float, ...] = (0.405, 0.225, 0.108, 0.027, 0.108, 0.027, 0.1)
     kernel_sizes: tuple[int, ...] = (7, 9, 11, 13, 15, 17, 19, 21)
@@ -48,7 +50,7 @@ class BlurConfig:
     beta_gaussian: tuple[float, float] = (0.5, 4.0)
     beta_plateau: tuple[float, float] = (1.0, 2.0)
     omega: tuple[float, float] | None = None
-    beta_sampling: str = "split"
+    beta_sampling: Literal["split", "uniform", "mmedit"] = "split"
     sigma_x_step: float = 0.0
     sigma_y_step: float = 0.0
     rotation_step: float = 0.0
@@ -69,9 +71,9 @@ class ResizeConfig:
     mode_prob: tuple[float, float, float] = (0.2, 0.7, 0.1)
     scale: tuple[float, float] = (0.15, 1.5)
     scale_step: float = 0.0
-    interpolations: tuple[str, ...] = ("area", "bilinear", "bicubic")
+    interpolations: tuple[Interpolation, ...] = ("area", "bilinear", "bicubic")
     interpolation_prob: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)
-    relative_to: str = "current"
+    relative_to: Literal["current", "target"] = "current"
     even: bool = False
 
 
@@ -100,7 +102,7 @@ class JpegConfig:
     prob: float = 1.0
     quality: tuple[float, float] = (30.0, 95.0)
     quality_step: float = 0.0
-    backend: str = "libjpeg"
+    backend: Literal["libjpeg", "torch"] = "libjpeg"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +115,7 @@ class CodecConfig:
     shrink U(ratio[0], 1) / expand U(1, ratio[1]) / keep by ``ratio_prob`` (MPEG-2: max(r, 1)).
     """
 
-    style: str = "realbasicvsr"
+    style: Literal["realbasicvsr", "vcisr"] = "realbasicvsr"
     prob: float = 1.0
     codecs: tuple[str, ...] = ("libx264", "h264", "mpeg4")
     codec_prob: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)
@@ -149,7 +151,7 @@ class FinalStage:
     Real-ESRGAN's / RealBasicVSR's ``DegradationsWithShuffle``, 1 a fixed order.
     """
 
-    interpolations: tuple[str, ...] = ("area", "bilinear", "bicubic")
+    interpolations: tuple[Interpolation, ...] = ("area", "bilinear", "bicubic")
     interpolation_prob: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)
     antialias: bool = False
     sinc: BlurConfig | None = None
@@ -176,7 +178,7 @@ class DegradationConfig:
     """
 
     name: str = "custom"
-    temporal: str = "walk"
+    temporal: Temporal = "walk"
     stages: tuple[DegradationStage, ...] = ()
     final: FinalStage = FinalStage()
     alt_final: FinalStage | None = None
@@ -185,82 +187,20 @@ class DegradationConfig:
     scale: int = 4
 
     def __post_init__(self) -> None:
-        if self.temporal not in TEMPORAL_MODES:
-            raise ConfigError(f"temporal: {self.temporal!r} is not one of {', '.join(TEMPORAL_MODES)}")
+        if self.temporal not in TEMPORAL_MODES:  # checked at load too; this catches direct construction
+            raise config_error("temporal", f"{self.temporal!r} is not one of {', '.join(map(repr, TEMPORAL_MODES))}")
         if self.scale < 1:
-            raise ConfigError(f"scale: must be >= 1, got {self.scale}")
+            raise config_error("scale", f"must be >= 1, got {self.scale}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain (YAML/JSON-able) dict; ``from_dict(to_dict())`` gives an equal config."""
-        return _to_plain(self)
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DegradationConfig:
-        """Build from a plain dict, rejecting unknown keys with ``ConfigError`` naming the key path."""
-        return _from_plain(cls, data, "")
-
-
-def _to_plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj):
-        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, tuple):
-        return [_to_plain(v) for v in obj]
-    return obj
-
-
-def _from_plain(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        path = f"{where}.{key}" if where else str(key)
-        if key not in names:
-            raise ConfigError(f"unknown config key {path!r}; valid keys here: {', '.join(sorted(names))}")
-        kwargs[key] = _convert(hints[key], value, path)
-    try:
-        return cls(**kwargs)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{where or 'config'}: {e}") from None
-
-
-def _convert(tp: Any, value: Any, path: str) -> Any:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(inner, value, path)
-    if dataclasses.is_dataclass(tp):
-        return _from_plain(tp, value, path)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(f"{path}: expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected an integer, got {value!r}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true/false, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {value!r}")
-        return value
-    return value
+        """Build from a plain dict, rejecting unknown keys, wrong types and unknown choices with ``ConfigError``
+        naming the key path (``final.jpeg.backend: 'torchh' is not one of 'libjpeg', 'torch'``)."""
+        return from_dict(cls, data)
 
 
 PRESETS = ("bicubic", "realesrgan", "realbasicvsr", "vcisr")
@@ -285,8 +225,4 @@ def load_preset(name_or_path: str | Path) -> DegradationConfig:
                           "or a path to a YAML file")
     if not text_path.is_file():
         raise ConfigError(f"degradation config {text_path} not found; use one of {', '.join(PRESETS)} or a YAML path")
-    try:
-        data = yaml.safe_load(text_path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{text_path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    return DegradationConfig.from_dict(data or {})
+    return DegradationConfig.from_dict(read_yaml(text_path))

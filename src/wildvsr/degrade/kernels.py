@@ -15,14 +15,17 @@ Kernel formulas follow BasicSR ``data/degradations.py`` (Real-ESRGAN) and MMEdit
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import special
 
-KERNEL_TYPES = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso", "sinc")
+KernelType = Literal["iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso", "sinc"]
+KERNEL_TYPES: tuple[str, ...] = typing.get_args(KernelType)
 KERNEL_SIZES = tuple(range(7, 22, 2))  # 7, 9, ..., 21
 
 

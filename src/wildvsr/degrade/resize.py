@@ -12,12 +12,16 @@ Values are not clamped (bicubic overshoot stays, as in both reference pipelines)
 
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
 from wildvsr.degrade.kernels import _pad_mode
 
-INTERPOLATIONS = ("area", "bilinear", "bicubic")
+Interpolation = Literal["area", "bilinear", "bicubic"]
+INTERPOLATIONS: tuple[str, ...] = typing.get_args(Interpolation)
 
 
 def resize(x: torch.Tensor, size: tuple[int, int] | None = None, scale: float | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wildvsr.config import from_dict
 from wildvsr.errors import ConfigError
 from wildvsr.defaults import (DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP,
                               DEFAULT_UPSCALE_MODEL)
@@ -108,12 +109,9 @@ class UpscaleConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UpscaleConfig:
-        """Build from a plain mapping (e.g. YAML), rejecting unknown keys by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in data:
-            if key not in known:
-                raise ConfigError(f"unknown upscale setting {key!r}; known: {', '.join(sorted(known))}")
-        return cls(**data)
+        """Build from a plain mapping (e.g. YAML), rejecting unknown keys and wrong types by name
+        (:func:`wildvsr.config.from_dict`)."""
+        return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping of every setting (round-trips through :meth:`from_dict`)."""

@@ -24,6 +24,12 @@ logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 
+# Keys of a checkpoint's network weights, named once: the trainer writes them, export and the start-weights loader
+# (``model.weights`` = a ``.pt``) read them.
+GENERATOR_KEY = "model"  # net_g's raw weights
+EMA_KEY = "ema"  # net_g's EMA weights (absent with train.ema_decay = 0)
+DISCRIMINATOR_KEY = "discriminator"  # net_d (with GAN)
+
 
 def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:
     return Path(directory) / f"step_{step:08d}.pt"
@@ -67,6 +73,15 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(state, dict) or "config" not in state or "step" not in state:
         raise ConfigError(f"{path} is not a wildvsr training checkpoint (no 'config'/'step')")
     return state
+
+
+def generator_weights(state: dict[str, Any], *, ema: bool, source: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The generator weights of a loaded checkpoint: its EMA (``ema``) or raw weights; ``InputError`` naming
+    ``source`` when the EMA was not kept."""
+    key = EMA_KEY if ema else GENERATOR_KEY
+    if key not in state:
+        raise InputError(f"checkpoint {source} has no EMA weights (train.ema_decay was 0); use its raw weights")
+    return state[key]
 
 
 def capture_rng_state() -> dict[str, Any]:

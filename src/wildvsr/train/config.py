@@ -11,14 +11,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from wildvsr.config import apply_overrides as _apply_overrides
+from wildvsr.config import config_error, from_dict, read_yaml, to_dict
 from wildvsr.errors import ConfigError
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -60,7 +58,7 @@ class DataConfig:
         num_frames: sequence length L given to the model (RealBasicVSR: 30).
         stochastic: load L/2 consecutive frames and mirror them in time (RealBasicVSR "stochastic degradation").
         gt_size: square GT crop in pixels (LQ is ``gt_size / scale``).
-        scale: model scale (4).
+        scale: model scale; 4 only (the registry's generators are x4; the degradation preset must end at 1/4).
         hflip: random horizontal flip of the whole sequence (p = 0.5).
         vflip: random vertical flip (p = 0.5).
         transpose: random H/W transpose (p = 0.5).
@@ -276,7 +274,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain YAML/JSON-able dict (tuples become lists); ``config_from_dict(cfg.to_dict()) == cfg``."""
-        return _plain(dataclasses.asdict(self))
+        return to_dict(self)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with top-level sections replaced (re-validated)."""
@@ -289,7 +287,7 @@ class TrainConfig:
 
 def _need(ok: bool, key: str, message: str) -> None:
     if not ok:
-        raise ConfigError(f"config key '{key}': {message}")
+        raise config_error(key, message)
 
 
 def validate(cfg: TrainConfig) -> None:
@@ -302,7 +300,9 @@ def validate(cfg: TrainConfig) -> None:
     _need(d.num_frames >= 2, "data.num_frames", f"must be >= 2, got {d.num_frames}")
     _need(not d.stochastic or d.num_frames % 2 == 0, "data.num_frames",
           f"must be even with data.stochastic (L/2 frames are mirrored), got {d.num_frames}")
-    _need(d.scale in (1, 2, 4), "data.scale", f"must be 1, 2 or 4, got {d.scale}")
+    # x4 only: every generator in the registry (BasicVSR, RealBasicVSR) has a fixed x4 upsampler and every shipped
+    # preset ends at 1/4, so another value could not be honoured by the model it trains
+    _need(d.scale == 4, "data.scale", f"must be 4 (the trainable generators are x4), got {d.scale}")
     _need(d.gt_size > 0 and d.gt_size % (d.scale * 4) == 0, "data.gt_size",
           f"must be a positive multiple of 4*scale={4 * d.scale}, got {d.gt_size}")
     _need(d.batch_size >= 1, "data.batch_size", f"must be >= 1, got {d.batch_size}")
@@ -347,112 +347,12 @@ def validate(cfg: TrainConfig) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Parsing
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Check ``value`` against the annotation ``tp`` (after ``from __future__`` resolution); return the typed value."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"config key '{key}': must be a mapping of {tp.__name__} fields, got {value!r}")
-        return _from_dict(tp, value, key)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        allowed = " or ".join(_type_name(a) for a in args)
-        raise ConfigError(f"config key '{key}': must be {allowed}, got {value!r}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"config key '{key}': must be one of {list(args)}, got {value!r}")
-        return value
-    if origin is tuple:
-        if isinstance(value, (str, int, float)) and args and args[-1] is Ellipsis:
-            value = [value]  # a single root / milestone given as a scalar
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"config key '{key}': must be a list, got {value!r}")
-        if args and args[-1] is Ellipsis:
-            return tuple(_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(f"config key '{key}': must be a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"config key '{key}': must be a mapping, got {value!r}")
-        kt, vt = args
-        return {str(_coerce(str(k) if kt is str else k, kt, f"{key}.{k}")): _coerce(v, vt, f"{key}.{k}")
-                for k, v in value.items()}
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"config key '{key}': must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise ConfigError(f"config key '{key}': must be an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            if isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
-                try:
-                    return float(value)
-                except ValueError:
-                    pass
-            raise ConfigError(f"config key '{key}': must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"config key '{key}': must be a string, got {value!r}")
-        return value
-    raise ConfigError(f"config key '{key}': unsupported type {tp}")  # pragma: no cover - a bug in this module
-
-
-def _from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
-    kwargs = {}
-    for key, value in data.items():
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if key not in names:
-            raise ConfigError(f"unknown config key '{dotted}'; valid keys here: {', '.join(sorted(names))}")
-        kwargs[key] = _coerce(value, hints[key], dotted)
-    return cls(**kwargs)
+# Loading (the one typed-config loader, :mod:`wildvsr.config`, with this schema)
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Build a :class:`TrainConfig` from a plain dict (unknown keys and wrong types raise :class:`ConfigError`)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"config must be a mapping at the top level, got {type(data).__name__}")
-    return _from_dict(TrainConfig, data)
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    return from_dict(TrainConfig, data)
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -460,40 +360,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
 
     Keys must exist in the schema; types are checked when the dict is turned into a :class:`TrainConfig`.
     """
-    import copy
-
-    out = copy.deepcopy(data)
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got '{item}'")
-        key, text = item.split("=", 1)
-        key = key.strip()
-        parts = key.split(".")
-        if not key or any(not p for p in parts):
-            raise ConfigError(f"--set: bad key '{key}'")
-        _check_path(parts, key)
-        node = out
-        for p in parts[:-1]:
-            if not isinstance(node.get(p), dict):
-                node[p] = {}
-            node = node[p]
-        node[parts[-1]] = _parse_value(text)
-    return out
-
-
-def _check_path(parts: list[str], key: str) -> None:
-    """The dotted key must name a field (or a key inside a dict-valued field, which is free-form)."""
-    cls: Any = TrainConfig
-    for i, p in enumerate(parts):
-        if not dataclasses.is_dataclass(cls):
-            if typing.get_origin(cls) is dict:
-                return
-            raise ConfigError(f"unknown config key '{key}'")
-        hints = typing.get_type_hints(cls)
-        if p not in hints:
-            where = ".".join(parts[:i]) or "top level"
-            raise ConfigError(f"unknown config key '{key}'; valid keys at {where}: {', '.join(sorted(hints))}")
-        cls = hints[p]
+    return _apply_overrides(TrainConfig, data, overrides)
 
 
 def load_config(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
@@ -505,8 +372,4 @@ def load_config(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found; pass a YAML recipe such as configs/realbasicvsr_stage1.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    return config_from_dict(apply_overrides(data, list(overrides)))
+    return config_from_dict(apply_overrides(read_yaml(path), list(overrides)))

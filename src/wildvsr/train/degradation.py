@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from wildvsr.errors import ConfigError
 from wildvsr.train.config import DegradationConfig
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class TrainingDegradation:
 
         self.cfg, self.scale = cfg, scale
         self.degrader = Degrader(load_preset(cfg.preset))
+        if self.degrader.scale != scale:  # the LQ size the model and the cleaning loss expect
+            raise ConfigError(f"degradation.preset: {cfg.preset!r} makes LQ at 1/{self.degrader.scale} of the GT, "
+                              f"data.scale is {scale}; set 'scale: {scale}' in the preset")
 
     def worker_stage(self, sample: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
         """Loader-worker part: draw this sample's per-frame degradation parameters (CPU, NumPy)."""

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from wildvsr.errors import InputError
-from wildvsr.train.checkpoint import load_checkpoint
+from wildvsr.train.checkpoint import EMA_KEY, GENERATOR_KEY, generator_weights, latest_checkpoint, load_checkpoint
 from wildvsr.train.config import config_from_dict
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,6 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
         InputError: no checkpoint there, no EMA in it, or the output does not end in ``.safetensors``.
     """
     from wildvsr.models import create_model, save_pretrained
-    from wildvsr.train.checkpoint import latest_checkpoint
 
     checkpoint, output = Path(checkpoint), Path(output)
     if output.suffix != ".safetensors":
@@ -41,11 +40,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
         checkpoint = found
     state = load_checkpoint(checkpoint)
     cfg = config_from_dict(state["config"])
-    key = "ema" if ema else "model"
-    if key not in state:
-        raise InputError(f"checkpoint {checkpoint} has no EMA weights (train.ema_decay was 0); export without --ema")
+    key = EMA_KEY if ema else GENERATOR_KEY
     model = create_model(cfg.model.name, **dict(cfg.model.kwargs))
-    model.load_state_dict(state[key])
+    model.load_state_dict(generator_weights(state, ema=ema, source=checkpoint))
     if half:
         model = model.half()
     meta = {"wildvsr.train.step": str(state["step"]), "wildvsr.train.recipe": cfg.name,

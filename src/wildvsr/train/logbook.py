@@ -69,8 +69,3 @@ class Logbook:
         if self._tb is not None:
             self._tb.close()
 
-
-def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """All records of a ``metrics.jsonl`` file."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]

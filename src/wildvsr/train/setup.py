@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from wildvsr.errors import ConfigError
+from wildvsr.train.checkpoint import EMA_KEY, generator_weights, load_checkpoint
 from wildvsr.train.config import DiscriminatorConfig, ModelConfig, OptimConfig
 
 logger = logging.getLogger(__name__)
@@ -86,25 +87,16 @@ def load_generator_weights(model: nn.Module, weights: str) -> dict[str, torch.Te
     """
     path = Path(weights)
     if path.suffix == ".pt" and path.is_file():
-        from wildvsr.train.checkpoint import load_checkpoint
-
         state = load_checkpoint(path)
-        model.load_state_dict(state["model"])
+        model.load_state_dict(generator_weights(state, ema=False, source=path))
         logger.info("loaded generator weights from training checkpoint %s (step %d)", path, state["step"])
-        return state.get("ema")
-    from wildvsr.models import create_model
+        return generator_weights(state, ema=True, source=path) if EMA_KEY in state else None
+    from wildvsr.models import architecture_name, create_model
 
-    name = _registry_name(model)
-    loaded = create_model(name, weights=weights, **dict(getattr(model, "config", {})))
+    loaded = create_model(architecture_name(model), weights=weights, **dict(getattr(model, "config", {})))
     model.load_state_dict(loaded.state_dict())
     logger.info("loaded generator weights %s", weights)
     return None
-
-
-def _registry_name(model: nn.Module) -> str:
-    from wildvsr.models.pretrained import _arch_name
-
-    return _arch_name(model)
 
 
 def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -14,6 +15,14 @@ def seed_everything(seed: int, rank: int = 0) -> None:
     random.seed(s)
     np.random.seed(s % 2**32)
     torch.manual_seed(s)
+
+
+def set_deterministic(enabled: bool = True) -> None:
+    """Process-wide: ``torch.use_deterministic_algorithms`` (warning, not failing, on ops without a deterministic
+    kernel) and the cuBLAS workspace setting it needs on CUDA (entry points only, next to :func:`seed_everything`)."""
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled, warn_only=True)
 
 
 def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
