@@ -25,9 +25,9 @@ import numpy as np
 
 from wildvsr.app.choices import ModelChoice, upscale_config_kwargs
 from wildvsr.app.settings import AppSettings
-from wildvsr.app.uploads import (VIDEO_LIKE_EXTENSIONS, ZIP_EXTENSIONS, check_length, check_upload, discard,
-                                 unpack_frames, uploaded_path)
-from wildvsr.errors import InputError
+from wildvsr.app.uploads import (ZIP_EXTENSIONS, check_length, check_upload, discard,
+                                 unpack_frames, upload_folder, uploaded_path)
+from wildvsr.errors import InputError, VSRError
 from wildvsr.video import is_image_path
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,12 @@ class Sessions:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def public_message(message: str) -> str:
+    """``message`` with every server path under Gradio's upload folder shortened to its file name."""
+    root = re.escape(str(upload_folder()))
+    return re.sub(root + r"/[^\s'\"]*", lambda m: repr(Path(m.group()).name), message)
+
+
 def _safe_name(session: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_-]", "", str(session))[:64]
     return name or "anonymous"
@@ -127,6 +133,8 @@ def accept_upload(value: str | os.PathLike | None, settings: AppSettings, sessio
     """The checked upload (inside Gradio's upload folder, accepted type, within the size limit); a refused file is
     deleted. Raises :class:`InputError` with the reason."""
     path = uploaded_path(value)
+    if path.is_relative_to(sessions.root.resolve()):
+        raise InputError(f"refused upload {path.name!r}: only files uploaded to this page are read")
     try:
         check_upload(path, settings, *(() if accepted is None else (accepted,)))
     except InputError:
@@ -150,10 +158,11 @@ def stage_input(upload: Path, job: Path, settings: AppSettings) -> Path:
             if not source.exists():
                 _link_or_copy(upload, source)
         check_length(source, settings)
-    except InputError:
+    except VSRError as exc:
         discard(upload)
         shutil.rmtree(job, ignore_errors=True)
-        raise
+        # the reader names the server-side path; the user knows the file by the name they uploaded
+        raise InputError(str(exc).replace(str(source), repr(upload.name))) from None
     return source
 
 
@@ -177,11 +186,11 @@ def content_key(path: Path, extra: object = None) -> str:
 @dataclass
 class UpscaleResult:
     """What the Upscale tab shows: the result (``video`` when it is a video, ``file`` always), the comparison pair
-    ``(bicubic input, output)`` as ``(H, W, 3)`` uint8 arrays of the same size, and a status line."""
+    ``(bicubic input, output)`` as two PNGs of the same size, and a status line."""
 
     video: Path | None = None
     file: Path | None = None
-    compare: tuple[np.ndarray, np.ndarray] | None = None
+    compare: tuple[Path, Path] | None = None
     message: str = ""
 
 
@@ -201,7 +210,7 @@ def run_upscale(upload: Path, choice: ModelChoice, temporal: bool, precision: st
     job = folder / f"upscale-{content_key(upload, config.pixel_settings())}"
     source = stage_input(upload, job, settings)
     single = is_image_path(source) and not source.is_dir()
-    output = job / ("output.png" if single else "output.mp4")
+    output = job / f"{_safe_name(upload.stem)}_x4{'.png' if single else '.mp4'}"
     if not output.exists():
         total = read_info(source).num_frames
         cancel.clear()
@@ -214,7 +223,7 @@ def run_upscale(upload: Path, choice: ModelChoice, temporal: bool, precision: st
             if not any(job.glob(".*.wildvsr-work")):
                 shutil.rmtree(job, ignore_errors=True)  # nothing resumable: leave no files
             raise
-    compare = comparison_pair(source, output, compare_frame)
+    compare = save_comparison(source, output, compare_frame, job)
     info = read_info(output)
     message = f"Done: {info.num_frames} frame(s) at {info.width}x{info.height}."
     return UpscaleResult(video=None if single else output, file=output, compare=compare, message=message)
@@ -232,6 +241,16 @@ def comparison_pair(source: Path, output: Path, index: int) -> tuple[np.ndarray,
 
         base = np.asarray(Image.fromarray(base).resize((high.shape[1], high.shape[0]), Image.BICUBIC))
     return base, high
+
+
+def save_comparison(source: Path, output: Path, index: int, folder: Path) -> tuple[Path, Path]:
+    """:func:`comparison_pair` written as two PNGs in ``folder`` (served from there, removed with the session)."""
+    from PIL import Image
+
+    paths = (folder / f"compare_{int(index)}_bicubic.png", folder / f"compare_{int(index)}_output.png")
+    for path, image in zip(paths, comparison_pair(source, output, index)):
+        Image.fromarray(image).save(path)
+    return paths
 
 
 def _frame(path: Path, index: int) -> np.ndarray:
@@ -330,5 +349,5 @@ def run_evaluate(results: list[Path], reference: Path | None, protocol: str, set
 
 
 __all__ = ["DegradeResult", "EvaluateResult", "JobCancelled", "ProgressReporter", "Sessions", "UpscaleResult",
-           "VIDEO_LIKE_EXTENSIONS", "accept_upload", "comparison_pair", "content_key", "run_degrade", "run_evaluate",
-           "run_upscale", "stage_input"]
+           "accept_upload", "comparison_pair", "content_key", "public_message", "run_degrade", "run_evaluate",
+           "run_upscale", "save_comparison", "stage_input"]

@@ -19,9 +19,10 @@ import gradio as gr  # noqa: E402
 
 from wildvsr.app.choices import PRECISIONS, TILE_CHOICES, model_choices  # noqa: E402
 from wildvsr.app.choices import default_choice  # noqa: E402
-from wildvsr.app.jobs import (Sessions, accept_upload, run_degrade, run_evaluate, run_upscale)  # noqa: E402
+from wildvsr.app.jobs import (Sessions, accept_upload, public_message, run_degrade, run_evaluate,  # noqa: E402
+                              run_upscale)
 from wildvsr.app.settings import AppSettings  # noqa: E402
-from wildvsr.app.uploads import ACCEPTED_EXTENSIONS, VIDEO_LIKE_EXTENSIONS  # noqa: E402
+from wildvsr.app.uploads import ACCEPTED_EXTENSIONS, VIDEO_LIKE_EXTENSIONS, upload_folder  # noqa: E402
 from wildvsr.errors import VSRError  # noqa: E402
 
 # System fonts only: the default theme would fetch web fonts from a CDN, which fails offline.
@@ -55,10 +56,11 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
                                  int(compare_frame or 0), settings, sessions.folder(session),
                                  _progress_report(progress), sessions.cancel_flag(session))
         except VSRError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_message(str(exc)), print_exception=False) from None
         video = str(result.video) if result.video else None
         file_out = str(result.file) if result.file else None
-        return video, file_out, result.compare, result.message
+        compare = tuple(str(p) for p in result.compare) if result.compare else None
+        return video, file_out, compare, result.message
 
     def degrade(file, preset, seed, request: gr.Request, progress=gr.Progress()):
         session = request.session_hash or "anonymous"
@@ -67,7 +69,7 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
             result = run_degrade(upload, preset, int(seed), settings, sessions.folder(session),
                                  _progress_report(progress), sessions.cancel_flag(session))
         except VSRError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_message(str(exc)), print_exception=False) from None
         preview = str(result.preview) if result.preview else None
         return str(result.clip), preview, [str(result.gallery)], str(result.params), result.message
 
@@ -78,7 +80,7 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
             ref = accept_upload(reference, settings, sessions, session, VIDEO_LIKE_EXTENSIONS) if reference else None
             result = run_evaluate(uploads, ref, protocol, settings, sessions.folder(session))
         except VSRError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_message(str(exc)), print_exception=False) from None
         table = {"headers": result.headers, "data": result.rows}
         return table, [str(p) for p in result.plots], [str(p) for p in result.files]
 
@@ -116,7 +118,7 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
                         up_status = gr.Markdown(label="status", elem_id="upscale-status")
                         up_video = gr.Video(label="Result", interactive=False, elem_id="upscale-video")
                         up_download = gr.File(label="Download", interactive=False)
-                        up_compare = gr.ImageSlider(label="Bicubic input (left) vs wildvsr (right)", type="numpy",
+                        up_compare = gr.ImageSlider(label="Bicubic input (left) vs wildvsr (right)", type="filepath",
                                                     interactive=False, elem_id="upscale-compare")
                 up_run.click(upscale, [up_file, up_model, up_temporal, up_precision, up_tile, up_frame],
                              [up_video, up_download, up_compare, up_status], api_name="upscale",
@@ -160,7 +162,11 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
 
 def serve(settings: AppSettings, *, block: bool = True) -> gr.Blocks:
     """Build and launch the app on ``settings.host:port`` (never a share link); files are removed on exit."""
-    root = Path(tempfile.mkdtemp(prefix="wildvsr-app-"))
+    # Inside Gradio's cache folder: results are served from there as they are (Gradio copies files from elsewhere
+    # into its cache, where they would outlive the session).
+    cache = upload_folder()
+    cache.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="wildvsr-app-", dir=cache))
     sessions = Sessions(root)
     atexit.register(sessions.close)
     demo = build_app(settings, sessions)
