@@ -55,6 +55,20 @@ def test_degrade_endpoint_same_seed_same_bytes(client, tmp_path):
     assert '"seed": 7' in params
 
 
+def test_evaluate_endpoint_scores_each_result_against_the_reference(client, tmp_path):
+    from gradio_client import handle_file
+
+    ref = write_clip(tmp_path / "gt.mp4", synthetic_frames(3, 112, 112, seed=1))
+    other = write_clip(tmp_path / "other.mp4", synthetic_frames(3, 112, 112, seed=2))
+    table, plots, reports = client.predict([handle_file(str(ref)), handle_file(str(other))], handle_file(str(ref)),
+                                           "frames", api_name="/evaluate")
+    assert table["headers"][:1] == ["result"] and {"psnr_y", "ssim_y"} <= set(table["headers"])
+    rows = {row[0]: dict(zip(table["headers"], row)) for row in table["data"]}
+    assert rows["gt (1)"]["ssim_y"] == pytest.approx(1.0) and rows["other (2)"]["ssim_y"] < 0.9
+    assert plots and all(Path(p["image"]).suffix == ".png" for p in plots)
+    assert any(Path(p).name == "results.md" for p in reports)
+
+
 def _not_a_video(tmp: Path) -> Path:
     path = tmp / "notes.mp4"
     path.write_text("this is a text file, not a video\n" * 10)
@@ -91,10 +105,13 @@ def test_bad_upload_gives_one_readable_message_and_leaves_no_files(server, clien
 
 def test_client_path_outside_the_upload_folder_is_refused(server, tmp_path):
     secret = tmp_path / "secret.mp4"
-    write_clip(secret, synthetic_frames(2, 16, 16))
+    write_clip(secret, synthetic_frames(2, 16, 16, seed=99))
     for path in (str(secret), "../../" + secret.name, f"{server.upload_dir}/../{secret.name}"):
         body = {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, server.weights_choice]}
         event = httpx.post(f"{server.url}gradio_api/call/upscale", json=body, timeout=30).json()["event_id"]
         stream = httpx.get(f"{server.url}gradio_api/call/upscale/{event}", timeout=120).text
         assert "event: error" in stream and "event: complete" not in stream, stream
-    assert list(server.app_root().rglob("input.mp4")) == []
+    data = secret.read_bytes()
+    staged = [p for p in server.app_root().rglob("*") if p.is_file() and p.stat().st_size == len(data)
+              and p.read_bytes() == data]
+    assert staged == [], "a client path outside the upload folder was read"

@@ -26,12 +26,12 @@ def _chromium() -> str:
 
 
 @pytest.fixture
-def page(server):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')")
     executable = _chromium()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
         page.console_errors = []
         page.on("console", lambda m: m.type == "error" and page.console_errors.append(f"{m.text} ({m.location})"))
         page.on("pageerror", lambda e: page.console_errors.append(f"page error: {e}"))
@@ -59,21 +59,24 @@ def test_upscale_in_chromium_plays_the_result_and_moves_the_slider(server, page,
     duration = page.eval_on_selector("#upscale-video video", "v => v.duration")
     assert duration == pytest.approx(8 / 25, abs=0.05)
     slider = page.locator("#upscale-compare [data-testid='slider']").first
-    slider.wait_for()
     page.locator("#upscale-compare img").first.wait_for()
+    slider.scroll_into_view_if_needed()
     before = _slider_state(page)
-    box = page.locator("#upscale-compare img").first.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] / 2, y)
+    handle, image = slider.bounding_box(), page.locator("#upscale-compare img").first.bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, image["y"] + image["height"] / 2
+    page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.2, y, steps=8)
+    page.mouse.move(image["x"] + image["width"] * 0.2, y, steps=10)
     page.mouse.up()
     page.wait_for_timeout(300)
-    assert _slider_state(page) != before, "the comparison slider did not move"
+    after = _slider_state(page)
+    assert after != before, f"the comparison slider did not move: {after}"
     shot = tmp_path / "app.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
-    if os.environ.get("WILDVSR_UPDATE_SCREENSHOT"):  # refresh the README's screenshot
+    if os.environ.get("WILDVSR_UPDATE_SCREENSHOT"):  # refresh the README's screenshot (256 colours: ~60 KB)
+        from PIL import Image
+
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, SCREENSHOT)
+        Image.open(shot).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(SCREENSHOT, optimize=True)
     assert page.console_errors == [], page.console_errors

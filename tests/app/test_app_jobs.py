@@ -41,6 +41,16 @@ def test_model_list_is_the_registry_upscale_models_with_default_first():
     assert "BasicVSR x4" in basicvsr.label and "Apache-2.0" in basicvsr.label
 
 
+def test_default_given_as_name_dot_default_tag_is_preselected(monkeypatch):
+    import wildvsr.app.choices as choices_module
+
+    choices = model_choices(AppSettings())
+    monkeypatch.setattr(choices_module, "DEFAULT_UPSCALE_MODEL", "basicvsr.reds4")  # reds4: basicvsr's default tag
+    assert choices_module.default_choice(choices) == "basicvsr"
+    monkeypatch.setattr(choices_module, "DEFAULT_UPSCALE_MODEL", "realbasicvsr.official_wogan")
+    assert choices_module.default_choice(choices) == "realbasicvsr.official_wogan"
+
+
 def test_controls_map_to_a_valid_upscale_config():
     choice = next(c for c in model_choices(AppSettings()) if c.value == "basicvsr.vimeo90k_bd")
     config = UpscaleConfig(**upscale_config_kwargs(choice, True, "bf16", 256, "cpu"))
@@ -65,7 +75,7 @@ def test_paths_outside_the_upload_folder_are_refused(uploads, name):
         uploaded_path(name)
 
 
-def test_upload_inside_the_folder_is_accepted_and_a_refused_one_deleted(uploads, tmp_path):
+def test_upload_inside_the_folder_is_accepted_and_a_refused_one_deleted(uploads):
     sessions = Sessions(uploads / "wildvsr-app-test")
     good = uploads / "abc" / "clip.mp4"
     good.parent.mkdir()
@@ -121,7 +131,7 @@ def test_cancel_keeps_the_finished_chunks_and_the_same_request_resumes(uploads, 
     folder.mkdir()
     reports = []
 
-    def report(done, total, text):
+    def report(done, _total, _text):
         reports.append(done)
         if done:  # press Cancel while the first chunk runs
             cancel.set()
@@ -131,7 +141,7 @@ def test_cancel_keeps_the_finished_chunks_and_the_same_request_resumes(uploads, 
     assert first.video is None and "Cancelled after 24 frames" in first.message
     work = list(folder.glob("upscale-*/.*.wildvsr-work"))
     assert len(work) == 1 and len(list(work[0].glob("chunk_*.mkv"))) == 1
-    second = run_upscale(*args, lambda *a: None, threading.Event())
+    second = run_upscale(*args, lambda *_: None, threading.Event())
     assert not work[0].exists()  # finished: the work directory is gone
     with VideoReader(second.video) as reader:
         assert (reader.info.width, reader.info.height, sum(1 for _ in reader)) == (64, 64, 30)

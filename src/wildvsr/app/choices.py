@@ -22,6 +22,7 @@ class ModelChoice:
     label: str
     model: str
     weights: str | None = None
+    tag: str | None = None  # the registry weights tag (also for the default weights, where ``weights`` is None)
 
 
 def is_upscale_model(builder: Any) -> bool:
@@ -44,7 +45,7 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
             value = name if tag == entry.default_tag else f"{name}.{tag}"
             missing = "" if locate(cfg) is not None else " [weights not installed]"
             label = f"{value}: {entry.description} ({cfg.license or 'licence unknown'}; {tag}){missing}"
-            choices.append(ModelChoice(value, label, name, None if value == name else tag))
+            choices.append(ModelChoice(value, label, name, None if value == name else tag, tag))
     for path in settings.weights:
         choices.append(ModelChoice(f"file:{path.name}", f"file:{path.name}: weights file given to the server "
                                    f"({_architecture(path)})", _architecture(path), str(path)))
@@ -56,7 +57,7 @@ def default_choice(choices: list[ModelChoice]) -> str:
     """The value of :data:`wildvsr.defaults.DEFAULT_UPSCALE_MODEL` (``name`` or ``name.tag``) in ``choices``."""
     name, _, tag = DEFAULT_UPSCALE_MODEL.partition(".")
     for choice in choices:
-        if choice.value == DEFAULT_UPSCALE_MODEL or (tag and choice.model == name and choice.weights == tag):
+        if choice.value == DEFAULT_UPSCALE_MODEL or (tag and choice.model == name and choice.tag == tag):
             return choice.value
     return choices[0].value if choices else DEFAULT_UPSCALE_MODEL
 

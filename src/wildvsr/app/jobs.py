@@ -310,11 +310,12 @@ def run_degrade(upload: Path, preset: str, seed: int, settings: AppSettings, fol
 # ------------------------------------------------------------------------------------------------------- evaluate
 @dataclass
 class EvaluateResult:
-    """Mean metrics per result (``headers`` + ``rows``), the plots ``evaluate`` wrote, and its report files."""
+    """Mean metrics per result (``headers`` + ``rows``), the plots ``evaluate`` wrote (with captions), and its report
+    files."""
 
     headers: list[str]
     rows: list[list]
-    plots: list[Path] = field(default_factory=list)
+    plots: list[tuple[Path, str]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
 
@@ -336,9 +337,10 @@ def run_evaluate(results: list[Path], reference: Path | None, protocol: str, set
             out = job / "reports" / name
             out.parent.mkdir(parents=True, exist_ok=True)
             report = evaluate(source, ref, protocol, None, out, name=upload.stem)
-            for method, res in report["methods"].items():
-                means[method if len(results) == 1 else f"{upload.stem} ({i + 1})"] = res["mean"]
-            plots += sorted(out.glob("*.png"))
+            label = upload.stem if len(results) == 1 else f"{upload.stem} ({i + 1})"
+            for res in report["methods"].values():
+                means[label] = res["mean"]
+            plots += [(p, f"{label}: {p.stem}") for p in sorted(out.glob("*.png"))]
             files += [p for p in (out / "results.md", out / "results.json", out / "results.csv") if p.is_file()]
     except BaseException:
         shutil.rmtree(job, ignore_errors=True)

@@ -82,7 +82,7 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
         except VSRError as exc:
             raise gr.Error(public_message(str(exc)), print_exception=False) from None
         table = {"headers": result.headers, "data": result.rows}
-        return table, [str(p) for p in result.plots], [str(p) for p in result.files]
+        return table, [(str(p), caption) for p, caption in result.plots], [str(p) for p in result.files]
 
     def cancel(request: gr.Request) -> str:
         sessions.cancel_flag(request.session_hash or "anonymous").set()
@@ -115,7 +115,7 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
                             up_run = gr.Button("Upscale", variant="primary", elem_id="upscale-run")
                             up_cancel = gr.Button("Cancel", elem_id="upscale-cancel")
                     with gr.Column():
-                        up_status = gr.Markdown(label="status", elem_id="upscale-status")
+                        up_status = gr.Markdown(label="Job status", elem_id="upscale-status")
                         up_video = gr.Video(label="Result", interactive=False, elem_id="upscale-video")
                         up_download = gr.File(label="Download", interactive=False)
                         up_compare = gr.ImageSlider(label="Bicubic input (left) vs wildvsr (right)", type="filepath",
@@ -133,7 +133,7 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
                         dg_seed = gr.Number(0, precision=0, label="Seed (same seed, same bytes)")
                         dg_run = gr.Button("Degrade", variant="primary")
                     with gr.Column():
-                        dg_status = gr.Markdown(label="status")
+                        dg_status = gr.Markdown(label="Job status")
                         dg_clip = gr.File(label="Degraded clip (lossless)", interactive=False)
                         dg_preview = gr.Video(label="Preview", interactive=False)
                         dg_gallery = gr.Gallery(label="Stages (one crop after every step)", columns=1)
@@ -170,7 +170,7 @@ def serve(settings: AppSettings, *, block: bool = True) -> gr.Blocks:
     sessions = Sessions(root)
     atexit.register(sessions.close)
     demo = build_app(settings, sessions)
-    demo.queue(default_concurrency_limit=1)
+    demo.queue(default_concurrency_limit=1, max_size=32)
     demo.launch(server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
                 max_file_size=settings.max_upload_bytes, allowed_paths=[str(root)], ssr_mode=False,
                 prevent_thread_lock=not block, quiet=False, theme=THEME, footer_links=["api"],
