@@ -80,3 +80,18 @@ def test_upscale_in_chromium_plays_the_result_and_moves_the_slider(server, page,
         SCREENSHOT.parent.mkdir(exist_ok=True)
         Image.open(shot).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(SCREENSHOT, optimize=True)
     assert page.console_errors == [], page.console_errors
+
+
+def test_bad_upload_shows_one_readable_message_in_the_page(server, page, tmp_path):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("not a video at all\n" * 20)
+    page.goto(server.url)
+    page.locator("#upscale-input input[type=file]").set_input_files(str(bad))
+    page.get_by_text("holiday.mp4").first.wait_for()
+    page.click("#upscale-run")
+    message = page.get_by_text("it is not a video file")
+    message.first.wait_for()
+    assert message.count() == 1
+    text = message.first.inner_text()
+    assert "holiday.mp4" in text and str(server.upload_dir) not in text and "Traceback" not in text, text
+    assert list(server.upload_dir.rglob("holiday.mp4")) == [], "the refused upload must be deleted"

@@ -23,7 +23,7 @@ from wildvsr.app.jobs import (Sessions, accept_upload, public_message, run_degra
                               run_upscale)
 from wildvsr.app.settings import AppSettings  # noqa: E402
 from wildvsr.app.uploads import ACCEPTED_EXTENSIONS, VIDEO_LIKE_EXTENSIONS, upload_folder  # noqa: E402
-from wildvsr.errors import VSRError  # noqa: E402
+from wildvsr.errors import UnknownModelError, VSRError  # noqa: E402
 
 # System fonts only: the default theme would fetch web fonts from a CDN, which fails offline.
 _FONT = ["ui-sans-serif", "system-ui", "sans-serif"]
@@ -50,7 +50,7 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
         try:
             choice = by_value.get(model)
             if choice is None:
-                raise VSRError(f"unknown model {model!r}; choose one of: {', '.join(by_value)}")
+                raise UnknownModelError(f"unknown model {model!r}; choose one of: {', '.join(by_value)}")
             upload = accept_upload(file, settings, sessions, session)
             result = run_upscale(upload, choice, bool(temporal), precision, int(tile or 0) or None,
                                  int(compare_frame or 0), settings, sessions.folder(session),
