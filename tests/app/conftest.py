@@ -73,12 +73,13 @@ def server(tmp_path_factory, tiny_weights) -> Server:
             pytest.fail(f"wildvsr app did not answer on {url}:\n{log.read_text()}")
         time.sleep(0.5)
     yield Server(url, upload_dir, log, f"file:{TINY}")
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    assert list(upload_dir.glob("wildvsr-app-*")) == [], "the app must remove its files when it stops"
 
 
 @pytest.fixture

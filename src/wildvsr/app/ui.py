@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
+import sys
+import threading
 import tempfile
 from pathlib import Path
 
@@ -169,6 +172,8 @@ def serve(settings: AppSettings, *, block: bool = True) -> gr.Blocks:
     root = Path(tempfile.mkdtemp(prefix="wildvsr-app-", dir=cache))
     sessions = Sessions(root)
     atexit.register(sessions.close)
+    if block and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain kill also runs the cleanup above
     demo = build_app(settings, sessions)
     demo.queue(default_concurrency_limit=1, max_size=32)
     demo.launch(server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
