@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("gradio", reason="the app extra is not installed (pip install -e '.[app]')")
-pytest.importorskip("gradio_client", reason="gradio_client is not installed (pip install -e '.[app]')")
+APP_EXTRA = "the app extra is not installed (pip install -e '.[app]')"
 
 from app_testutils import MAX_FRAMES, MAX_UPLOAD_MB, TINY, make_tiny_weights
 
@@ -45,6 +44,8 @@ def tiny_weights(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, tiny_weights) -> Server:
+    pytest.importorskip("gradio", reason=APP_EXTRA)
+    httpx = pytest.importorskip("httpx", reason=APP_EXTRA)
     base = tmp_path_factory.mktemp("app")
     upload_dir = base / "gradio"
     upload_dir.mkdir()
@@ -58,8 +59,6 @@ def server(tmp_path_factory, tiny_weights) -> Server:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=base)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180  # importing gradio and torch takes a while on a busy 2-core machine
-    import httpx
-
     while True:
         if proc.poll() is not None:
             pytest.fail(f"wildvsr app exited with {proc.returncode}:\n{log.read_text()}")
@@ -84,7 +83,7 @@ def server(tmp_path_factory, tiny_weights) -> Server:
 
 @pytest.fixture
 def client(server, tmp_path):
-    from gradio_client import Client
+    Client = pytest.importorskip("gradio_client", reason=APP_EXTRA).Client
 
     c = Client(server.url, verbose=False, download_files=str(tmp_path / "downloads"))
     yield c

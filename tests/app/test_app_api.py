@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,6 +13,10 @@ from wildvsr.video import VideoReader
 from wildvsr_testing import synthetic_frames, write_clip
 
 from app_testutils import MAX_FRAMES, MAX_UPLOAD_MB
+
+APP_EXTRA = "the app extra is not installed (pip install -e '.[app]')"
+httpx = pytest.importorskip("httpx", reason=APP_EXTRA)
+pytest.importorskip("gradio_client", reason=APP_EXTRA)
 
 
 def _path(value) -> Path:
