@@ -11,5 +11,6 @@ from wildvsr.cli import metrics as _metrics  # noqa: E402,F401  metrics
 from wildvsr.cli import degrade as _degrade  # noqa: E402,F401  degrade
 from wildvsr.cli import noise as _noise  # noqa: E402,F401  extract-noise, negmix-gallery
 from wildvsr.cli import evaluate as _evaluate  # noqa: E402,F401  evaluate, benchmark
+from wildvsr.cli import webapp as _webapp  # noqa: E402,F401  app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,85 @@
+"""What the Upscale tab offers: the registry's upscale models (default preselected, with description and licence),
+and the one mapping from the tab's controls to :class:`wildvsr.inference.UpscaleConfig` keyword arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wildvsr.app.settings import AppSettings
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+TILE_CHOICES = (0, 128, 256, 512)  # 0: whole frames
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model list: ``value`` is what the client sends; ``model``/``weights`` go to UpscaleConfig."""
+
+    value: str
+    label: str
+    model: str
+    weights: str | None = None
+    tag: str | None = None  # the registry weights tag (also for the default weights, where ``weights`` is None)
+
+
+def is_upscale_model(builder: Any) -> bool:
+    """An x4 upscaling architecture: its class declares ``temporal`` (video vs per-frame) or a class-level ``scale``."""
+    return hasattr(builder, "temporal") or isinstance(getattr(builder, "scale", None), int)
+
+
+def model_choices(settings: AppSettings) -> list[ModelChoice]:
+    """Every registered upscale model with each of its weights (``name`` = default weights, ``name.tag`` others),
+    then the server's extra weights files (``file:NAME``). The default model comes first."""
+    from wildvsr.models.registry import _MODELS
+    from wildvsr.weights import locate
+
+    choices = []
+    for name in sorted(_MODELS):
+        entry = _MODELS[name]
+        if not is_upscale_model(entry.builder):
+            continue
+        for tag, cfg in entry.pretrained.items():
+            value = name if tag == entry.default_tag else f"{name}.{tag}"
+            missing = "" if locate(cfg) is not None else " [weights not installed]"
+            label = f"{value}: {entry.description} ({cfg.license or 'licence unknown'}; {tag}){missing}"
+            choices.append(ModelChoice(value, label, name, None if value == name else tag, tag))
+    for path in settings.weights:
+        choices.append(ModelChoice(f"file:{path.name}", f"file:{path.name}: weights file given to the server "
+                                   f"({_architecture(path)})", _architecture(path), str(path)))
+    default = default_choice(choices)
+    return sorted(choices, key=lambda c: c.value != default)
+
+
+def default_choice(choices: list[ModelChoice]) -> str:
+    """The value of :data:`wildvsr.defaults.DEFAULT_UPSCALE_MODEL` (``name`` or ``name.tag``) in ``choices``."""
+    name, _, tag = DEFAULT_UPSCALE_MODEL.partition(".")
+    for choice in choices:
+        if choice.value == DEFAULT_UPSCALE_MODEL or (tag and choice.model == name and choice.tag == tag):
+            return choice.value
+    return choices[0].value if choices else DEFAULT_UPSCALE_MODEL
+
+
+def _architecture(path: Path) -> str:
+    """The architecture stored with our weights files; a foreign file is read as the default model's architecture
+    (as ``wildvsr upscale --weights FILE`` does)."""
+    from wildvsr.models.pretrained import read_config, resolve_weights
+
+    arch, _ = read_config(resolve_weights(path))
+    return arch or DEFAULT_UPSCALE_MODEL.partition(".")[0]
+
+
+def upscale_config_kwargs(choice: ModelChoice, temporal: bool, precision: str, tile: int | None,
+                          device: str) -> dict[str, Any]:
+    """The Upscale tab's controls as :class:`UpscaleConfig` keyword arguments (the one place that maps them).
+
+    ``temporal`` (the stabilizer checkbox) maps to ``temporal="auto"`` (on) / ``"off"`` once ``UpscaleConfig.temporal``
+    exists; until then it is accepted and has no effect.
+    """
+    kwargs: dict[str, Any] = {"model": choice.model, "weights": choice.weights, "precision": precision,
+                              "tile": int(tile) if tile else None, "device": device, "resume": True, "quiet": True}
+    # UpscaleConfig.temporal (stabilizer branch): kwargs["temporal"] = "auto" if temporal else "off"
+    del temporal
+    return kwargs

@@ -1,0 +1,97 @@
+"""The page in a real Chromium (Debian's ``chromium`` driven by Playwright's Python package; no browser download):
+upload, upscale, play the result, move the comparison slider, screenshot; any console error fails the test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from wildvsr_testing import synthetic_frames, write_clip
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "app_screenshot.png"
+# The closed network would otherwise fill the console with refused connections (update checks, sync, QUIC).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("chromium is not installed (Debian package 'chromium'; .ci/run installs it)")
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')")
+    executable = _chromium()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.console_errors = []
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(f"{m.text} ({m.location})"))
+        page.on("pageerror", lambda e: page.console_errors.append(f"page error: {e}"))
+        page.set_default_timeout(120_000)
+        yield page
+        browser.close()
+
+
+def _slider_state(page) -> str:
+    return page.eval_on_selector("#upscale-compare", "e => Array.from(e.querySelectorAll('*')).map("
+                                 "n => n.getAttribute('style') || '').join('|')")
+
+
+def test_upscale_in_chromium_plays_the_result_and_moves_the_slider(server, page, tmp_path):
+    src = write_clip(tmp_path / "clip.mp4", synthetic_frames(8, 48, 64, seed=5), audio=True)
+    page.goto(server.url)
+    page.wait_for_selector("#upscale-input")
+    model = page.locator("#upscale-model input")
+    assert model.input_value().startswith("basicvsr"), model.input_value()  # the default model is preselected
+    page.locator("#upscale-input input[type=file]").set_input_files(str(src))
+    page.get_by_text("clip.mp4").first.wait_for()
+    page.click("#upscale-run")
+    page.wait_for_function("() => { const v = document.querySelector('#upscale-video video');"
+                           " return v && v.readyState >= 2 && v.duration > 0; }")
+    duration = page.eval_on_selector("#upscale-video video", "v => v.duration")
+    assert duration == pytest.approx(8 / 25, abs=0.05)
+    slider = page.locator("#upscale-compare [data-testid='slider']").first
+    page.locator("#upscale-compare img").first.wait_for()
+    slider.scroll_into_view_if_needed()
+    before = _slider_state(page)
+    handle, image = slider.bounding_box(), page.locator("#upscale-compare img").first.bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, image["y"] + image["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(image["x"] + image["width"] * 0.2, y, steps=10)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    after = _slider_state(page)
+    assert after != before, f"the comparison slider did not move: {after}"
+    shot = tmp_path / "app.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("WILDVSR_UPDATE_SCREENSHOT"):  # refresh the README's screenshot (256 colours: ~60 KB)
+        from PIL import Image
+
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        Image.open(shot).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(SCREENSHOT, optimize=True)
+    assert page.console_errors == [], page.console_errors
+
+
+def test_bad_upload_shows_one_readable_message_in_the_page(server, page, tmp_path):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("not a video at all\n" * 20)
+    page.goto(server.url)
+    page.locator("#upscale-input input[type=file]").set_input_files(str(bad))
+    page.get_by_text("holiday.mp4").first.wait_for()
+    page.click("#upscale-run")
+    message = page.get_by_text("it is not a video file")
+    message.first.wait_for()
+    assert message.count() == 1
+    text = message.first.inner_text()
+    assert "holiday.mp4" in text and str(server.upload_dir) not in text and "Traceback" not in text, text
+    assert list(server.upload_dir.rglob("holiday.mp4")) == [], "the refused upload must be deleted"
