@@ -12,6 +12,10 @@ DEFAULT_TEMPORAL = "off"
 BRISQUE <= 1.2x the best): no stabilizer setting met both bounds (``fusion``: 0.56x warping error, NIQE +0.29,
 BRISQUE 1.31x the best), so none is on by default; ``--temporal fusion`` turns it on."""
 
+RECOMMENDED_STABILIZER = "fusion"
+"""The stabilizer setting a user gets by asking for one (the web app's checkbox, README): the measured knee of the
+trade-off curve (0.56x warping error at NIQE +0.29 for x4plus; ``fusion-strong`` gains only 0.08x more)."""
+
 DEFAULT_CHUNK_SIZE = 24
 """Frames kept per temporal chunk (see ``benchmarks/chunk_overlap_curve.py`` for the overlap/quality trade-off)."""
 

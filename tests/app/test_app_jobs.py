@@ -34,8 +34,9 @@ def uploads(tmp_path, monkeypatch) -> Path:
 def test_model_list_is_the_registry_upscale_models_with_default_first():
     choices = model_choices(AppSettings())
     values = [c.value for c in choices]
-    assert default_choice(choices) == DEFAULT_UPSCALE_MODEL == values[0]
-    assert "basicvsr" in values and "realbasicvsr" in values
+    assert default_choice(choices) == values[0]
+    assert DEFAULT_UPSCALE_MODEL in (values[0], f"{choices[0].model}.{choices[0].tag}")  # "name" is the default tag
+    assert "basicvsr" in values and "realbasicvsr" in values and "rrdbnet" in values and "srvgg" in values
     assert not any(v.startswith(("spynet", "unet_discriminator")) for v in values)  # not upscalers
     basicvsr = choices[values.index("basicvsr")]
     assert "BasicVSR x4" in basicvsr.label and "Apache-2.0" in basicvsr.label
@@ -57,6 +58,17 @@ def test_controls_map_to_a_valid_upscale_config():
     assert (config.model, config.weights, config.precision, config.tile, config.resume) == (
         "basicvsr", "vimeo90k_bd", "bf16", 256, True)
     assert UpscaleConfig(**upscale_config_kwargs(choice, False, "fp32", 0, "cpu")).tile is None
+    assert config.temporal == "auto"  # a video model: "auto" gives it no stabilizer
+
+
+def test_stabilizer_checkbox_maps_to_a_stabilizer_for_per_frame_models():
+    from wildvsr.defaults import RECOMMENDED_STABILIZER
+
+    choice = next(c for c in model_choices(AppSettings()) if c.model == "rrdbnet")
+    on = UpscaleConfig(**upscale_config_kwargs(choice, True, "fp32", 0, "cpu"))
+    off = UpscaleConfig(**upscale_config_kwargs(choice, False, "fp32", 0, "cpu"))
+    assert on.temporal in ("auto", RECOMMENDED_STABILIZER) and on.pixel_settings()["temporal"] != "off"
+    assert off.temporal == "off" and off.pixel_settings()["temporal"] == "off"
 
 
 def test_settings_refuse_bad_values(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wildvsr.app.settings import AppSettings
-from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
+from wildvsr.defaults import DEFAULT_TEMPORAL, DEFAULT_UPSCALE_MODEL, RECOMMENDED_STABILIZER
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 TILE_CHOICES = (0, 128, 256, 512)  # 0: whole frames
@@ -71,15 +71,25 @@ def _architecture(path: Path) -> str:
     return arch or DEFAULT_UPSCALE_MODEL.partition(".")[0]
 
 
+def _is_per_frame(model: str) -> bool:
+    from wildvsr.models.registry import get_model_entry
+
+    return getattr(get_model_entry(model).builder, "temporal", True) is False
+
+
 def upscale_config_kwargs(choice: ModelChoice, temporal: bool, precision: str, tile: int | None,
                           device: str) -> dict[str, Any]:
     """The Upscale tab's controls as :class:`UpscaleConfig` keyword arguments (the one place that maps them).
 
-    ``temporal`` (the stabilizer checkbox) maps to ``temporal="auto"`` (on) / ``"off"`` once ``UpscaleConfig.temporal``
-    exists; until then it is accepted and has no effect.
+    ``temporal`` (the stabilizer checkbox) turns on :data:`wildvsr.defaults.RECOMMENDED_STABILIZER` for per-frame
+    models (``"auto"`` when the default already names one); video models need none (``"auto"`` gives them none).
     """
     kwargs: dict[str, Any] = {"model": choice.model, "weights": choice.weights, "precision": precision,
                               "tile": int(tile) if tile else None, "device": device, "resume": True, "quiet": True}
-    # UpscaleConfig.temporal (stabilizer branch): kwargs["temporal"] = "auto" if temporal else "off"
-    del temporal
+    if not temporal:
+        kwargs["temporal"] = "off"
+    elif _is_per_frame(choice.model) and DEFAULT_TEMPORAL == "off":
+        kwargs["temporal"] = RECOMMENDED_STABILIZER
+    else:
+        kwargs["temporal"] = "auto"
     return kwargs
