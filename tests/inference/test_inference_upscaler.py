@@ -52,7 +52,7 @@ def test_progress_counts_every_frame(frames):
     assert seen == [6, 6, 6, 2]
 
 
-def test_tiled_matches_untiled(frames):
+def test_tiled_matches_untiled():
     model = TinyBiRecurrent()
     clip = synthetic_frames(6, 40, 56, seed=1)
     ref = Upscaler(model, "cpu", chunk_size=6, overlap=0).upscale_frames(clip)

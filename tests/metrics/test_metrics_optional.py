@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from wildvsr.metrics.optional import INSTALL_HINT, PYIQA_METRICS, availability
 
 @pytest.fixture
 def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
+    def refuse(*_args, **_kwargs):
         raise AssertionError("a metric availability check tried to open a network connection")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
@@ -32,7 +31,8 @@ def fake_pyiqa(tmp_path, monkeypatch):
     return tmp_path / "hub"
 
 
-def test_not_installed_line(no_network):
+@pytest.mark.usefixtures("no_network")
+def test_not_installed_line():
     if optional.pyiqa_installed():
         pytest.skip("pyiqa is installed here")
     for name, meta in PYIQA_METRICS.items():
@@ -41,7 +41,8 @@ def test_not_installed_line(no_network):
         assert reason == (INSTALL_HINT if meta.pyiqa_name else meta.note)
 
 
-def test_installed_but_weights_missing_names_the_file(fake_pyiqa, no_network):
+@pytest.mark.usefixtures("no_network")
+def test_installed_but_weights_missing_names_the_file(fake_pyiqa):
     hub = fake_pyiqa
     ok, reason = availability("musiq", hub_dir=hub)
     assert not ok and str(hub / "pyiqa" / "musiq_koniq_ckpt-e95806b9.pth") in reason and "\n" not in reason

@@ -37,7 +37,7 @@ def _clips() -> dict[str, np.ndarray]:
     }
 
 
-def zero_flow(ref: torch.Tensor, supp: torch.Tensor) -> torch.Tensor:
+def zero_flow(ref: torch.Tensor, _supp: torch.Tensor) -> torch.Tensor:
     return torch.zeros(ref.shape[0], 2, *ref.shape[-2:])
 
 

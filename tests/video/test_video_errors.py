@@ -147,7 +147,7 @@ def test_output_in_read_only_folder(tmp_path, capsys, tiny_clip):
 
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc (a file system nobody can write)")
-def test_output_on_unwritable_file_system(tmp_path, capsys, tiny_clip):
+def test_output_on_unwritable_file_system(capsys, tiny_clip):
     code, err = run_cli(capsys, "convert", tiny_clip, "/proc/wildvsr-test-out.mp4")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert not Path("/proc/wildvsr-test-out.mp4").exists()

@@ -42,7 +42,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,  # noqa: ARG001 (handled by
+                                 help="Print the version."),                          # its eager callback)
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and debug logs."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show info-level logs."),
 ) -> None:

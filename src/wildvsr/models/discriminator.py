@@ -75,7 +75,7 @@ class UNetDiscriminatorSN(nn.Module):
         return self.conv_9(out)
 
 
-def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Take ``discriminator.*`` from an MMEditing restorer checkpoint, or a bare discriminator; Real-ESRGAN's
     ``conv{i}`` names become ``conv_{i}``."""
     if any(k.startswith("discriminator.") for k in state):

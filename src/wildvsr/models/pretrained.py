@@ -139,7 +139,7 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
         model = entry.builder(**{**config, **kwargs})
         state = assign_in_order(load_state_dict(path), model.state_dict(), source)
     else:
-        state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)), None)
+        state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)))
         # sizes read off the file (a foreign BasicSR BasicVSR may have num_block=15), then the stored config, kwargs
         inferred = entry.config_fn(state) if entry.config_fn is not None else {}
         model = entry.builder(**{**inferred, **config, **kwargs})

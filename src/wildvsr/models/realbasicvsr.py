@@ -120,7 +120,7 @@ class RealBasicVSR(nn.Module):
 _GENERATOR_PREFIXES = ("generator_ema.", "generator.")
 
 
-def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Map an official MMEditing/MMagic RealBasicVSR checkpoint (SPEC 1.5) to :class:`RealBasicVSR` keys.
 
     Prefers ``generator_ema.*`` (what MMEditing tests with), else ``generator.*``, else a bare generator state dict;

@@ -76,7 +76,7 @@ class ModelEntry:
 
     name: str
     builder: Callable[..., nn.Module]
-    filter_fn: Callable[[dict[str, torch.Tensor], nn.Module | None], dict[str, torch.Tensor]]
+    filter_fn: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
     description: str
     paper: str
     default_tag: str | None = None

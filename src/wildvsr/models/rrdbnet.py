@@ -95,12 +95,11 @@ class RRDBNet(nn.Module):
         return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
 
 
-def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Our keys are BasicSR's: an official Real-ESRGAN ``.pth`` (after ``params_ema`` unwrapping) needs no renames.
 
     Older ESRGAN files (``RRDB_trunk.``/``trunk_conv``/``upconv1``/``HRconv``) are renamed to the BasicSR layout.
     """
-    del model  # same mapping for every size
     renames = (("RRDB_trunk.", "body."), ("trunk_conv.", "conv_body."), ("upconv1.", "conv_up1."),
                ("upconv2.", "conv_up2."), ("HRconv.", "conv_hr."), (".RDB", ".rdb"))
     out = {}

@@ -122,7 +122,7 @@ def convert_basicsr_spynet_keys(state: dict[str, torch.Tensor], prefix: str = ""
     return out
 
 
-def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Map a foreign state dict to :class:`SPyNet` keys.
 
     Accepts a bare SPyNet (BasicSR ``spynet_sintel_final`` or MMEditing ``spynet_20210409`` layout) or a whole

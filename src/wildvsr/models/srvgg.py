@@ -46,9 +46,8 @@ class SRVGGNetCompact(nn.Module):
         return self.upsampler(out) + F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
-def checkpoint_filter_fn(state: dict[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Official Real-ESRGAN SRVGGNetCompact files already use our keys (after ``params``/``params_ema`` unwrapping)."""
-    del model
     return dict(state)
 
 

@@ -280,7 +280,7 @@ class _PngSink:
     def __init__(self, target: Path, single: bool) -> None:
         self.target, self.single = target, single
 
-    def write(self, image: np.ndarray, pts: int, index: int) -> None:
+    def write(self, image: np.ndarray, _pts: int, index: int) -> None:  # PNG frames carry no time
         if self.single:
             if index > 0:
                 raise InputError(f"{self.target.name}: a .png output holds one image; give a folder for frames")
