@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
+
 from wildvsr_testing import synthetic_frames, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,8 @@ def test_upscale_in_chromium_plays_the_result_and_moves_the_slider(server, page,
     page.goto(server.url)
     page.wait_for_selector("#upscale-input")
     model = page.locator("#upscale-model input")
-    assert model.input_value().startswith("basicvsr"), model.input_value()  # the default model is preselected
+    default = DEFAULT_UPSCALE_MODEL.partition(".")[0]
+    assert model.input_value().startswith(default), model.input_value()  # the default model is preselected
     page.locator("#upscale-input input[type=file]").set_input_files(str(src))
     page.get_by_text("clip.mp4").first.wait_for()
     page.click("#upscale-run")

@@ -48,7 +48,7 @@ def test_degrade_to_an_odd_size(tmp_path):
 def test_upscale_odd_size_with_ffv1(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "odd_47x33.mkv", synthetic_frames(3, 33, 47), pix_fmt="yuv444p")
     dst = tmp_path / "out.mkv"
-    run = wildvsr("upscale", src, dst, "--scale", "3", "--codec", "ffv1", "--weights", tiny_weights,
+    run = wildvsr("upscale", src, dst, "--scale", "3", "--codec", "ffv1", "--model", "basicvsr", "--weights", tiny_weights,
                   "--device", "cpu", "--chunk-size", "2", "--overlap", "1")
     assert run.returncode == 0, run.stderr
     with VideoReader(dst) as reader:
@@ -77,7 +77,7 @@ def test_encoder_options_are_refused_at_construction(tmp_path, kwargs, match):
 def test_upscale_refuses_a_bad_preset_before_any_frame(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "good.mp4", synthetic_frames(3, 32, 32))
     for opts, match in ((["--preset", "ultraslowest"], "ultrafast"), (["--crf", "99"], "0-51")):
-        run = wildvsr("upscale", src, tmp_path / "out.mp4", "--weights", tiny_weights, "--device", "cpu", *opts)
+        run = wildvsr("upscale", src, tmp_path / "out.mp4", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", *opts)
         assert run.returncode == 2, run.stderr
         lines = error_lines(run.stderr)
         assert len(lines) == 1 and match in lines[0] and "avcodec_open2" not in lines[0], run.stderr
@@ -103,7 +103,7 @@ def test_folder_outputs_are_paths_without_extension_or_existing_folders(tmp_path
 
 def test_upscale_to_an_unknown_extension(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "good.mp4", synthetic_frames(3, 32, 32))
-    run = wildvsr("upscale", src, tmp_path / "out.xyz", "--weights", tiny_weights, "--device", "cpu")
+    run = wildvsr("upscale", src, tmp_path / "out.xyz", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu")
     assert run.returncode == 2 and len(error_lines(run.stderr)) == 1 and ".xyz" in run.stderr, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.mp4"]
 
@@ -198,7 +198,7 @@ def test_pickle_refusal_is_one_line(tmp_path):
     evil = tmp_path / "evil.pth"
     evil.write_bytes(pickle.dumps({"state_dict": Evil()}, protocol=4))
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(2, 32, 32))
-    run = wildvsr("upscale", src, tmp_path / "o.mp4", "--weights", evil)
+    run = wildvsr("upscale", src, tmp_path / "o.mp4", "--model", "basicvsr", "--weights", evil)
     assert run.returncode == 2 and "code ran" not in run.stdout + run.stderr
     lines = error_lines(run.stderr)
     assert len(lines) == 1 and lines[0].startswith("error:") and "refused for safety" in lines[0], run.stderr
@@ -206,7 +206,7 @@ def test_pickle_refusal_is_one_line(tmp_path):
 
 def test_normal_runs_print_nothing_on_stderr(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "视频 clip.mp4", synthetic_frames(3, 32, 32))  # a CJK name in reports and plots
-    runs = [wildvsr("upscale", src, tmp_path / "up.mp4", "--weights", tiny_weights, "--device", "cpu"),
+    runs = [wildvsr("upscale", src, tmp_path / "up.mp4", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu"),
             wildvsr("degrade", src, tmp_path / "lq", "--preset", "bicubic"),
             wildvsr("info", src),
             wildvsr("evaluate", write_clip(tmp_path / "评估 clip.mp4", synthetic_frames(2, 96, 96)), "--metrics",

@@ -24,7 +24,7 @@ class SlowTiny(TinyBiRecurrent):
         return super().forward(lqs)
 
 
-registry._MODELS["tiny"] = registry.ModelEntry(name="tiny", builder=SlowTiny, filter_fn=lambda state, _model: state,
+registry._MODELS["tiny"] = registry.ModelEntry(name="tiny", builder=SlowTiny, filter_fn=lambda state: state,
                                                description="test-only tiny recurrent x4 model", paper="")
 
 if __name__ == "__main__":
