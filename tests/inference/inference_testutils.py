@@ -54,3 +54,31 @@ def psnr(a, b) -> float:
 
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def kill_9_after_first_chunk(src, dst, opts: list, env: dict, timeout: float = 240) -> int:
+    """Run ``wildvsr upscale src dst *opts`` in a subprocess, SIGKILL it once its work folder records a finished
+    chunk, and return the number of chunks recorded then (0 if the run never got that far before the timeout)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from wildvsr.inference.resume import work_dir_for
+
+    manifest = work_dir_for(dst) / "manifest.json"
+    proc = subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", src, dst, *map(str, opts)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.exists():
+            done = len(json.loads(manifest.read_text())["chunks"])
+            if done >= 1:
+                break
+        time.sleep(0.02)
+    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return done

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 import torch
 
 from wildvsr_testing import shared_path, synthetic_frames, write_clip
+from inference_testutils import kill_9_after_first_chunk
 from wildvsr.inference.resume import work_dir_for
 from wildvsr.models import create_model, save_pretrained
 from wildvsr.video import VideoReader, VideoWriter
@@ -57,19 +56,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_frames(tmp_path, tiny_weight
             "--quiet"]
     dst = tmp_path / "out"
     manifest = work_dir_for(dst) / "manifest.json"
-    proc = subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", frames_dir, dst, *map(str, opts)],
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    done = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        if manifest.exists():
-            done = len(json.loads(manifest.read_text())["chunks"])
-            if done >= 1:
-                break
-        time.sleep(0.02)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    done = kill_9_after_first_chunk(frames_dir, dst, opts, ENV)
     assert done >= 1 and not dst.exists() and work_dir_for(dst).is_dir()
     chunks_before = len(json.loads(manifest.read_text())["chunks"])
     assert chunks_before < 3  # killed mid-run (12 frames / 4 per chunk)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ import pytest
 import torch
 
 from wildvsr_testing import synthetic_frames
-from inference_testutils import psnr
+from inference_testutils import kill_9_after_first_chunk, psnr
 from wildvsr.defaults import DEFAULT_TEMPORAL
 from wildvsr.errors import ConfigError
 from wildvsr.inference import UpscaleConfig, build_upscaler, upscale_video
@@ -99,19 +97,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_stabilized_frames(tmp_path, 
             "--chunk-size", "3", "--quiet"]
     dst = tmp_path / "out"
     manifest = work_dir_for(dst) / "manifest.json"
-    proc = subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", frames_dir, dst, *map(str, opts)],
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    done = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        if manifest.exists():
-            done = len(json.loads(manifest.read_text())["chunks"])
-            if done >= 1:
-                break
-        time.sleep(0.02)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_9_after_first_chunk(frames_dir, dst, opts, ENV)
     chunks_before = len(json.loads(manifest.read_text())["chunks"])
     assert 1 <= chunks_before < 4 and not dst.exists()  # killed mid-run (12 frames / 3 per chunk)
     states = sorted(p.name for p in work_dir_for(dst).glob("state_*.pt"))
