@@ -74,3 +74,16 @@ def write_clip(path: Path, frames: np.ndarray, *, fps: int = 25, codec: str = "l
             for packet in astream.encode():
                 container.mux(packet)
     return path
+
+
+def save_tiny_model(path: Path, name: str = "basicvsr", **kwargs) -> Path:
+    """A real registered architecture in a tiny size (default: BasicVSR, 8 channels, 1 block, SPyNet included) with
+    fixed random weights, saved as our safetensors; the global RNG is left as it was."""
+    import torch
+
+    from wildvsr.models import create_model, save_pretrained
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # test-only: the weights only need to be fixed, not good
+        save_pretrained(create_model(name, **(kwargs or {"mid_channels": 8, "num_blocks": 1})), path)
+    return path

@@ -15,7 +15,8 @@ import pytest
 
 APP_EXTRA = "the app extra is not installed (pip install -e '.[app]')"
 
-from app_testutils import MAX_FRAMES, MAX_UPLOAD_MB, TINY, make_tiny_weights
+from app_testutils import MAX_FRAMES, MAX_UPLOAD_MB, TINY
+from wildvsr_testing import save_tiny_model
 
 
 @dataclass
@@ -39,7 +40,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> Path:
-    return make_tiny_weights(tmp_path_factory.mktemp("weights") / TINY)
+    return save_tiny_model(tmp_path_factory.mktemp("weights") / TINY)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from wildvsr.inference import UpscaleConfig
 from wildvsr.video import VideoReader
 from wildvsr_testing import synthetic_frames, write_clip
 
-from app_testutils import make_tiny_weights
+from wildvsr_testing import save_tiny_model
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_progress_text_has_frames_fps_eta_and_cancel_raises():
 
 
 def test_cancel_keeps_the_finished_chunks_and_the_same_request_resumes(uploads, tmp_path):
-    weights = make_tiny_weights(tmp_path / "tiny.safetensors")
+    weights = save_tiny_model(tmp_path / "tiny.safetensors")
     settings = AppSettings(device="cpu", weights=(weights,))
     choice = next(c for c in model_choices(settings) if c.value.startswith("file:"))
     upload = uploads / "h1" / "clip.mp4"

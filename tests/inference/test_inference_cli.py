@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from wildvsr_testing import shared_path, synthetic_frames, write_clip
+from wildvsr_testing import save_tiny_model, shared_path, synthetic_frames, write_clip
 from inference_testutils import kill_9_after_first_chunk
 from wildvsr.inference.resume import work_dir_for
 from wildvsr.models import create_model, save_pretrained
@@ -35,10 +35,7 @@ def read_frames(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory) -> Path:
     """A real BasicVSR architecture (SPyNet included) with 8 channels and 1 block, random weights, as safetensors."""
-    torch.manual_seed(0)  # test-only: the weights only need to be fixed, not good
-    path = tmp_path_factory.mktemp("weights") / "basicvsr_tiny.safetensors"
-    save_pretrained(create_model("basicvsr", mid_channels=8, num_blocks=1), path)
-    return path
+    return save_tiny_model(tmp_path_factory.mktemp("weights") / "basicvsr_tiny.safetensors")
 
 
 @pytest.fixture(scope="module")

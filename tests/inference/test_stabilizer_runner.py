@@ -12,16 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from wildvsr_testing import synthetic_frames
+from wildvsr_testing import save_tiny_model, synthetic_frames
 from inference_testutils import kill_9_after_first_chunk, psnr
 from wildvsr.defaults import DEFAULT_TEMPORAL
 from wildvsr.errors import ConfigError
 from wildvsr.inference import UpscaleConfig, build_upscaler, upscale_video
 from wildvsr.inference.resume import work_dir_for
 from wildvsr.inference.stabilizer import STABILIZERS
-from wildvsr.models import create_model, save_pretrained
+from wildvsr.models import create_model
 from wildvsr.video import VideoReader, VideoWriter
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -43,10 +42,8 @@ def panning_frames(n: int = 12, h: int = 32, w: int = 32, seed: int = 3) -> np.n
 @pytest.fixture(scope="module")
 def tiny_srvgg(tmp_path_factory) -> Path:
     """The real SRVGGNetCompact architecture (per-frame), 8 features and 2 convs, random weights, as safetensors."""
-    torch.manual_seed(0)  # test-only: the weights only need to be fixed, not good
-    path = tmp_path_factory.mktemp("weights") / "srvgg_tiny.safetensors"
-    save_pretrained(create_model("srvgg", num_feat=8, num_conv=2), path)
-    return path
+    return save_tiny_model(tmp_path_factory.mktemp("weights") / "srvgg_tiny.safetensors", "srvgg", num_feat=8,
+                           num_conv=2)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
 
-from wildvsr.models import create_model, save_pretrained
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -20,13 +18,6 @@ def wildvsr(*args, env: dict | None = None, timeout: float = 240, **kwargs) -> s
     return subprocess.run([sys.executable, "-m", "wildvsr", *map(str, args)], capture_output=True, text=True,
                           env={**ENV, **(env or {})}, timeout=timeout, **kwargs)
 
-
-def save_tiny_basicvsr(path: Path) -> Path:
-    """A real BasicVSR architecture with 8 channels and 1 block (fixed random weights) as safetensors."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)  # test-only: the weights only need to be fixed, not good
-        save_pretrained(create_model("basicvsr", mid_channels=8, num_blocks=1), path)
-    return path
 
 
 def snapshot(folder: Path) -> dict[str, str]:

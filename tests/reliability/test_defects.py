@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_testutils import error_lines, save_tiny_basicvsr, wildvsr
+from reliability_testutils import error_lines, wildvsr
+from wildvsr_testing import save_tiny_model
 from wildvsr_testing import synthetic_frames, write_clip
 
 from wildvsr.errors import InputError
@@ -15,7 +16,7 @@ from wildvsr.video import VideoReader, VideoWriter
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory) -> Path:
-    return save_tiny_basicvsr(tmp_path_factory.mktemp("weights") / "basicvsr_tiny.safetensors")
+    return save_tiny_model(tmp_path_factory.mktemp("weights") / "basicvsr_tiny.safetensors")
 
 
 # -- 1. odd output sizes ---------------------------------------------------------------------------------------------
