@@ -31,7 +31,7 @@ from wildvsr.train.callbacks import Callback, Checkpoints, MetricsLog, Progress,
 from wildvsr.train.checkpoint import (DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY, capture_rng_state, latest_checkpoint,
                                       load_checkpoint, restore_rng_state, save_checkpoint)
 from wildvsr.train.config import TrainConfig
-from wildvsr.train.distributed import DistInfo, cleanup_distributed, init_distributed
+from wildvsr.train.distributed import DistInfo, barrier, cleanup_distributed, init_distributed
 from wildvsr.train.logbook import Logbook
 from wildvsr.train.parts import (GeneratorPass, build_dataset, build_networks, build_objective, build_optimizers,
                                  step_seed, unwrap, wrap_ddp)
@@ -375,6 +375,10 @@ def train(cfg: TrainConfig, output_dir: str | os.PathLike, *, resume: bool = Fal
         set_deterministic(True)
     try:
         trainer = Trainer(cfg, output_dir, resume=resume, dist_info=info, progress=progress)
-        return trainer.fit(max_steps)
+        summary = trainer.fit(max_steps)
+        # every rank past its last collective before any rank tears gloo down: a peer that closes its sockets while
+        # rank 0 still writes the log made rank 0 abort in gloo's teardown (SIGABRT, exit 1 after a good run)
+        barrier()
+        return summary
     finally:
         cleanup_distributed()
