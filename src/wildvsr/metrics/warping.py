@@ -75,7 +75,7 @@ def _to_tensor(arr: np.ndarray, device: torch.device) -> torch.Tensor:
     return data.permute(0, 3, 1, 2)
 
 
-def _warp(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def warp_with_mask(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Backward warp ``x`` ``(B, C, H, W)`` by ``flow`` ``(B, 2, H, W)``; also returns the in-bounds mask (B, 1, H, W)."""
     _, _, h, w = x.shape
     gy, gx = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
@@ -94,7 +94,7 @@ def consistency_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Ten
         backward: Flow i+1 -> i ``(B, 2, H, W)`` on frame i+1's grid.
         forward: Flow i -> i+1 ``(B, 2, H, W)`` on frame i's grid.
     """
-    fwd_at, inside = _warp(forward, backward)
+    fwd_at, inside = warp_with_mask(forward, backward)
     sq = lambda v: (v * v).sum(dim=1, keepdim=True)  # noqa: E731
     visible = sq(backward + fwd_at) < 0.01 * (sq(backward) + sq(fwd_at)) + 0.5
     return visible & inside
@@ -138,7 +138,7 @@ def warping_error(frames: Sequence[np.ndarray] | np.ndarray, reference: Sequence
         backward = flow_fn(next_f, prev_f).float().to(dev)  # on frame i+1's grid, points into frame i
         prev_c = prev_f if reference is None else _to_tensor(clip[start:stop], dev)
         next_c = next_f if reference is None else _to_tensor(clip[start + 1:stop + 1], dev)
-        warped, mask = _warp(prev_c, backward)
+        warped, mask = warp_with_mask(prev_c, backward)
         if occlusion_mask:
             forward = flow_fn(prev_f, next_f).float().to(dev)
             mask = consistency_mask(backward, forward)

@@ -212,6 +212,8 @@ class ValidationConfig:
         synthetic_crop: GT centre crop in pixels (LQ = crop / scale).
         seed: degradation seed of the synthetic set (fixed so PSNR is comparable across steps).
         save_images: write a PNG grid (LQ | output | GT) per validation.
+        real_metrics: no-reference metrics of the real set: ``niqe``, ``brisque``, ``warping_error`` (SPyNet flow on
+            the output; needs ``real_num_frames >= 2``).
     """
 
     real_frames: str | None = None
@@ -222,6 +224,74 @@ class ValidationConfig:
     synthetic_crop: int = 256
     seed: int = 1234
     save_images: bool = True
+    real_metrics: tuple[Literal["niqe", "brisque", "warping_error"], ...] = ("niqe",)
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    """The frozen teacher of the distillation recipe.
+
+    Attributes:
+        name: registry name of any x4 upscale model (``rrdbnet``, ``srvgg``, ``basicvsr``, ...). Per-frame models
+            (``temporal = False``) get the frames flattened to ``(B*T, 3, h, w)``.
+        weights: weights tag (``x4plus``) or file; None = random initialisation (tests only; warns).
+        kwargs: constructor arguments (e.g. the registry's tiny sizes in tests).
+        amp: ``auto`` = bf16 autocast on CUDA with bf16 support (else fp16), fp32 on CPU; or ``bf16``/``fp16``/``fp32``.
+        batch_frames: frames per teacher forward (bounds its memory).
+        cache_dir: folder of the on-disk teacher-output cache (safetensors shards + ``index.json``; one sub-folder per
+            DDP rank); None = no cache.
+        cache_shard_mb: a shard is written once this many MiB of new outputs are pending (and at every checkpoint).
+    """
+
+    name: str = "rrdbnet"
+    weights: str | None = "x4plus"
+    kwargs: dict[str, int | float | bool | str] = field(default_factory=dict)
+    amp: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    batch_frames: int = 16
+    cache_dir: str | None = None
+    cache_shard_mb: int = 256
+
+
+@dataclass(frozen=True)
+class TemporalLossConfig:
+    """Temporal consistency of consecutive student outputs (distillation).
+
+    ``weight * mean over non-occluded pixels |O_{t+1} - warp(O_t, flow_{t+1->t})|`` (L1), flow from
+    SPyNet (official BasicVSR weights) on the input LQ (upsampled x4) or on the GT (``flow: gt``; samples without GT
+    fall back to the LQ flow); ``occlusion``: forward-backward consistency mask (``wildvsr.metrics.warping``).
+    """
+
+    weight: float = 0.0
+    flow: Literal["lq", "gt"] = "lq"
+    occlusion: bool = True
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Distillation of a frozen per-frame teacher into the generator (``configs/distill_realesrgan.yaml``).
+
+    With ``enabled``, the step's targets are the teacher's outputs on the LQ; ``loss.pixel`` becomes the optional
+    loss to the GT (only samples that have one), ``loss.cleaning`` compares the cleaned LQ with the downsampled GT
+    (teacher output where there is no GT).
+
+    Attributes:
+        enabled: use the distillation recipe.
+        teacher: the teacher model and its cache.
+        real_roots: real low-quality clips without GT (videos / frame folders), cropped at ``gt_size / scale``.
+        real_fraction: probability that a sample comes from ``real_roots`` (else a degraded ``data.roots`` clip).
+        fixed_degradation: degrade each synthetic sample with a generator seeded by its sample id (its LQ is a
+            function of the sample, so with ``data.num_samples`` the teacher cache hits after the first pass).
+        teacher_loss: Charbonnier (or L1) to the teacher output.
+        temporal: the temporal term.
+    """
+
+    enabled: bool = False
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    real_roots: tuple[str, ...] = ()
+    real_fraction: float = 0.0
+    fixed_degradation: bool = False
+    teacher_loss: PixelLossConfig = field(default_factory=lambda: PixelLossConfig("charbonnier", 1.0, 1e-6))
+    temporal: TemporalLossConfig = field(default_factory=TemporalLossConfig)
 
 
 @dataclass(frozen=True)
@@ -267,6 +337,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     negvsr: NegVSRConfig = field(default_factory=NegVSRConfig)
     val: ValidationConfig = field(default_factory=ValidationConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     train: TrainLoopConfig = field(default_factory=TrainLoopConfig)
 
     def __post_init__(self) -> None:
@@ -337,6 +408,7 @@ def validate(cfg: TrainConfig) -> None:
     _need(v.synthetic_num_frames >= 2, "val.synthetic_num_frames", f"must be >= 2, got {v.synthetic_num_frames}")
     _need(v.synthetic_crop > 0 and v.synthetic_crop % (4 * d.scale) == 0, "val.synthetic_crop",
           f"must be a positive multiple of {4 * d.scale}, got {v.synthetic_crop}")
+    _validate_distill(cfg.distill, v)
     _need(t.max_steps >= 1, "train.max_steps", f"must be >= 1, got {t.max_steps}")
     _need(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"), "train.device",
           f"must be auto, cpu, cuda or cuda:N, got '{t.device}'")
@@ -344,6 +416,21 @@ def validate(cfg: TrainConfig) -> None:
     for key in ("checkpoint_every", "keep_checkpoints", "log_every"):
         _need(getattr(t, key) >= 1, f"train.{key}", f"must be >= 1, got {getattr(t, key)}")
     _need(t.val_every >= 0, "train.val_every", f"must be >= 0, got {t.val_every}")
+
+
+def _validate_distill(ds: DistillConfig, v: ValidationConfig) -> None:
+    _need(0 <= ds.real_fraction <= 1, "distill.real_fraction", f"must be in [0, 1], got {ds.real_fraction}")
+    _need(ds.real_fraction == 0 or bool(ds.real_roots) or not ds.enabled, "distill.real_roots",
+          "must list real LQ clips when distill.real_fraction > 0")
+    _need(bool(ds.teacher.name), "distill.teacher.name", "must be a model registry name such as 'rrdbnet'")
+    _need(ds.teacher.batch_frames >= 1, "distill.teacher.batch_frames", f"must be >= 1, got {ds.teacher.batch_frames}")
+    _need(ds.teacher.cache_shard_mb >= 1, "distill.teacher.cache_shard_mb",
+          f"must be >= 1, got {ds.teacher.cache_shard_mb}")
+    for key, w in (("teacher_loss.weight", ds.teacher_loss.weight), ("temporal.weight", ds.temporal.weight)):
+        _need(w >= 0 and math.isfinite(w), f"distill.{key}", f"must be >= 0, got {w}")
+    _need(ds.teacher_loss.eps > 0, "distill.teacher_loss.eps", f"must be > 0, got {ds.teacher_loss.eps}")
+    _need("warping_error" not in v.real_metrics or v.real_num_frames >= 2, "val.real_num_frames",
+          "must be >= 2 for the warping_error metric")
 
 
 # ----------------------------------------------------------------------------------------------------------------------

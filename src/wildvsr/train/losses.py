@@ -1,4 +1,4 @@
-"""Training losses: pixel (L1 / Charbonnier), cleaning, VGG19 perceptual and vanilla GAN.
+"""Training losses: pixel (L1 / Charbonnier), cleaning, VGG19 perceptual, vanilla GAN and temporal consistency.
 
 Video tensors are ``(B, T, C, H, W)`` in [0, 1]; every loss here is a mean over all elements unless stated otherwise.
 """
@@ -150,3 +150,55 @@ def build_perceptual_loss(vgg_weights: str | None, layer_weights: dict[str, floa
                             "vgg19-dcbb9e9d.pth to enable it). Training continues without the perceptual term.")
         return None
     return PerceptualLoss(vgg_weights, layer_weights, weight)
+
+
+def temporal_flows(frames: torch.Tensor, flow_fn, scale: int = 1,
+                   occlusion: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backward flows between consecutive frames and the pixels they are valid at, on a grid ``scale`` x larger.
+
+    Args:
+        frames: ``(B, T, 3, h, w)`` in [0, 1] (the LQ input, or the GT with ``scale = 1``).
+        flow_fn: ``flow_fn(ref, supp) -> (N, 2, h, w)`` (:data:`wildvsr.metrics.warping.FlowFn`, e.g. SPyNet).
+        scale: output size / ``frames`` size; flows are upsampled bilinearly and multiplied by it, the mask nearest.
+        occlusion: forward-backward consistency mask (else only the in-bounds mask).
+
+    Returns:
+        ``backward (B, T-1, 2, sh, sw)`` (frame t+1 -> t, in output pixels) and ``mask (B, T-1, 1, sh, sw)`` bool.
+    """
+    from wildvsr.metrics.warping import consistency_mask, warp_with_mask
+
+    b, t, c, h, w = frames.shape
+    prev, nxt = frames[:, :-1].reshape(-1, c, h, w).float(), frames[:, 1:].reshape(-1, c, h, w).float()
+    with torch.no_grad():
+        backward = flow_fn(nxt, prev).float()
+        if occlusion:
+            mask = consistency_mask(backward, flow_fn(prev, nxt).float())
+        else:
+            mask = warp_with_mask(prev[:, :1], backward)[1]
+        if scale != 1:
+            backward = F.interpolate(backward, scale_factor=scale, mode="bilinear", align_corners=False) * scale
+            mask = F.interpolate(mask.float(), scale_factor=scale, mode="nearest") > 0.5
+    return backward.reshape(b, t - 1, 2, h * scale, w * scale), mask.reshape(b, t - 1, 1, h * scale, w * scale)
+
+
+class TemporalLoss(nn.Module):
+    """Temporal consistency of a video output: ``weight * mean_{valid p} |O_{t+1}(p) - warp(O_t, b_t)(p)|``.
+
+    ``forward(out (B,T,3,H,W), backward (B,T-1,2,H,W), mask (B,T-1,1,H,W) bool)``; ``backward`` and ``mask`` come
+    from :func:`temporal_flows` (no gradient); the gradient reaches both frames of every pair. The mean runs over
+    the valid pixels (mask and inside the previous frame) and the channels; 0 when no pixel is valid.
+    """
+
+    def __init__(self, weight: float = 1.0) -> None:
+        super().__init__()
+        self.weight = float(weight)
+
+    def forward(self, out: torch.Tensor, backward: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        from wildvsr.metrics.warping import warp_with_mask
+
+        b, t, c, h, w = out.shape
+        out = out.float()
+        warped, inside = warp_with_mask(out[:, :-1].reshape(-1, c, h, w), backward.reshape(-1, 2, h, w))
+        valid = (mask.reshape(-1, 1, h, w) & inside).float()
+        diff = (out[:, 1:].reshape(-1, c, h, w) - warped).abs() * valid
+        return self.weight * diff.sum() / (valid.sum() * c).clamp_min(1.0)

@@ -128,6 +128,7 @@ class GeneratorPass:
         cleaned: the cleaning module's output ``(B, T, 3, h, w)`` when the cleaning loss is on, else None.
         out_neg: NegVSR: the output for the NegMix input, else None.
         gt_pix / gt_per / gt_gan: the GT (or USM GT) the pixel+cleaning / perceptual / GAN terms compare against.
+        extra: what a recipe's own terms read (distillation: ``teacher``, ``num_gt``, ``flow_backward``, ...).
     """
 
     lq: torch.Tensor
@@ -137,6 +138,7 @@ class GeneratorPass:
     gt_pix: torch.Tensor
     gt_per: torch.Tensor
     gt_gan: torch.Tensor
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

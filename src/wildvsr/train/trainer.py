@@ -33,8 +33,8 @@ from wildvsr.train.checkpoint import (DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY,
 from wildvsr.train.config import TrainConfig
 from wildvsr.train.distributed import DistInfo, barrier, cleanup_distributed, init_distributed
 from wildvsr.train.logbook import Logbook
-from wildvsr.train.parts import (GeneratorPass, build_dataset, build_networks, build_objective, build_optimizers,
-                                 step_seed, unwrap, wrap_ddp)
+from wildvsr.train.parts import (GeneratorPass, Objective, build_dataset, build_networks, build_objective,
+                                 build_optimizers, step_seed, unwrap, wrap_ddp)
 from wildvsr.utils.files import atomic_write_text
 from wildvsr.utils.seed import seed_everything, set_deterministic
 
@@ -86,7 +86,7 @@ class Trainer:
 
         nets = build_networks(cfg, self.device, net_g, net_d)
         self.net_g, self.net_d, self.ema = nets.net_g, nets.net_d, nets.ema
-        self.objective = build_objective(cfg, self.device, nets.net_d)
+        self.objective = self.build_objective(nets.net_d)
         self.optim = build_optimizers(cfg, nets)
         self.noise_bank = None
         if cfg.negvsr.enabled:
@@ -98,7 +98,7 @@ class Trainer:
 
             degradation = TrainingDegradation(cfg.degradation, cfg.data.scale)
         self.degradation = degradation
-        self.dataset = dataset if dataset is not None else build_dataset(cfg, degradation)
+        self.dataset = dataset if dataset is not None else self.build_dataset(degradation)
         if resume_from is not None:
             self._load_state(load_checkpoint(resume_from))
             logger.info("resumed from %s at step %d", resume_from, self.step)
@@ -106,6 +106,13 @@ class Trainer:
             self.net_g, self.net_d = wrap_ddp(nets, self.device, cfg.train.find_unused_parameters)
         self.logbook: Logbook | None = None
         self.callbacks = self._default_callbacks(progress)
+
+    # the parts a recipe may build differently (wildvsr.train.distill.DistillTrainer)
+    def build_dataset(self, degradation: Any) -> VideoSequenceDataset:
+        return build_dataset(self.cfg, degradation)
+
+    def build_objective(self, net_d: nn.Module | None) -> Objective:
+        return build_objective(self.cfg, self.device, net_d)
 
     @property
     def raw_net_g(self) -> nn.Module:
@@ -135,7 +142,7 @@ class Trainer:
         if d.num_workers > 0:
             kwargs = {"prefetch_factor": d.prefetch_factor, "persistent_workers": False}
         return DataLoader(self.dataset, batch_size=d.batch_size, sampler=sampler, num_workers=d.num_workers,
-                          collate_fn=collate, pin_memory=self.device.type == "cuda", drop_last=True, **kwargs)
+                          collate_fn=getattr(self.dataset, "collate", collate), pin_memory=self.device.type == "cuda", drop_last=True, **kwargs)
 
     def prepare_batch(self, batch: dict[str, Any], generator: torch.Generator) -> dict[str, torch.Tensor]:
         """Move the GT to the device and run the degradation's device stage there (batched).
@@ -374,7 +381,10 @@ def train(cfg: TrainConfig, output_dir: str | os.PathLike, *, resume: bool = Fal
     if cfg.train.deterministic:
         set_deterministic(True)
     try:
-        trainer = Trainer(cfg, output_dir, resume=resume, dist_info=info, progress=progress)
+        trainer_cls = Trainer
+        if cfg.distill.enabled:
+            from wildvsr.train.distill import DistillTrainer as trainer_cls
+        trainer = trainer_cls(cfg, output_dir, resume=resume, dist_info=info, progress=progress)
         summary = trainer.fit(max_steps)
         # every rank past its last collective before any rank tears gloo down: a peer that closes its sockets while
         # rank 0 still writes the log made rank 0 abort in gloo's teardown (SIGABRT, exit 1 after a good run)

@@ -1,4 +1,5 @@
-"""Periodic validation during training (rank 0): NIQE on real LQ frames, PSNR on a fixed degraded clean clip.
+"""Periodic validation during training (rank 0): NIQE (BRISQUE, warping error) on real LQ frames, PSNR on a fixed
+degraded clean clip.
 
 Both sets are small and cropped so a validation costs seconds: the real set is a centre crop of the first frames of
 e.g. ``videolq_000``; the synthetic set is a centre GT crop of a clean video (e.g. Vid4 ``calendar``) degraded once
@@ -85,14 +86,7 @@ class Validator:
         v = cfg.val
         self.real: torch.Tensor | None = None
         self.synthetic: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._niqe = None
         if v.real_frames:
-            try:
-                from wildvsr.metrics import calculate_niqe
-
-                self._niqe = calculate_niqe
-            except ImportError:
-                logger.warning("wildvsr.metrics.calculate_niqe is not available; real-set validation saves images only")
             self.real = to_video_tensor(center_crop(read_frames(v.real_frames, v.real_num_frames), v.real_crop))
         if v.synthetic_video:
             gt = to_video_tensor(center_crop(read_frames(v.synthetic_video, v.synthetic_num_frames), v.synthetic_crop,
@@ -109,8 +103,7 @@ class Validator:
             if self.real is not None:
                 out = model(self.real.to(self.device)).float().cpu()
                 frames = to_uint8(out)
-                if self._niqe is not None:
-                    results["val/niqe"] = float(np.mean([self._niqe(f) for f in frames]))
+                results.update(self._real_scores(frames))
                 if self.cfg.val.save_images:
                     mid = self.real.shape[1] // 2
                     save_grid(self.out_dir / f"step_{step:08d}_real.png",
@@ -126,6 +119,20 @@ class Validator:
         finally:
             model.train(was_training)
         return results
+
+    def _real_scores(self, frames: np.ndarray) -> dict[str, float]:
+        """``val.real_metrics`` of the output frames ``(T, H, W, 3)`` uint8: NIQE / BRISQUE averaged over frames,
+        warping error (SPyNet flow on the output) over the clip."""
+        from wildvsr.metrics import calculate_brisque, calculate_niqe, warping_error
+
+        per_frame = {"niqe": calculate_niqe, "brisque": calculate_brisque}
+        scores = {}
+        for name in self.cfg.val.real_metrics:
+            if name == "warping_error":
+                scores["val/warping_error"] = float(warping_error(frames, device=self.device))
+            else:
+                scores[f"val/{name}"] = float(np.mean([per_frame[name](f) for f in frames]))
+        return scores
 
     def _upsample(self, lq: torch.Tensor) -> np.ndarray:
         s = self.cfg.data.scale
