@@ -162,7 +162,10 @@ class DistillDataset(Dataset):
         return bool(np.random.default_rng([self.seed, sample_id, 0xD157]).random() < self.real_fraction)
 
     def __getitem__(self, sample_id: int) -> dict[str, Any]:
-        real = self.is_real(int(sample_id))
+        sample_id = int(sample_id)
+        if self.synthetic.spec.num_samples is not None:  # a fixed set: the kind repeats with the sample
+            sample_id %= self.synthetic.spec.num_samples
+        real = self.is_real(sample_id)
         ds = self.real if real else self.synthetic
         sample = ds[sample_id]
         if real:
