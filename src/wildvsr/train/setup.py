@@ -67,13 +67,11 @@ def set_trainable(model: nn.Module, cfg: ModelConfig) -> None:
 def init_propagation(model: nn.Module, spec: str) -> None:
     """Copy official BasicVSR weights (``reds4``, ``basicvsr.vimeo90k_bi`` or a ``.pth`` path) into propagation +
     SPyNet of a RealBasicVSR."""
-    from wildvsr.models import init_from_basicvsr
+    from wildvsr.models import init_from_basicvsr, resolve_weights
     from wildvsr.models.pretrained import unwrap_checkpoint
-    from wildvsr.weights import load_state_dict, resolve_weights
+    from wildvsr.weights import load_state_dict
 
-    if "." not in spec and not Path(spec).exists():
-        spec = f"basicvsr.{spec}"
-    path = resolve_weights(spec)
+    path = resolve_weights(spec, model="basicvsr")  # a bare tag is a BasicVSR tag
     if not hasattr(model, "basicvsr"):
         raise ConfigError(f"config key 'model.init_from_basicvsr': model {type(model).__name__} has no BasicVSR part")
     report = init_from_basicvsr(model, unwrap_checkpoint(load_state_dict(path)))
