@@ -26,12 +26,12 @@ import torch
 
 from wildvsr.degrade.config import DegradationConfig, load_preset
 from wildvsr.degrade.gallery import GalleryRecorder, save_gallery
-from wildvsr.degrade.jpeg import tensor_to_uint8
 from wildvsr.degrade.pipeline import Degrader
 from wildvsr.errors import InputError
 from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_write_text, check_output_path
 from wildvsr.utils.seed import numpy_generator, torch_generator
+from wildvsr.utils.frames import to_frames, to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +105,12 @@ def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, preset: str | 
                 if not chunk:
                     break
                 hr = np.stack([f.image for f in chunk])  # (n, H, W, 3) uint8
-                gt = torch.from_numpy(hr).to(device).permute(0, 3, 1, 2)[None].float() / 255.0
+                gt = to_tensor(hr, device)[None]  # (1, n, 3, H, W)
                 lq = degrader.apply(gt, params.frames(done, done + len(chunk)), generator,
                                     trace=recorder if done == 0 else None)
                 if recorder is not None and done == 0:
                     recorder("output (8-bit)", lq[0, 0])
-                for f, img in zip(chunk, tensor_to_uint8(lq[0])):
+                for f, img in zip(chunk, to_frames(lq[0])):
                     writer.write(img, pts=f.pts)
                 done += len(chunk)
                 logger.debug("degraded frames %d/%d", done, total)

@@ -21,6 +21,7 @@ from wildvsr.evaluate.scoring import check_metric_names, make_metrics, score_seq
 from wildvsr.metrics import metric_info
 from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_path, check_output_path
+from wildvsr.utils.frames import to_frames, to_tensor
 
 __all__ = ["benchmark", "degrade_clip", "evaluate"]
 
@@ -82,10 +83,10 @@ def degrade_clip(gt: np.ndarray, preset: str, seed: int, index: int = 0) -> tupl
     rng = np.random.default_rng([seed, index])
     params = degrader.sample_params(1, len(gt), rng)
     generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    x = torch.from_numpy(np.ascontiguousarray(gt)).permute(0, 3, 1, 2)[None].float().div_(255)
+    x = to_tensor(gt)[None]
     with torch.no_grad():
         lq = degrader.apply(x, params, generator)
-    out = lq[0].permute(0, 2, 3, 1).mul(255).round_().clamp_(0, 255).to(torch.uint8).numpy()
+    out = to_frames(lq[0])
     return out, params.to_dict()
 
 

@@ -20,6 +20,7 @@ from wildvsr.errors import InputError
 from wildvsr.negvsr.bank import NoiseBank
 from wildvsr.negvsr.negmix import negmix
 from wildvsr.utils.files import atomic_path
+from wildvsr.utils.frames import to_frames, to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def _lq_crop(source: str | os.PathLike, frames: int, size: int) -> torch.Tensor:
             out.append(np.asarray(crop))
     if not out:
         raise InputError(f"{source} has no frames")
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+    return to_tensor(np.stack(out))[None]
 
 
 def negmix_gallery(source: str | os.PathLike, bank: NoiseBank | str | os.PathLike, out: str | os.PathLike, *,
@@ -132,7 +133,7 @@ def negmix_gallery(source: str | os.PathLike, bank: NoiseBank | str | os.PathLik
         for p in probs:
             gen = torch.Generator().manual_seed(seed)
             neg = negmix(lq, noise, generator=gen, mix_weight=m, prob=p, patch_size=patch_size, rule=rule, mode=mode)
-            img = (neg[0, frame].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+            img = to_frames(neg[0, frame])
             row.append(_enlarge(img, scale))
         tiles.append(row)
     title = (f"NegMix ({rule} rule, {size}px crop, {patch_size}px patches, frame {frame}): "
