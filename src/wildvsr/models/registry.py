@@ -23,7 +23,7 @@ from wildvsr.pretrained_cfg import PretrainedCfg
 from wildvsr.weights import locate
 
 __all__ = ["PretrainedCfg", "ModelEntry", "list_models", "is_model", "model_info", "get_pretrained_cfg",
-           "get_model_entry", "DEFAULT_UPSCALE_MODEL"]
+           "get_model_entry", "refine_threshold_kwarg", "refining_models", "DEFAULT_UPSCALE_MODEL"]
 
 _PAPER_BASICVSR = "Chan et al., BasicVSR, CVPR 2021, arXiv:2012.02181"
 _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video Super-Resolution, CVPR 2022, " \
@@ -201,6 +201,17 @@ def get_model_entry(name: str) -> ModelEntry:
     if entry is None:
         raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     return entry
+
+
+def refine_threshold_kwarg(name: str) -> str | None:
+    """The constructor kwarg that takes ``--refine-threshold`` for model ``name`` (``"name.tag"`` accepted; a class
+    attribute ``refine_threshold_kwarg`` declares it), or None when the model has no refinement loop."""
+    return getattr(get_model_entry(split_name(name)[0]).builder, "refine_threshold_kwarg", None)
+
+
+def refining_models() -> list[str]:
+    """Registered models that take a refine threshold."""
+    return [n for n in list_models() if refine_threshold_kwarg(n) is not None]
 
 
 def get_pretrained_cfg(name: str, tag: str | None = None) -> PretrainedCfg:
