@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from wildvsr.errors import UnknownModelError, WeightsMismatchError
+from wildvsr.inference import UpscaleConfig, build_upscaler
 from wildvsr.models import guess_architecture, parse_weights_spec
 from wildvsr.models.pretrained import read_config, unwrap_checkpoint
 from wildvsr.weights import load_state_dict
@@ -111,7 +112,6 @@ def create_method(name: str, device: str = "cpu") -> Method:
     """
     if name == "bicubic":
         return Method(name, bicubic_x4, False, "torch bicubic x4")
-    from wildvsr.inference import UpscaleConfig, build_upscaler
 
     check_method_names([name])
     path = _weights_file(name)
