@@ -32,6 +32,7 @@ from PIL import Image
 from wildvsr.inference import Upscaler
 from wildvsr.inference.upscaler import PRE_PAD
 from wildvsr.models import create_model
+from wildvsr.utils.frames import to_frames
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_lq" / "videolq_000" / "00000000.png"
 CONTEXT = 32  # real pixels around the crop for the border reference
@@ -41,11 +42,6 @@ BAND = 8  # input pixels of the border band scored
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
-def to_uint8(out: torch.Tensor) -> np.ndarray:
-    """``(1, 3, H, W)`` float -> ``(H, W, 3)`` uint8."""
-    return (out[0].float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
 def timed_call(model: torch.nn.Module, x: torch.Tensor, precision: str, channels_last: bool,
@@ -60,7 +56,7 @@ def timed_call(model: torch.nn.Module, x: torch.Tensor, precision: str, channels
         out = model(x)
         seconds = time.perf_counter() - start
     model.to(memory_format=torch.contiguous_format)
-    return seconds, to_uint8(out)
+    return seconds, to_frames(out[0].float())
 
 
 def border_scores(out: np.ndarray, ref: np.ndarray) -> tuple[float, float]:

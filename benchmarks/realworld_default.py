@@ -39,6 +39,7 @@ from wildvsr.metrics.brisque import calculate_brisque
 from wildvsr.metrics.full_reference import calculate_psnr, calculate_ssim
 from wildvsr.metrics.niqe import calculate_niqe
 from wildvsr.metrics.warping import spynet_flow_fn, warping_error
+from wildvsr.utils.frames import to_frames, to_tensor
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PER_FRAME_MODELS = ("rrdbnet.x4plus", "rrdbnet.x4plus_anime", "srvgg.animevideov3")
@@ -57,14 +58,6 @@ def load_clips(crop: int, frames: int) -> list[dict]:
         lq, _ = degrade_clip(gt, "realbasicvsr", 0, index)
         clips.append({"name": f"vid4_{seq.name}", "kind": "vid4", "lq": lq, "gt": gt})
     return clips
-
-
-def to_tensor(frames: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255)
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    return x.clamp(0, 1).mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
 def run_per_frame(name: str, lq: np.ndarray) -> tuple[np.ndarray, float]:
@@ -260,14 +253,14 @@ def main() -> None:
                 outputs[method] = raw
                 continue
             sr = torch.from_numpy(raw)
-            outputs[method] = to_uint8(sr)
+            outputs[method] = to_frames(sr)
             for setting in settings:
                 stab = build_stabilizer(setting, "cpu")
                 start = time.process_time()
                 stabilized = stab(to_tensor(lq), sr)
                 key = f"{method}+{setting}"
                 seconds[key] = spf + (time.process_time() - start) / len(lq)
-                outputs[key] = to_uint8(stabilized)
+                outputs[key] = to_frames(stabilized)
                 plain[key] = method
         for method, out in outputs.items():
             if method not in scores:

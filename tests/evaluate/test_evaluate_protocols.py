@@ -11,7 +11,7 @@ from PIL import Image
 from wildvsr_testing import synthetic_frames
 
 from wildvsr.errors import UnknownModelError
-from wildvsr.evaluate import benchmark, get_protocol, list_protocols, load_frames, split_quarters
+from wildvsr.evaluate import BenchmarkConfig, benchmark, get_protocol, list_protocols, load_frames, split_quarters
 
 
 def test_videolq_selects_first_middle_last_like_the_papers():
@@ -53,7 +53,7 @@ def test_flir_benchmark_scores_four_quarter_sequences_of_25_frames(tmp_path: Pat
     for i, f in enumerate(frames):
         Image.fromarray(f).save(folder / f"{i:03d}.png")
     np.testing.assert_array_equal(load_frames(folder, indices=[0, 26]), frames[[0, 26]])
-    res = benchmark(folder, "bicubic", "flir", tmp_path / "out", metrics="niqe")
+    res = benchmark(folder, BenchmarkConfig("bicubic", "flir", metrics="niqe"), tmp_path / "out").to_dict()
     seqs = res["methods"]["bicubic"]["sequences"]
     assert list(seqs) == [f"flir_seq_q{k}" for k in range(4)]
     assert all(s["frames"] == [0, 12, 24] for s in seqs.values())

@@ -14,7 +14,7 @@ from PIL import Image
 from wildvsr_testing import synthetic_frames, write_clip
 
 from wildvsr.errors import OutputExistsError
-from wildvsr.evaluate import benchmark, degrade_clip, evaluate
+from wildvsr.evaluate import BenchmarkConfig, benchmark, degrade_clip, evaluate
 from wildvsr.metrics import calculate_psnr
 
 
@@ -27,7 +27,7 @@ def _folder(path: Path, frames: np.ndarray) -> Path:
 
 def test_synthetic_bicubic_preset_with_bicubic_method(tmp_path: Path):
     clip = write_clip(tmp_path / "clean.mkv", synthetic_frames(4, 64, 64, seed=3), codec="ffv1", pix_fmt="bgr0")
-    res = benchmark(clip, "bicubic", "synthetic", tmp_path / "out", preset="bicubic", seed=5)
+    res = benchmark(clip, BenchmarkConfig("bicubic", "synthetic", preset="bicubic", seed=5), tmp_path / "out").to_dict()
     seq = res["methods"]["bicubic"]["sequences"]["clean"]
     assert seq["frames"] == [0, 1, 2, 3]
     assert all(20 < v < 60 for v in seq["values"]["psnr_y"]), seq["values"]

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from wildvsr_testing import shared_path
 
-from wildvsr.evaluate import benchmark
+from wildvsr.evaluate import BenchmarkConfig, benchmark
 from wildvsr.metrics import calculate_brisque, calculate_niqe
 
 
@@ -22,7 +22,7 @@ def videolq_run(tmp_path_factory) -> tuple[Path, dict]:
     src = shared_path("real_lq", "videolq_000")
     out = tmp_path_factory.mktemp("videolq") / "report"
     # a central 64x64 input crop keeps the test fast (256x256 outputs; NIQE needs >= 96x96)
-    return out, benchmark(src, "bicubic", "videolq", out, crop=64)
+    return out, benchmark(src, BenchmarkConfig("bicubic", "videolq", crop=64), out).to_dict()
 
 
 def test_videolq_picks_frames_0_15_30_and_reports_niqe_brisque(videolq_run):

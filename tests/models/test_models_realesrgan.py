@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from wildvsr.cli import app
 from wildvsr.errors import WeightsMismatchError
 from wildvsr.models import create_model, from_pretrained, get_pretrained_cfg, save_pretrained
-from wildvsr.models.ncnn_weights import TAG_FP16, load_ncnn_state_dict, param_path_for, read_ncnn
+from wildvsr.ncnn_weights import TAG_FP16, load_ncnn_state_dict, param_path_for, read_ncnn
 from wildvsr.models.rrdbnet import RRDBNet
 from wildvsr.models.srvgg import SRVGGNetCompact
-from wildvsr.weights import resolve_weights
+from wildvsr.models import resolve_weights
 
 REAL = ["rrdbnet.x4plus", "rrdbnet.x4plus_anime", "srvgg.animevideov3"]
 COUNTS = {"rrdbnet.x4plus": 16_697_987, "rrdbnet.x4plus_anime": 4_467_779, "srvgg.animevideov3": 621_424}

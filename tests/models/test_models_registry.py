@@ -20,7 +20,7 @@ from wildvsr.models import (
 )
 from wildvsr.models.layers import flow_warp
 from wildvsr.models.registry import get_model_entry
-from wildvsr.weights import resolve_weights
+from wildvsr.models import resolve_weights
 
 
 def _num_params(model: torch.nn.Module) -> int:

@@ -9,6 +9,10 @@ from typing import Any
 
 from wildvsr.app.settings import AppSettings
 from wildvsr.defaults import DEFAULT_TEMPORAL, DEFAULT_UPSCALE_MODEL, RECOMMENDED_STABILIZER
+from wildvsr.models.pretrained import read_config, resolve_weights
+from wildvsr.models.weights_spec import split_name
+from wildvsr.models.registry import _MODELS, get_model_entry
+from wildvsr.weights import locate
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 TILE_CHOICES = (0, 128, 256, 512)  # 0: whole frames
@@ -33,9 +37,6 @@ def is_upscale_model(builder: Any) -> bool:
 def model_choices(settings: AppSettings) -> list[ModelChoice]:
     """Every registered upscale model with each of its weights (``name`` = default weights, ``name.tag`` others),
     then the server's extra weights files (``file:NAME``). The default model comes first."""
-    from wildvsr.models.registry import _MODELS
-    from wildvsr.weights import locate
-
     choices = []
     for name in sorted(_MODELS):
         entry = _MODELS[name]
@@ -55,7 +56,7 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
 
 def default_choice(choices: list[ModelChoice]) -> str:
     """The value of :data:`wildvsr.defaults.DEFAULT_UPSCALE_MODEL` (``name`` or ``name.tag``) in ``choices``."""
-    name, _, tag = DEFAULT_UPSCALE_MODEL.partition(".")
+    name, tag = split_name(DEFAULT_UPSCALE_MODEL)
     for choice in choices:
         if choice.value == DEFAULT_UPSCALE_MODEL or (tag and choice.model == name and choice.tag == tag):
             return choice.value
@@ -65,15 +66,11 @@ def default_choice(choices: list[ModelChoice]) -> str:
 def _architecture(path: Path) -> str:
     """The architecture stored with our weights files; a foreign file is read as the default model's architecture
     (as ``wildvsr upscale --weights FILE`` does)."""
-    from wildvsr.models.pretrained import read_config, resolve_weights
-
     arch, _ = read_config(resolve_weights(path))
-    return arch or DEFAULT_UPSCALE_MODEL.partition(".")[0]
+    return arch or split_name(DEFAULT_UPSCALE_MODEL)[0]
 
 
 def _is_per_frame(model: str) -> bool:
-    from wildvsr.models.registry import get_model_entry
-
     return getattr(get_model_entry(model).builder, "temporal", True) is False
 
 

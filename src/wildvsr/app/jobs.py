@@ -22,13 +22,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from wildvsr.app.choices import ModelChoice, upscale_config_kwargs
 from wildvsr.app.settings import AppSettings
-from wildvsr.app.uploads import (ZIP_EXTENSIONS, check_length, check_upload, discard,
-                                 unpack_frames, upload_folder, uploaded_path)
+from wildvsr.app.uploads import (
+    ZIP_EXTENSIONS,
+    check_length,
+    check_upload,
+    discard,
+    unpack_frames,
+    upload_folder,
+    uploaded_path,
+)
+from wildvsr.degrade.video import DegradeConfig, degrade_video
 from wildvsr.errors import InputError, VSRError
-from wildvsr.video import is_image_path
+from wildvsr.evaluate import evaluate
+from wildvsr.evaluate.methods import bicubic_x4
+from wildvsr.inference import UpscaleConfig, upscale_video
+from wildvsr.video import VideoReader, is_image_path, read_info
+from wildvsr.video.convert import convert_video
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +122,10 @@ class ProgressReporter:
         self.done = 0
         self.start = time.monotonic()
         report(0, total, f"{verb}: starting")
+
+    def set_total(self, total: int) -> None:
+        """The job's own frame count (a job that reports it, e.g. ``degrade_video``)."""
+        self.total = total
 
     def __call__(self, frames: int) -> None:
         self.done += int(frames)
@@ -202,9 +219,6 @@ def run_upscale(upload: Path, choice: ModelChoice, temporal: bool, precision: st
     The job folder depends only on the input bytes and the settings: a cancelled run keeps its finished chunks there
     and the same request resumes them (``resume=True``); a finished one is returned as it is.
     """
-    from wildvsr.inference import UpscaleConfig, upscale_video
-    from wildvsr.video import read_info
-
     kwargs = upscale_config_kwargs(choice, temporal, precision, tile, settings.device)
     config = UpscaleConfig(**kwargs)
     job = folder / f"upscale-{content_key(upload, config.pixel_settings())}"
@@ -232,21 +246,15 @@ def run_upscale(upload: Path, choice: ModelChoice, temporal: bool, precision: st
 def comparison_pair(source: Path, output: Path, index: int) -> tuple[np.ndarray, np.ndarray]:
     """Frame ``index`` (clamped to the clip) of the input upscaled with bicubic to the output's size, and of the
     output: two ``(H, W, 3)`` uint8 arrays."""
-    from wildvsr.evaluate.methods import bicubic_x4
-
     low, high = _frame(source, index), _frame(output, index)
     base = bicubic_x4(low[None])[0]
     if base.shape != high.shape:  # outputs at scale 2/3: resize the x4 bicubic to the output grid
-        from PIL import Image
-
         base = np.asarray(Image.fromarray(base).resize((high.shape[1], high.shape[0]), Image.BICUBIC))
     return base, high
 
 
 def save_comparison(source: Path, output: Path, index: int, folder: Path) -> tuple[Path, Path]:
     """:func:`comparison_pair` written as two PNGs in ``folder`` (served from there, removed with the session)."""
-    from PIL import Image
-
     paths = (folder / f"compare_{int(index)}_bicubic.png", folder / f"compare_{int(index)}_output.png")
     for path, image in zip(paths, comparison_pair(source, output, index)):
         Image.fromarray(image).save(path)
@@ -254,8 +262,6 @@ def save_comparison(source: Path, output: Path, index: int, folder: Path) -> tup
 
 
 def _frame(path: Path, index: int) -> np.ndarray:
-    from wildvsr.video import VideoReader
-
     last = None
     with VideoReader(path) as reader:
         for i, frame in enumerate(reader):
@@ -283,20 +289,15 @@ class DegradeResult:
 def run_degrade(upload: Path, preset: str, seed: int, settings: AppSettings, folder: Path, report: Report,
                 cancel: threading.Event) -> DegradeResult:
     """Degrade an accepted upload with :func:`wildvsr.degrade.degrade_video` (same seed, same bytes)."""
-    from wildvsr.degrade.video import degrade_video
-    from wildvsr.video import read_info
-    from wildvsr.video.convert import convert_video
-
     job = folder / f"degrade-{uuid.uuid4().hex[:12]}"
     source = stage_input(upload, job, settings)
     single = is_image_path(source) and not source.is_dir()
     clip = job / ("degraded.png" if single else "degraded.mp4")
-    total = read_info(source).num_frames
     cancel.clear()
     try:
-        degrade_video(source, clip, preset, seed=int(seed), params_out=job / "params.json",
-                      gallery=job / "gallery.png", max_frames=settings.max_frames,
-                      progress=ProgressReporter(total, report, cancel, "degrading"))
+        degrade_video(source, clip, DegradeConfig(preset=preset, seed=int(seed), max_frames=settings.max_frames),
+                      params_out=job / "params.json", gallery=job / "gallery.png",
+                      progress=ProgressReporter(None, report, cancel, "degrading"))  # degrade_video sets the total
         preview = None
         if not single:  # lossless 4:4:4 H.264 does not play in browsers: a 4:2:0 copy for the page only
             preview = convert_video(clip, job / "preview.mp4", crf=12, pix_fmt="yuv420p")
@@ -322,8 +323,6 @@ class EvaluateResult:
 def run_evaluate(results: list[Path], reference: Path | None, protocol: str, settings: AppSettings,
                  folder: Path) -> EvaluateResult:
     """Score each accepted upload with :func:`wildvsr.evaluate.evaluate` (against ``reference`` when given)."""
-    from wildvsr.evaluate import evaluate
-
     if not results:
         raise InputError("no result to evaluate: upload one or more videos")
     job = folder / f"evaluate-{uuid.uuid4().hex[:12]}"

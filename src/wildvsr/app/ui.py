@@ -13,6 +13,7 @@ import sys
 import threading
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 # Before gradio is imported: no telemetry, no update check (the server must not reach the internet).
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -20,13 +21,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from wildvsr.app.choices import PRECISIONS, TILE_CHOICES, model_choices  # noqa: E402
-from wildvsr.app.choices import default_choice  # noqa: E402
+from wildvsr.app.choices import PRECISIONS, TILE_CHOICES, ModelChoice, default_choice, model_choices  # noqa: E402
 from wildvsr.app.jobs import (Sessions, accept_upload, public_message, run_degrade, run_evaluate,  # noqa: E402
                               run_upscale)
 from wildvsr.app.settings import AppSettings  # noqa: E402
 from wildvsr.app.uploads import ACCEPTED_EXTENSIONS, VIDEO_LIKE_EXTENSIONS, upload_folder  # noqa: E402
 from wildvsr.errors import UnknownModelError, VSRError  # noqa: E402
+from wildvsr.evaluate import list_protocols  # noqa: E402
 
 # System fonts only: the default theme would fetch web fonts from a CDN, which fails offline.
 _FONT = ["ui-sans-serif", "system-ui", "sans-serif"]
@@ -44,8 +45,22 @@ def _progress_report(progress: gr.Progress):
 def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
     """The page (not launched). ``sessions`` holds the files of each browser session."""
     choices = model_choices(settings)
-    by_value = {c.value: c for c in choices}
-    from wildvsr.evaluate import list_protocols
+    h = _handlers(settings, sessions, {c.value: c for c in choices})
+    video_types = list(ACCEPTED_EXTENSIONS)
+    with gr.Blocks(title="wildvsr", delete_cache=(3600, 3600)) as demo:
+        gr.Markdown("# wildvsr\nReal-world video super-resolution (x4): upscale, degrade and evaluate. "
+                    f"{settings.limits_text()} Accepted files: {', '.join(ACCEPTED_EXTENSIONS)} "
+                    "(a zip holds the frames of one clip as images).")
+        with gr.Tabs():
+            _upscale_tab(h, choices, video_types)
+            _degrade_tab(h, video_types)
+            _evaluate_tab(h, video_types)
+        demo.unload(h.end_session)
+    return demo
+
+
+def _handlers(settings: AppSettings, sessions: Sessions, by_value: dict[str, ModelChoice]) -> SimpleNamespace:
+    """The page's event handlers (closures over the settings and sessions; Gradio reads their signatures)."""
 
     def upscale(file, model, temporal, precision, tile, compare_frame, request: gr.Request,
                 progress=gr.Progress()):
@@ -94,73 +109,76 @@ def build_app(settings: AppSettings, sessions: Sessions) -> gr.Blocks:
     def end_session(request: gr.Request) -> None:
         sessions.end(request.session_hash or "anonymous")
 
-    video_types = list(ACCEPTED_EXTENSIONS)
-    with gr.Blocks(title="wildvsr", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown("# wildvsr\nReal-world video super-resolution (x4): upscale, degrade and evaluate. "
-                    f"{settings.limits_text()} Accepted files: {', '.join(ACCEPTED_EXTENSIONS)} "
-                    "(a zip holds the frames of one clip as images).")
-        with gr.Tabs():
-            with gr.Tab("Upscale", id="upscale"):
+    return SimpleNamespace(upscale=upscale, degrade=degrade, evaluate=evaluate, cancel=cancel,
+                           end_session=end_session)
+
+
+def _upscale_tab(h: SimpleNamespace, choices: list[ModelChoice], video_types: list[str]) -> None:
+    with gr.Tab("Upscale", id="upscale"):
+        with gr.Row():
+            with gr.Column():
+                up_file = gr.File(label="Video, image or zip of frames", file_types=video_types,
+                                  type="filepath", elem_id="upscale-input")
+                up_model = gr.Dropdown([(c.label, c.value) for c in choices], value=default_choice(choices),
+                                       label="Model", elem_id="upscale-model")
+                up_temporal = gr.Checkbox(True, label="Temporal stabilizer (per-frame models)")
                 with gr.Row():
-                    with gr.Column():
-                        up_file = gr.File(label="Video, image or zip of frames", file_types=video_types,
-                                          type="filepath", elem_id="upscale-input")
-                        up_model = gr.Dropdown([(c.label, c.value) for c in choices], value=default_choice(choices),
-                                               label="Model", elem_id="upscale-model")
-                        up_temporal = gr.Checkbox(True, label="Temporal stabilizer (per-frame models)")
-                        with gr.Row():
-                            up_precision = gr.Dropdown(list(PRECISIONS), value="fp32", label="Precision",
-                                                       info="bf16/fp16 are for GPUs")
-                            up_tile = gr.Dropdown([("whole frames", 0)] + [(str(t), t) for t in TILE_CHOICES[1:]],
-                                                  value=0, label="Tile (input pixels; less memory)")
-                        up_frame = gr.Number(0, precision=0, minimum=0, label="Frame to compare")
-                        with gr.Row():
-                            up_run = gr.Button("Upscale", variant="primary", elem_id="upscale-run")
-                            up_cancel = gr.Button("Cancel", elem_id="upscale-cancel")
-                    with gr.Column():
-                        up_status = gr.Markdown(label="Job status", elem_id="upscale-status")
-                        up_video = gr.Video(label="Result", interactive=False, elem_id="upscale-video")
-                        up_download = gr.File(label="Download", interactive=False)
-                        up_compare = gr.ImageSlider(label="Bicubic input (left) vs wildvsr (right)", type="filepath",
-                                                    interactive=False, elem_id="upscale-compare")
-                up_run.click(upscale, [up_file, up_model, up_temporal, up_precision, up_tile, up_frame],
-                             [up_video, up_download, up_compare, up_status], api_name="upscale",
-                             concurrency_limit=1, concurrency_id="jobs")
-                up_cancel.click(cancel, None, up_status, queue=False, api_name="cancel")
-            with gr.Tab("Degrade", id="degrade"):
+                    up_precision = gr.Dropdown(list(PRECISIONS), value="fp32", label="Precision",
+                                               info="bf16/fp16 are for GPUs")
+                    up_tile = gr.Dropdown([("whole frames", 0)] + [(str(t), t) for t in TILE_CHOICES[1:]],
+                                          value=0, label="Tile (input pixels; less memory)")
+                up_frame = gr.Number(0, precision=0, minimum=0, label="Frame to compare")
                 with gr.Row():
-                    with gr.Column():
-                        dg_file = gr.File(label="Clean video, image or zip of frames", file_types=video_types,
-                                          type="filepath")
-                        dg_preset = gr.Dropdown(list(DEGRADE_PRESETS), value="realbasicvsr", label="Preset")
-                        dg_seed = gr.Number(0, precision=0, label="Seed (same seed, same bytes)")
-                        dg_run = gr.Button("Degrade", variant="primary")
-                    with gr.Column():
-                        dg_status = gr.Markdown(label="Job status")
-                        dg_clip = gr.File(label="Degraded clip (lossless)", interactive=False)
-                        dg_preview = gr.Video(label="Preview", interactive=False)
-                        dg_gallery = gr.Gallery(label="Stages (one crop after every step)", columns=1)
-                        dg_params = gr.File(label="Sampled parameters (JSON)", interactive=False)
-                dg_run.click(degrade, [dg_file, dg_preset, dg_seed],
-                             [dg_clip, dg_preview, dg_gallery, dg_params, dg_status], api_name="degrade",
-                             concurrency_limit=1, concurrency_id="jobs")
-            with gr.Tab("Evaluate", id="evaluate"):
-                with gr.Row():
-                    with gr.Column():
-                        ev_files = gr.File(label="Results (videos, images or zips of frames)", file_count="multiple",
-                                           file_types=video_types, type="filepath")
-                        ev_ref = gr.File(label="Reference (optional: enables full-reference metrics)",
-                                         file_types=video_types, type="filepath")
-                        ev_protocol = gr.Dropdown(list_protocols(), value="frames", label="Protocol")
-                        ev_run = gr.Button("Evaluate", variant="primary")
-                    with gr.Column():
-                        ev_table = gr.Dataframe(label="Mean metrics", interactive=False)
-                        ev_plots = gr.Gallery(label="Plots", columns=1)
-                        ev_files_out = gr.File(label="Reports", file_count="multiple", interactive=False)
-                ev_run.click(evaluate, [ev_files, ev_ref, ev_protocol], [ev_table, ev_plots, ev_files_out],
-                             api_name="evaluate", concurrency_limit=1, concurrency_id="jobs")
-        demo.unload(end_session)
-    return demo
+                    up_run = gr.Button("Upscale", variant="primary", elem_id="upscale-run")
+                    up_cancel = gr.Button("Cancel", elem_id="upscale-cancel")
+            with gr.Column():
+                up_status = gr.Markdown(label="Job status", elem_id="upscale-status")
+                up_video = gr.Video(label="Result", interactive=False, elem_id="upscale-video")
+                up_download = gr.File(label="Download", interactive=False)
+                up_compare = gr.ImageSlider(label="Bicubic input (left) vs wildvsr (right)", type="filepath",
+                                            interactive=False, elem_id="upscale-compare")
+        up_run.click(h.upscale, [up_file, up_model, up_temporal, up_precision, up_tile, up_frame],
+                     [up_video, up_download, up_compare, up_status], api_name="upscale",
+                     concurrency_limit=1, concurrency_id="jobs")
+        up_cancel.click(h.cancel, None, up_status, queue=False, api_name="cancel")
+
+
+def _degrade_tab(h: SimpleNamespace, video_types: list[str]) -> None:
+    with gr.Tab("Degrade", id="degrade"):
+        with gr.Row():
+            with gr.Column():
+                dg_file = gr.File(label="Clean video, image or zip of frames", file_types=video_types,
+                                  type="filepath")
+                dg_preset = gr.Dropdown(list(DEGRADE_PRESETS), value="realbasicvsr", label="Preset")
+                dg_seed = gr.Number(0, precision=0, label="Seed (same seed, same bytes)")
+                dg_run = gr.Button("Degrade", variant="primary")
+            with gr.Column():
+                dg_status = gr.Markdown(label="Job status")
+                dg_clip = gr.File(label="Degraded clip (lossless)", interactive=False)
+                dg_preview = gr.Video(label="Preview", interactive=False)
+                dg_gallery = gr.Gallery(label="Stages (one crop after every step)", columns=1)
+                dg_params = gr.File(label="Sampled parameters (JSON)", interactive=False)
+        dg_run.click(h.degrade, [dg_file, dg_preset, dg_seed],
+                     [dg_clip, dg_preview, dg_gallery, dg_params, dg_status], api_name="degrade",
+                     concurrency_limit=1, concurrency_id="jobs")
+
+
+def _evaluate_tab(h: SimpleNamespace, video_types: list[str]) -> None:
+    with gr.Tab("Evaluate", id="evaluate"):
+        with gr.Row():
+            with gr.Column():
+                ev_files = gr.File(label="Results (videos, images or zips of frames)", file_count="multiple",
+                                   file_types=video_types, type="filepath")
+                ev_ref = gr.File(label="Reference (optional: enables full-reference metrics)",
+                                 file_types=video_types, type="filepath")
+                ev_protocol = gr.Dropdown(list_protocols(), value="frames", label="Protocol")
+                ev_run = gr.Button("Evaluate", variant="primary")
+            with gr.Column():
+                ev_table = gr.Dataframe(label="Mean metrics", interactive=False)
+                ev_plots = gr.Gallery(label="Plots", columns=1)
+                ev_files_out = gr.File(label="Reports", file_count="multiple", interactive=False)
+        ev_run.click(h.evaluate, [ev_files, ev_ref, ev_protocol], [ev_table, ev_plots, ev_files_out],
+                     api_name="evaluate", concurrency_limit=1, concurrency_id="jobs")
 
 
 def serve(settings: AppSettings, *, block: bool = True) -> gr.Blocks:

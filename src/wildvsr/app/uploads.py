@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from wildvsr.app.settings import AppSettings
 from wildvsr.errors import InputError
-from wildvsr.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from wildvsr.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, read_info
 
 ZIP_EXTENSIONS = frozenset({".zip"})
 ACCEPTED_EXTENSIONS = tuple(sorted(VIDEO_EXTENSIONS | IMAGE_EXTENSIONS | ZIP_EXTENSIONS))
@@ -78,8 +78,6 @@ def check_length(source: Path, settings: AppSettings) -> int | None:
     Raises:
         InputError: not a readable video/image (the reader's message), too many frames, or too long.
     """
-    from wildvsr.video import read_info
-
     info = read_info(source)
     if info.num_frames is not None and info.num_frames > settings.max_frames:
         raise InputError(f"{source.name!r} is too long: {info.num_frames} frames (the limit is "

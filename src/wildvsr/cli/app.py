@@ -1,7 +1,9 @@
 """The one Typer app and its error handling.
 
 Command modules (``wildvsr.cli.<job>``) register commands on :data:`app`; ``wildvsr.cli`` imports them by an
-explicit list. Commands build a config and call one library function; nothing below ``cli`` sees Typer.
+explicit list. Commands build a config and call one library function; nothing below ``cli`` sees Typer. Command
+bodies import the library inside the function on purpose: ``wildvsr --help`` and argument errors start without
+importing torch, av or gradio (the only lazy package imports outside heavy optional dependencies).
 """
 
 from __future__ import annotations

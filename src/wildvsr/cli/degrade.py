@@ -32,9 +32,9 @@ def degrade(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Degrade a clean video with blur, resizing, noise, JPEG and real video codecs (parameters saved as JSON)."""
-    from wildvsr.degrade.video import degrade_video
+    from wildvsr.degrade.video import DegradeConfig, degrade_video
 
-    kwargs = {"seed": seed, "scale": scale, "params_out": params_out, "gallery": gallery, "chunk_size": chunk_size,
-                  "overwrite": overwrite, "device": device, "max_frames": max_frames}
-    with progress("degrading", input, quiet=quiet, limit=max_frames) as advance:
-        degrade_video(input, output, preset, progress=advance, **kwargs)
+    config = DegradeConfig(preset=preset, seed=seed, scale=scale, chunk_size=chunk_size, overwrite=overwrite,
+                           device=device, max_frames=max_frames)
+    with progress("degrading", quiet=quiet) as advance:  # degrade_video reports the total
+        degrade_video(input, output, config, params_out=params_out, gallery=gallery, progress=advance)

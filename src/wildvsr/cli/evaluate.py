@@ -62,14 +62,14 @@ def benchmark_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run methods on a dataset under a protocol and score them (timings in s/frame on DEVICE)."""
-    from wildvsr.evaluate import benchmark
+    from wildvsr.evaluate import BenchmarkConfig, benchmark
 
+    config = BenchmarkConfig(methods=methods, protocol=protocol, preset=preset, seed=seed, device=device,
+                             max_frames=max_frames, crop=crop, metrics=metrics, overwrite=overwrite)
     if quiet:
-        results = benchmark(dataset, methods, protocol, out, preset, seed, device, max_frames, crop, metrics,
-                            overwrite)
+        results = benchmark(dataset, config, out)
     else:
         bar, advance = _progress(None, "benchmark")  # total unknown until the dataset is listed
         with bar:
-            results = benchmark(dataset, methods, protocol, out, preset, seed, device, max_frames, crop, metrics,
-                                overwrite, progress=advance)
-    _summary(results, out)
+            results = benchmark(dataset, config, out, progress=advance)
+    _summary(results.to_dict(), out)

@@ -69,13 +69,8 @@ def negmix_gallery_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing PNG.")] = False,
 ) -> None:
     """Write the NegVSR Fig. 3 grid: noise weight M (rows) against rotation probability P (columns)."""
-    from wildvsr.errors import InputError
     from wildvsr.negvsr.gallery import negmix_gallery
 
-    if rule not in ("paper", "official"):
-        raise InputError(f"--rule must be 'paper' or 'official', got {rule!r}")
-    if frame < 0:
-        raise InputError(f"--frame must be >= 0, got {frame}")
     negmix_gallery(source, bank, out, size=size, patch_size=patch_size, frame=frame, rule=rule, seed=seed,
                    overwrite=overwrite)
     typer.echo(f"gallery: {out}")

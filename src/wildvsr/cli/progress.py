@@ -28,13 +28,17 @@ def source_frames(source: Path, limit: int | None = None) -> int | None:
 
 
 @contextlib.contextmanager
-def progress(label: str, source: Path, *, quiet: bool = False, limit: int | None = None
+def progress(label: str, source: Path | None = None, *, quiet: bool = False, limit: int | None = None
              ) -> Iterator[Callable[[int], None] | None]:
-    """Yield ``advance(n_frames)`` for a job reading ``source`` (None with ``quiet``)."""
+    """Yield ``advance(n_frames)`` for a job reading ``source`` (None with ``quiet``).
+
+    Without ``source`` the total is unknown until the job reports it through ``advance.set_total(n)`` (jobs that
+    count their frames anyway, e.g. :func:`wildvsr.degrade.degrade_video`, do), so the CLI need not open the input.
+    """
     if quiet:
         yield None
         return
-    total = source_frames(source, limit)
+    total = source_frames(source, limit) if source is not None else None
     if sys.stderr.isatty():
         with _bar(label, total) as advance:
             yield advance
@@ -52,6 +56,9 @@ class LogProgress:
         self.label, self.total, self.interval, self.clock = label, total, interval, clock
         self.start = self.last = clock()
         self.done = 0
+
+    def set_total(self, total: int) -> None:
+        self.total = total
 
     def __call__(self, n: int) -> None:
         self.done += n
@@ -93,5 +100,17 @@ def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeElapsedColumn(),
                    TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
     with bar:
-        task = bar.add_task("frames", total=total)
-        yield lambda n: bar.advance(task, n)
+        yield _BarAdvance(bar, bar.add_task("frames", total=total))
+
+
+class _BarAdvance:
+    """``advance(n)`` of a rich bar, with ``set_total(n)`` for a job that reports its total."""
+
+    def __init__(self, bar, task) -> None:  # noqa: ANN001 (rich's Progress and TaskID)
+        self.bar, self.task = bar, task
+
+    def __call__(self, n: int) -> None:
+        self.bar.advance(self.task, n)
+
+    def set_total(self, total: int) -> None:
+        self.bar.update(self.task, total=total)

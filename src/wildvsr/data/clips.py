@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from wildvsr.errors import ConfigError
+from wildvsr.video import VideoReader
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def find_clip_paths(roots: tuple[str, ...] | list[str]) -> list[Path]:
 
 def probe_clip(path: str | os.PathLike) -> ClipInfo:
     """Frame count and size of a clip (counts frames by decoding when the container does not say)."""
-    from wildvsr.video import VideoReader
-
     with VideoReader(path) as reader:
         info = reader.info
         n = info.num_frames
@@ -125,8 +124,6 @@ class FrameSource:
 
     @staticmethod
     def _read(clip: ClipInfo, start: int, count: int) -> np.ndarray:
-        from wildvsr.video import VideoReader
-
         with VideoReader(clip.path) as reader:
             frames = [np.asarray(f.image) for f in reader.frames(start, count)]
         if len(frames) != count:

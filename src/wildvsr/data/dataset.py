@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from wildvsr.data.clips import ClipInfo, FrameSource, build_clip_index
+from wildvsr.utils.frames import to_tensor
 
 WorkerStage = Callable[[dict[str, Any], np.random.Generator], dict[str, Any]]
 """Optional CPU work done in the loader worker on a sample (e.g. sampling degradation parameters)."""
@@ -120,7 +121,7 @@ class VideoSequenceDataset(Dataset):
         frames = augment(frames, spec.hflip and flips[0], spec.vflip and flips[1], spec.transpose and flips[2])
         if spec.stochastic:
             frames = mirror_in_time(frames)
-        gt = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+        gt = to_tensor(frames)
         sample: dict[str, Any] = {"gt": gt, "sample_id": sample_id, "clip": ci, "start": start, "crop": (top, left),
                                   "flips": tuple(bool(f) for f in flips)}
         if self.worker_stage is not None:

@@ -24,7 +24,7 @@ Where each step runs (the stage split):
 - The alternative split - everything in the loader workers on CPU - is ``apply`` on a CPU ``(1, T, 3, H, W)``
   tensor inside the worker (what MMEditing does); ``benchmarks/degrade_throughput.py`` measures both parts.
 
-Whole-video use: ``degrade_video(src, dst, preset, seed, ...)`` (``wildvsr degrade``) and the gallery of stages.
+Whole-video use: ``degrade_video(src, dst, DegradeConfig(preset, seed, ...))`` (``wildvsr degrade``) and the gallery of stages.
 """
 
 from wildvsr.degrade.codec import CodecParams, compress_video, decode_clip, encode_clip, resolve_encoder
@@ -65,14 +65,14 @@ from wildvsr.degrade.pixel_noise import (
 from wildvsr.degrade.resize import resize, usm_sharp
 from wildvsr.degrade.temporal import mirror_sequence
 from wildvsr.degrade.vcisr import patch_batches, patches_as_frames
-from wildvsr.degrade.video import degrade_video
+from wildvsr.degrade.video import DegradeConfig, DegradeResult, degrade_video
 
 __all__ = [
     "PRESETS", "BlurConfig", "CodecConfig", "CodecParams", "DegradationConfig", "DegradationParams",
     "DegradationStage", "Degrader", "FinalStage", "JpegConfig", "NoiseConfig", "ResizeConfig",
     "add_gaussian_noise", "add_jpg_compression", "add_poisson_noise", "bivariate_gaussian",
     "bivariate_generalized_gaussian", "bivariate_plateau", "circular_lowpass_kernel", "compress_video",
-    "decode_clip", "degrade_video", "diff_jpeg", "encode_clip", "filter2D", "generate_gaussian_noise",
+    "DegradeConfig", "DegradeResult", "decode_clip", "degrade_video", "diff_jpeg", "encode_clip", "filter2D", "generate_gaussian_noise",
     "generate_poisson_noise", "load_preset",
     "make_kernel", "mirror_sequence", "patch_batches", "patches_as_frames", "preset_path",
     "random_add_gaussian_noise", "random_add_jpg_compression", "random_add_poisson_noise", "random_mixed_kernels",

@@ -9,7 +9,7 @@ is decoded back, so inter-frame prediction, GOP structure and rate control act a
   an integer FPS (MPEG-2 fixed at 25) and the width scaled by an aspect ratio before encoding and back after decoding.
   FFmpeg builds without libxvid use FFmpeg's own MPEG-4 part 2 encoder (``mpeg4``) instead; ``encoder`` records it.
 
-Input frames are rounded and clipped to uint8 before encoding (``jpeg.tensor_to_uint8``). MMEditing casts with
+Input frames are rounded and clipped to uint8 before encoding (``wildvsr.utils.frames.to_frames``). MMEditing casts with
 ``(255 * img).astype(uint8)``, which truncates and wraps out-of-range values around (SPEC 3.2 quirk); we do not
 reproduce the wrap-around. Bit-rate targets below what an encoder reaches at its coarsest quantiser (e.g. MPEG-4 at
 qscale 31 on large noisy frames) are not met - the same as with FFmpeg in the reference code.

@@ -1,6 +1,6 @@
 """JPEG compression with the real libjpeg (through Pillow), per frame, on CPU.
 
-Frames are saturated to uint8 (round, clip) before encoding, as ``cv2.imencode`` does with RealBasicVSR's float
+Frames are saturated to uint8 (clip, round: :mod:`wildvsr.utils.frames`) before encoding, as ``cv2.imencode`` does with RealBasicVSR's float
 frames. Pillow and OpenCV both call libjpeg with its standard quality-scaled tables and 4:2:0 chroma subsampling, so
 quality ``q`` here means what it means in both reference pipelines. Results go back to the input's device and dtype.
 """
@@ -13,16 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-
-def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
-    """``(..., 3, H, W)`` float [0, 1] (any device) -> ``(..., H, W, 3)`` uint8 RGB (rounded, clipped) on CPU."""
-    return (x.detach().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
-
-
-def uint8_to_tensor(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-    """``(..., H, W, 3)`` uint8 -> ``(..., 3, H, W)`` float [0, 1] on ``like``'s device/dtype."""
-    t = torch.from_numpy(np.ascontiguousarray(a)).to(like.device)
-    return t.movedim(-1, -3).to(like.dtype) / 255.0
+from wildvsr.utils.frames import to_frames, to_tensor
 
 
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
@@ -40,12 +31,12 @@ def add_jpg_compression(x: torch.Tensor, quality) -> torch.Tensor:
     Returns:
         Tensor of the same shape on ``x``'s device, values on the 0..255/255 grid.
     """
-    frames = tensor_to_uint8(x)
+    frames = to_frames(x)
     lead = frames.shape[:-3]
     q = np.broadcast_to(np.asarray(quality).reshape(np.shape(quality) + (1,) * (len(lead) - np.ndim(quality))), lead)
     flat = frames.reshape(-1, *frames.shape[-3:])
     out = np.stack([jpeg_roundtrip(f, round(float(qi))) for f, qi in zip(flat, q.reshape(-1))])
-    return uint8_to_tensor(out.reshape(frames.shape), x)
+    return to_tensor(out.reshape(frames.shape), x.device, x.dtype)
 
 
 def random_add_jpg_compression(x: torch.Tensor, rng: np.random.Generator, quality_range=(30, 95)) -> torch.Tensor:

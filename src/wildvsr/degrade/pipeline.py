@@ -30,11 +30,12 @@ import torch
 from wildvsr.degrade.codec import CodecParams, compress_video
 from wildvsr.degrade.config import DegradationConfig, FinalStage
 from wildvsr.degrade.diffjpeg import diff_jpeg
-from wildvsr.degrade.jpeg import jpeg_roundtrip, tensor_to_uint8, uint8_to_tensor
+from wildvsr.degrade.jpeg import jpeg_roundtrip
 from wildvsr.degrade.kernels import filter2D, make_kernel, pad_kernel
 from wildvsr.degrade.params import BlurParams, ClipParams, DegradationParams, NoiseParams, sample_params
 from wildvsr.degrade.pixel_noise import add_gaussian_noise, add_poisson_noise
 from wildvsr.degrade.resize import resize
+from wildvsr.utils.frames import to_frames, to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -170,13 +171,13 @@ def _noise(ctx: Context, group: Group) -> None:
 def _libjpeg(ctx: Context, sel: list[Item]) -> torch.Tensor:
     """libjpeg through Pillow on CPU, per frame (in ``ctx.executor`` when given)."""
     x = _stack([ctx.frames[i] for i, _, _ in sel])
-    imgs = list(tensor_to_uint8(x))
+    imgs = list(to_frames(x))
     qualities = [p.quality[j] for _, j, p in sel]
     if ctx.executor is not None and len(imgs) > 1:
         out = np.stack(list(ctx.executor.map(jpeg_roundtrip, imgs, qualities, chunksize=8)))
     else:
         out = np.stack([jpeg_roundtrip(img, q) for img, q in zip(imgs, qualities)])
-    return uint8_to_tensor(out, x)
+    return to_tensor(out, x.device, x.dtype)
 
 
 def _torch_jpeg(ctx: Context, sel: list[Item]) -> torch.Tensor:
@@ -198,13 +199,13 @@ def _jpeg(ctx: Context, group: Group) -> None:
 def _codec(ctx: Context, group: Group) -> None:
     """One encoder per clip on CPU (the clips in ``ctx.executor`` when given)."""
     t, ref = ctx.t, ctx.frames[group.clip_ids[0] * ctx.t]
-    clips_u8 = [[tensor_to_uint8(ctx.frames[ci * t + j]) for j in range(t)] for ci in group.clip_ids]
+    clips_u8 = [[to_frames(ctx.frames[ci * t + j]) for j in range(t)] for ci in group.clip_ids]
     if ctx.executor is not None and len(clips_u8) > 1:
         results = list(ctx.executor.map(compress_video, clips_u8, group.params))
     else:
         results = [compress_video(c, p) for c, p in zip(clips_u8, group.params)]
     for ci, out in zip(group.clip_ids, results):
-        ctx.put(range(ci * t, (ci + 1) * t), uint8_to_tensor(out, ref))
+        ctx.put(range(ci * t, (ci + 1) * t), to_tensor(out, ref.device, ref.dtype))
 
 
 # ----------------------------------------------------------------------------------------- describing a step (gallery)

@@ -9,7 +9,7 @@ Usage with a ``Degrader`` built from the ``vcisr`` preset::
 
     seq = np.concatenate([patches_as_frames(img, rng) for img in images])          # (N, 360, 360, 3) uint8
     for start, stop in patch_batches(len(seq), rng):
-        gt = torch.from_numpy(seq[start:stop]).permute(0, 3, 1, 2)[None].float() / 255   # (1, n, 3, 360, 360)
+        gt = to_tensor(seq[start:stop])[None]   # (1, n, 3, 360, 360), wildvsr.utils.frames
         lq = degrader.apply(gt, degrader.sample_params(1, stop - start, rng), generator)
 """
 

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,14 @@ import torch
 
 from wildvsr.degrade.config import DegradationConfig, load_preset
 from wildvsr.degrade.gallery import GalleryRecorder, save_gallery
-from wildvsr.degrade.jpeg import tensor_to_uint8
 from wildvsr.degrade.pipeline import Degrader
 from wildvsr.errors import InputError
 from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_write_text, check_output_path
 from wildvsr.utils.seed import numpy_generator, torch_generator
+from wildvsr.utils.frames import to_frames, to_tensor
+from wildvsr.video import VideoReader
+from wildvsr.video.writer import VideoWriter
 
 logger = logging.getLogger(__name__)
 
@@ -42,87 +45,146 @@ def default_params_path(dst: str | os.PathLike) -> Path:
     return dst.with_name(dst.stem + ".params.json")
 
 
-def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, preset: str | os.PathLike | DegradationConfig,
-                  seed: int = 0, scale: int = 4, params_out: str | os.PathLike | None = None,
-                  gallery: str | os.PathLike | None = None, progress: Callable[[int], None] | None = None, *,
-                  chunk_size: int = 50, overwrite: bool = False, device: str | torch.device = "cpu",
-                  codec: str = "libx264", crf: int | None = 0, pix_fmt: str | None = "yuv444p",
-                  max_frames: int | None = None) -> dict[str, Any]:
-    """Write a degraded (x1/``scale``) version of ``src`` to ``dst`` and its per-frame parameters as JSON.
+@dataclass(frozen=True)
+class DegradeConfig:
+    """Settings of one ``wildvsr degrade`` job (schema for :func:`wildvsr.config.from_dict`).
+
+    Attributes:
+        preset: preset name (``realbasicvsr``, ``realesrgan``, ``vcisr``, ``bicubic``), YAML path or config.
+        seed: same seed, same output bytes.
+        scale: LQ = HR / scale (overrides the preset's).
+        chunk_size: frames per chunk (memory bound; also the codec's clip length).
+        overwrite: replace existing outputs.
+        device: where the tensor steps run.
+        codec, crf, pix_fmt: output encoding for video containers (ignored for frame folders).
+        max_frames: degrade only the first ``max_frames`` frames.
+    """
+
+    preset: str | DegradationConfig = "realbasicvsr"
+    seed: int = 0
+    scale: int = 4
+    chunk_size: int = 50
+    overwrite: bool = False
+    device: str = "cpu"
+    codec: str = "libx264"
+    crf: int | None = 0
+    pix_fmt: str | None = "yuv444p"
+    max_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 1:
+            raise InputError(f"chunk_size must be >= 1, got {self.chunk_size}")
+
+
+@dataclass(frozen=True)
+class DegradeResult:
+    """What a degrade job did (also written as the parameters JSON, :meth:`to_dict`)."""
+
+    source: str
+    output: str
+    preset: str
+    seed: int
+    scale: int
+    num_frames: int
+    chunk_size: int
+    input_size: tuple[int, int]
+    output_size: tuple[int, int]
+    config: dict[str, Any]
+    params: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON record: ``{"source", "output", "preset", "seed", ..., "params"}`` (sizes as lists)."""
+        record = dataclasses.asdict(self)
+        record["input_size"], record["output_size"] = list(self.input_size), list(self.output_size)
+        return record
+
+
+def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, config: DegradeConfig = DegradeConfig(), *,
+                  params_out: str | os.PathLike | None = None, gallery: str | os.PathLike | None = None,
+                  progress: Callable[[int], None] | None = None) -> DegradeResult:
+    """Write a degraded (x1/``config.scale``) version of ``src`` to ``dst`` and its per-frame parameters as JSON.
 
     Args:
         src: video file, frame folder or image.
         dst: output video (container from the extension) or frame folder.
-        preset: preset name (``realbasicvsr``, ``realesrgan``, ``vcisr``, ``bicubic``), YAML path or config.
-        seed: same seed, same output bytes.
-        scale: LQ = HR / scale (overrides the preset's).
+        config: the job's settings.
         params_out: where the parameters JSON goes (default ``<dst stem>.params.json``).
         gallery: optional PNG of one crop after every step (frame 0).
-        progress: called with the number of frames finished after each chunk.
-        chunk_size: frames per chunk (memory bound; also the codec's clip length).
-        device: where the tensor steps run.
-        codec, crf, pix_fmt: output encoding for video containers (ignored for frame folders).
-        max_frames: degrade only the first ``max_frames`` frames.
+        progress: called with the number of frames finished after each chunk; its ``set_total(n)``, when it has one,
+            is called with the number of frames to degrade before the first chunk.
 
     Returns:
-        The parameters record that was written (``{"source", "preset", "seed", ..., "params"}``).
+        The record that was written (:meth:`DegradeResult.to_dict`).
     """
-    from wildvsr.video import VideoReader
-    from wildvsr.video.writer import VideoWriter
-
-    cfg = preset if isinstance(preset, DegradationConfig) else load_preset(preset)
-    if scale != cfg.scale:
-        cfg = dataclasses.replace(cfg, scale=int(scale))
-    if chunk_size < 1:
-        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
+    cfg = config.preset if isinstance(config.preset, DegradationConfig) else load_preset(config.preset)
+    if config.scale != cfg.scale:
+        cfg = dataclasses.replace(cfg, scale=int(config.scale))
     dst = Path(dst)
     params_path = Path(params_out) if params_out is not None else default_params_path(dst)
     for extra in (params_path, gallery):
         if extra is not None:
-            check_output_path(extra, overwrite=overwrite, inputs=[src, dst])
-    device = resolve_device(device)
+            check_output_path(extra, overwrite=config.overwrite, inputs=[src, dst])
+    device = resolve_device(config.device)
     degrader = Degrader(cfg)
-    rng, generator = numpy_generator(seed), torch_generator(seed, device)
+    rng, generator = numpy_generator(config.seed), torch_generator(config.seed, device)
     with VideoReader(src) as reader:
         info = reader.info
-        total = reader.count_frames()
-        if max_frames is not None:
-            total = min(total, int(max_frames))
-        if total < 1:
-            raise InputError(f"{src}: no frames to degrade")
-        if info.height // cfg.scale < 2 or info.width // cfg.scale < 2:
-            raise InputError(f"{src}: {info.width}x{info.height} is too small for x1/{cfg.scale}")
+        total = _frame_count(reader, src, cfg.scale, config.max_frames)
+        if progress is not None and hasattr(progress, "set_total"):
+            progress.set_total(total)
         params = degrader.sample_params(1, total, rng)
         recorder = GalleryRecorder() if gallery is not None else None
-        writer_kw: dict[str, Any] = {"like": info, "overwrite": overwrite, "copy_streams_from": None}
-        if dst.suffix:
-            writer_kw.update(codec=codec, crf=crf, pix_fmt=pix_fmt)
-        done = 0
-        with VideoWriter(dst, **writer_kw) as writer:
-            frames = reader.frames(0, total)
-            while done < total:
-                chunk = [f for _, f in zip(range(min(chunk_size, total - done)), frames)]
-                if not chunk:
-                    break
-                hr = np.stack([f.image for f in chunk])  # (n, H, W, 3) uint8
-                gt = torch.from_numpy(hr).to(device).permute(0, 3, 1, 2)[None].float() / 255.0
-                lq = degrader.apply(gt, params.frames(done, done + len(chunk)), generator,
-                                    trace=recorder if done == 0 else None)
-                if recorder is not None and done == 0:
-                    recorder("output (8-bit)", lq[0, 0])
-                for f, img in zip(chunk, tensor_to_uint8(lq[0])):
-                    writer.write(img, pts=f.pts)
-                done += len(chunk)
-                logger.debug("degraded frames %d/%d", done, total)
-                if progress is not None:
-                    progress(len(chunk))
+        done = _degrade_frames(reader, dst, total, degrader, params, generator, device, config, recorder, progress)
         if done != total:
             raise InputError(f"{src}: expected {total} frames, could read {done}")
-    record = {"source": str(src), "output": str(dst), "preset": cfg.name, "seed": int(seed), "scale": cfg.scale,
-              "num_frames": total, "chunk_size": chunk_size, "input_size": [info.width, info.height],
-              "output_size": [info.width // cfg.scale, info.height // cfg.scale],
-              "config": cfg.to_dict(), "params": params.to_dict()}
-    atomic_write_text(params_path, json.dumps(record, indent=1), overwrite=True)
+    result = DegradeResult(source=str(src), output=str(dst), preset=cfg.name, seed=int(config.seed), scale=cfg.scale,
+                           num_frames=total, chunk_size=config.chunk_size, input_size=(info.width, info.height),
+                           output_size=(info.width // cfg.scale, info.height // cfg.scale), config=cfg.to_dict(),
+                           params=params.to_dict())
+    atomic_write_text(params_path, json.dumps(result.to_dict(), indent=1), overwrite=True)
     if recorder is not None:
         save_gallery(recorder, gallery, overwrite=True)
-    return record
+    return result
+
+
+def _frame_count(reader: VideoReader, src: str | os.PathLike, scale: int, max_frames: int | None) -> int:
+    """Frames to degrade (``InputError`` when none, or when the frames are too small for x1/``scale``)."""
+    info = reader.info
+    total = reader.count_frames()
+    if max_frames is not None:
+        total = min(total, int(max_frames))
+    if total < 1:
+        raise InputError(f"{src}: no frames to degrade")
+    if info.height // scale < 2 or info.width // scale < 2:
+        raise InputError(f"{src}: {info.width}x{info.height} is too small for x1/{scale}")
+    return total
+
+
+def _degrade_frames(reader: VideoReader, dst: Path, total: int, degrader: Degrader, params, generator: torch.Generator,
+                    device: torch.device, config: DegradeConfig, recorder: GalleryRecorder | None,
+                    progress: Callable[[int], None] | None) -> int:
+    """Degrade the first ``total`` frames chunk by chunk into ``dst`` (atomically), keeping their timestamps; returns
+    the number of frames written."""
+    writer_kw: dict[str, Any] = {"like": reader.info, "overwrite": config.overwrite, "copy_streams_from": None}
+    if dst.suffix:
+        writer_kw.update(codec=config.codec, crf=config.crf, pix_fmt=config.pix_fmt)
+    done = 0
+    with VideoWriter(dst, **writer_kw) as writer:
+        frames = reader.frames(0, total)
+        while done < total:
+            chunk = [f for _, f in zip(range(min(config.chunk_size, total - done)), frames)]
+            if not chunk:
+                break
+            hr = np.stack([f.image for f in chunk])  # (n, H, W, 3) uint8
+            gt = to_tensor(hr, device)[None]  # (1, n, 3, H, W)
+            lq = degrader.apply(gt, params.frames(done, done + len(chunk)), generator,
+                                trace=recorder if done == 0 else None)
+            if recorder is not None and done == 0:
+                recorder("output (8-bit)", lq[0, 0])
+            for f, img in zip(chunk, to_frames(lq[0])):
+                writer.write(img, pts=f.pts)
+            done += len(chunk)
+            logger.debug("degraded frames %d/%d", done, total)
+            if progress is not None:
+                progress(len(chunk))
+    return done

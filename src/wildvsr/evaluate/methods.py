@@ -2,7 +2,8 @@
 
 A method maps a clip ``(T, H, W, 3)`` uint8 RGB to ``(T, 4H, 4W, 3)`` uint8 RGB and records its own timing.
 Model names: a registered name (``basicvsr``; its default weights), ``name.tag`` (``basicvsr.vimeo_bi``), or a weights
-file path (loaded as ``realbasicvsr``, else ``basicvsr``).
+file path (loaded as the architecture its stored config or its keys name, see
+:func:`wildvsr.models.guess_architecture`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import torch
 import torch.nn.functional as F
 
 from wildvsr.errors import UnknownModelError, WeightsMismatchError
+from wildvsr.inference import UpscaleConfig, build_upscaler
+from wildvsr.models import guess_architecture, parse_weights_spec
+from wildvsr.models.pretrained import read_config, unwrap_checkpoint
+from wildvsr.weights import load_state_dict
 
 __all__ = ["Method", "check_method_names", "create_method"]
 
@@ -23,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 SCALE = 4
 UPSCALING_MODELS = ("realbasicvsr", "basicvsr")
-"""Registered x4 video models a benchmark can run (a weights file is tried as each, in this order)."""
+"""Registered x4 video models a benchmark can run."""
 
 
 class Method:
@@ -69,13 +74,34 @@ def bicubic_x4(frames: np.ndarray) -> np.ndarray:
     return np.stack(outs)
 
 
+def _weights_file(name: str) -> Path | None:
+    """The file a method name points at (an existing weights file), else None."""
+    spec = parse_weights_spec(name)
+    return spec.path if spec.kind == "path" and spec.path.is_file() else None
+
+
 def check_method_names(names: list[str]) -> None:
     """Raise :class:`UnknownModelError` (listing the valid names) for a name that is no method, before any work."""
     for name in names:
-        if name == "bicubic" or Path(name).is_file() or name.partition(".")[0] in UPSCALING_MODELS:
+        spec = parse_weights_spec(name)
+        if name == "bicubic" or _weights_file(name) is not None or spec.model in UPSCALING_MODELS:
             continue
         raise UnknownModelError(f"unknown method {name!r}; use bicubic, a model ({', '.join(UPSCALING_MODELS)}), "
                                 f"name.tag, or a weights file")
+
+
+def file_architecture(path: Path) -> str:
+    """The upscaling model a weights file is for: its stored wildvsr config, else a guess from its keys.
+
+    Raises:
+        WeightsMismatchError: the file fits none of :data:`UPSCALING_MODELS`.
+    """
+    arch, _ = read_config(path)
+    arch = arch or guess_architecture(unwrap_checkpoint(load_state_dict(path)))
+    if arch not in UPSCALING_MODELS:
+        raise WeightsMismatchError(f"{path} fits none of {', '.join(UPSCALING_MODELS)}: "
+                                   f"its keys look like {arch or 'no registered model'}")
+    return arch
 
 
 def create_method(name: str, device: str = "cpu") -> Method:
@@ -86,19 +112,12 @@ def create_method(name: str, device: str = "cpu") -> Method:
     """
     if name == "bicubic":
         return Method(name, bicubic_x4, False, "torch bicubic x4")
-    from wildvsr.inference import UpscaleConfig, build_upscaler
 
     check_method_names([name])
-    if Path(name).is_file():
-        error: Exception | None = None
-        for model in UPSCALING_MODELS:
-            try:
-                upscaler = build_upscaler(UpscaleConfig(model=model, weights=name, device=device))
-                break
-            except WeightsMismatchError as exc:
-                error = exc
-        else:
-            raise WeightsMismatchError(f"{name} fits none of {', '.join(UPSCALING_MODELS)}: {error}")
-        return Method(Path(name).stem, upscaler.upscale_frames, True, f"{model} weights {name}")
+    path = _weights_file(name)
+    if path is not None:
+        model = file_architecture(path)
+        upscaler = build_upscaler(UpscaleConfig(model=model, weights=name, device=device))
+        return Method(path.stem, upscaler.upscale_frames, True, f"{model} weights {name}")
     upscaler = build_upscaler(UpscaleConfig(model=name, device=device))
     return Method(name, upscaler.upscale_frames, True, f"model {name}")

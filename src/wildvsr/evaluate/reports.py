@@ -98,7 +98,7 @@ def write_plots(results: dict, out_dir: Path) -> list[Path]:
 
 
 def _write_plots(results: dict, out_dir: Path) -> list[Path]:
-    import matplotlib
+    import matplotlib  # lazy: heavy, and only the plots need it (backend set before pyplot loads)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

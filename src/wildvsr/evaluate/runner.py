@@ -5,24 +5,31 @@ them. Both write ``results.json``, ``results.csv``, ``results.md``, PNG plots an
 
 from __future__ import annotations
 
+import html
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
+import torch
 
+from wildvsr.degrade import Degrader, load_preset
 from wildvsr.errors import InputError
 from wildvsr.evaluate import reports
 from wildvsr.evaluate.datasets import center_crop, list_sequences, load_frames, split_quarters
+from wildvsr.evaluate.methods import Method, check_method_names, create_method
 from wildvsr.evaluate.protocols import Protocol, get_protocol
 from wildvsr.evaluate.report_html import Panel, render_html
 from wildvsr.evaluate.scoring import check_metric_names, make_metrics, score_sequence, summarise
 from wildvsr.metrics import metric_info
 from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_path, check_output_path
+from wildvsr.utils.frames import to_frames, to_tensor
+from wildvsr.video import VideoReader
 
-__all__ = ["benchmark", "degrade_clip", "evaluate"]
+__all__ = ["BenchmarkConfig", "BenchmarkResult", "benchmark", "degrade_clip", "evaluate"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +48,6 @@ def _metric_names(protocol: Protocol, metrics: list[str] | str | None, has_refer
 
 
 def _count_frames(path) -> int:
-    from wildvsr.video import VideoReader
-
     with VideoReader(path) as reader:
         return reader.count_frames()
 
@@ -74,18 +79,14 @@ def _needs_clip(names: list[str]) -> bool:
 def degrade_clip(gt: np.ndarray, preset: str, seed: int, index: int = 0) -> tuple[np.ndarray, dict]:
     """Degrade a clean clip ``(T, H, W, 3)`` uint8 (H, W multiples of 4) with a preset; the randomness is fixed by
     ``(seed, index)`` (index: the sequence's position in the dataset). Returns ``((T, H/4, W/4, 3) uint8, params)``."""
-    import torch
-
-    from wildvsr.degrade import Degrader, load_preset
-
     degrader = Degrader(load_preset(preset))
     rng = np.random.default_rng([seed, index])
     params = degrader.sample_params(1, len(gt), rng)
     generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    x = torch.from_numpy(np.ascontiguousarray(gt)).permute(0, 3, 1, 2)[None].float().div_(255)
+    x = to_tensor(gt)[None]
     with torch.no_grad():
         lq = degrader.apply(x, params, generator)
-    out = lq[0].permute(0, 2, 3, 1).mul(255).round_().clamp_(0, 255).to(torch.uint8).numpy()
+    out = to_frames(lq[0])
     return out, params.to_dict()
 
 
@@ -99,8 +100,6 @@ def _nearest_x4(img: np.ndarray) -> np.ndarray:
 
 
 def _summary_html(results: dict) -> str:
-    import html
-
     metrics = list(results["metrics"])
     rows = "".join("<tr><td>" + html.escape(m) + "</td>" + "".join(
         f"<td>{r['mean'].get(k, float('nan')):.4f}</td>" for k in metrics) + "</tr>"
@@ -198,94 +197,146 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
     return results
 
 
-def benchmark(dataset: str | os.PathLike, methods: list[str] | str, protocol: str = "frames",
-              out_dir: str | os.PathLike = "benchmark", preset: str = "realbasicvsr", seed: int = 0,
-              device: str = "cpu", max_frames: int | None = None, crop: int | None = None,
-              metrics: list[str] | str | None = None, overwrite: bool = False,
-              progress: Callable[[int], None] | None = None) -> dict:
-    """Run methods on a dataset under a protocol and score them.
+def _names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """Names from a comma-separated string or a list of them (``"a,b"`` and ``("a", "b")`` alike)."""
+    items = [value] if isinstance(value, str) else list(value or ())
+    return tuple(n.strip() for item in items for n in item.split(",") if n.strip())
 
-    Args:
-        dataset: a sequence or a folder of sequences (input LQ videos; clean GT for ``synthetic``).
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """Settings of one benchmark (schema for :func:`wildvsr.config.from_dict`).
+
+    Attributes:
         methods: names (``bicubic``, a model, ``name.tag``, a weights file), a list or comma-separated.
         protocol: ``frames``, ``videolq``, ``flir`` or ``synthetic``.
-        out_dir: report folder (must not exist unless ``overwrite``).
         preset, seed: degradation of the ``synthetic`` protocol.
         device: where the models and the warping-error flow run.
         max_frames: use only the first frames of each sequence (on top of the protocol's own limit).
         crop: central ``crop`` x ``crop`` crop of each input frame (for speed), before the FLIR split / degradation.
-        metrics: override the protocol's metrics.
+        metrics: override the protocol's metrics (a list or comma-separated; None: the protocol's).
+        overwrite: replace an existing report folder.
+    """
+
+    methods: tuple[str, ...]
+    protocol: str = "frames"
+    preset: str = "realbasicvsr"
+    seed: int = 0
+    device: str = "cpu"
+    max_frames: int | None = None
+    crop: int | None = None
+    metrics: tuple[str, ...] | None = None
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", _names(self.methods))
+        if self.metrics is not None:
+            object.__setattr__(self, "metrics", _names(self.metrics))
+        if not self.methods:
+            raise InputError("no methods given; e.g. --methods bicubic,basicvsr")
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """Scores and timings of a benchmark; :meth:`to_dict` is what ``results.json`` holds."""
+
+    protocol: dict[str, Any]
+    metrics: dict[str, Any]
+    settings: dict[str, Any]
+    methods: dict[str, Any]
+    degradation_params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"protocol", "metrics", "settings", "methods"}``, plus ``"degradation_params"`` when any."""
+        out = {"protocol": self.protocol, "metrics": self.metrics, "settings": self.settings, "methods": self.methods}
+        if self.degradation_params:
+            out["degradation_params"] = self.degradation_params
+        return out
+
+
+@dataclass
+class _Scores:
+    """What the benchmark loop fills: per method, per sequence scores; compare.html panels; degradations."""
+
+    per_method: dict[str, dict]
+    panels: list[Panel] = field(default_factory=list)
+    degradations: dict[str, Any] = field(default_factory=dict)
+
+
+def benchmark(dataset: str | os.PathLike, config: BenchmarkConfig, out_dir: str | os.PathLike = "benchmark",
+              progress: Callable[[int], None] | None = None) -> BenchmarkResult:
+    """Run methods on a dataset under a protocol and score them.
+
+    Args:
+        dataset: a sequence or a folder of sequences (input LQ videos; clean GT for ``synthetic``).
+        config: methods, protocol and settings.
+        out_dir: report folder (must not exist unless ``config.overwrite``).
         progress: called with 1 after each (sequence, method).
 
     Returns:
-        The results dict (also written to ``out_dir``).
+        The results (also written to ``out_dir``).
     """
-    from wildvsr.evaluate.methods import check_method_names, create_method
-
-    resolve_device(device)  # an unusable device fails before any work, with the one message every job gives
-    proto = get_protocol(protocol)
-    if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
-    if not methods:
-        raise InputError("no methods given; e.g. --methods bicubic,basicvsr")
-    check_method_names(list(methods))
-    names = _metric_names(proto, metrics, proto.degrade)
+    resolve_device(config.device)  # an unusable device fails before any work, with the one message every job gives
+    proto = get_protocol(config.protocol)
+    check_method_names(list(config.methods))
+    names = _metric_names(proto, list(config.metrics or ()), proto.degrade)
     if proto.degrade:
-        from wildvsr.degrade import load_preset
-
-        load_preset(preset)  # unknown preset: fail before any work
-    out_dir = check_output_path(out_dir, overwrite=overwrite, inputs=[dataset])
+        load_preset(config.preset)  # unknown preset: fail before any work
+    out_dir = check_output_path(out_dir, overwrite=config.overwrite, inputs=[dataset])
     seqs = list_sequences(dataset)
-    limits = [v for v in (max_frames, proto.max_frames) if v is not None]
-    limit = min(limits) if limits else None
-    runners = [create_method(m, device) for m in methods]
+    runners = [create_method(m, config.device) for m in config.methods]
     first = load_frames(seqs[0].path, max_frames=2, crop=64)
     for runner in runners:  # one untimed call: lazy initialisation and allocator warm-up stay out of s/frame
         runner.warmup(first)
-    metric_objs = make_metrics(names, device)
-    need_clip = _needs_clip(names)
-    per_method: dict[str, dict] = {r.name: {} for r in runners}
-    panels: list[Panel] = []
-    degradations = {}
+    metric_objs = make_metrics(names, config.device)
+    limits = [v for v in (config.max_frames, proto.max_frames) if v is not None]
+    scores = _Scores({r.name: {} for r in runners})
     for k, seq in enumerate(seqs):
-        frames = load_frames(seq.path, max_frames=limit, crop=crop)
+        frames = load_frames(seq.path, max_frames=min(limits) if limits else None, crop=config.crop)
         clips = [(f"{seq.name}_q{q}", c) for q, c in enumerate(split_quarters(frames))] if proto.split_quarters \
             else [(seq.name, frames)]
         for j, (name, clip) in enumerate(clips):
             gt = None
             if proto.degrade:
                 gt = center_crop(clip, None, multiple=4)
-                clip, degradations[name] = degrade_clip(gt, preset, seed, k)
-            indices = proto.select(len(clip))
+                clip, scores.degradations[name] = degrade_clip(gt, config.preset, config.seed, k)
             for runner in runners:
-                if runner.temporal or need_clip:
-                    out = runner(clip)
-                    scored = out[indices]
-                else:
-                    out, scored = None, runner(clip[indices])
-                per_method[runner.name][name] = score_sequence(
-                    metric_objs, scored, indices, None if gt is None else gt[indices], out if need_clip else None,
-                    gt if need_clip else None)
-                if k == 0 and j == 0:
-                    mid = len(indices) // 2
-                    left, right = _crop_pair([_nearest_x4(clip[indices[mid]]), scored[mid]])
-                    panels.append(Panel(f"{name} frame {indices[mid]}: input vs {runner.name}", right, runner.name,
-                                        left, "input (nearest x4)"))
-                    if gt is not None and runner is runners[-1]:
-                        left, right = _crop_pair([gt[indices[mid]], scored[mid]])
-                        panels.append(Panel(f"{name} frame {indices[mid]}: clean vs {runner.name}", right,
-                                            runner.name, left, "clean GT"))
+                _run_and_score(runner, name, clip, gt, proto.select(len(clip)), metric_objs, _needs_clip(names),
+                               scores, with_panels=k == 0 and j == 0, last=runner is runners[-1])
                 if progress is not None:
                     progress(1)
-    results = {
-        "protocol": proto.to_dict(), "metrics": _metric_infos(names),
-        "settings": {"dataset": str(dataset), "methods": list(methods), "device": device, "max_frames": max_frames,
-                     "crop": crop, **({"preset": preset, "seed": seed} if proto.degrade else {})},
-        "methods": {r.name: {"description": r.description, "seconds_per_frame": r.seconds_per_frame,
-                             "frames_run": r.frames, "mean": summarise(per_method[r.name]),
-                             "sequences": per_method[r.name]} for r in runners},
-    }
-    if degradations:
-        results["degradation_params"] = degradations
-    _write_all(results, panels, out_dir, overwrite)
-    return results
+    result = BenchmarkResult(
+        protocol=proto.to_dict(), metrics=_metric_infos(names),
+        settings={"dataset": str(dataset), "methods": list(config.methods), "device": config.device,
+                  "max_frames": config.max_frames, "crop": config.crop,
+                  **({"preset": config.preset, "seed": config.seed} if proto.degrade else {})},
+        methods={r.name: {"description": r.description, "seconds_per_frame": r.seconds_per_frame,
+                          "frames_run": r.frames, "mean": summarise(scores.per_method[r.name]),
+                          "sequences": scores.per_method[r.name]} for r in runners},
+        degradation_params=scores.degradations)
+    _write_all(result.to_dict(), scores.panels, out_dir, config.overwrite)
+    return result
+
+
+def _run_and_score(runner: Method, name: str, clip: np.ndarray, gt: np.ndarray | None, indices: list[int],
+                   metric_objs: list, need_clip: bool, scores: _Scores, with_panels: bool, last: bool) -> None:
+    """Run one method on one clip ``(T, H, W, 3)`` uint8, score the protocol's frames ``indices`` (against ``gt``
+    when the protocol degraded it) and, for the first clip, add its compare.html panels."""
+    if runner.temporal or need_clip:
+        out = runner(clip)
+        scored = out[indices]
+    else:
+        out, scored = None, runner(clip[indices])
+    scores.per_method[runner.name][name] = score_sequence(
+        metric_objs, scored, indices, None if gt is None else gt[indices], out if need_clip else None,
+        gt if need_clip else None)
+    if not with_panels:
+        return
+    mid = len(indices) // 2
+    left, right = _crop_pair([_nearest_x4(clip[indices[mid]]), scored[mid]])
+    scores.panels.append(Panel(f"{name} frame {indices[mid]}: input vs {runner.name}", right, runner.name, left,
+                               "input (nearest x4)"))
+    if gt is not None and last:
+        left, right = _crop_pair([gt[indices[mid]], scored[mid]])
+        scores.panels.append(Panel(f"{name} frame {indices[mid]}: clean vs {runner.name}", right, runner.name,
+                                   left, "clean GT"))

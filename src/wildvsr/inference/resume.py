@@ -26,13 +26,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import torch
 
 from wildvsr.errors import InputError, OutputExistsError
 from wildvsr.inference.chunking import ChunkSpec
 from wildvsr.utils.files import atomic_write_text
+from wildvsr.video import VideoReader, VideoWriter
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class WorkDir:
                              "start over")
         try:
             frames = _read_segment(self.path / entry["file"])
-        except (OSError, av.FFmpegError) as exc:
+        except (OSError, InputError) as exc:  # VideoReader: VideoIOError (an OSError) or InputError
             raise InputError(f"{self.path / entry['file']} is damaged ({exc}); delete {self.path} to start over"
                              ) from exc
         if frames.shape[0] != spec.num_frames:
@@ -214,21 +214,14 @@ def _norm(value: Any) -> Any:
 
 
 def _write_segment(path: Path, frames: np.ndarray) -> None:
-    with av.open(str(path), "w", format="matroska") as container:
-        stream = container.add_stream(_SEGMENT_CODEC, rate=Fraction(1, 1))
-        stream.width, stream.height = int(frames.shape[2]), int(frames.shape[1])
-        stream.pix_fmt = _SEGMENT_PIX_FMT
+    with VideoWriter(path, fps=Fraction(1, 1), codec=_SEGMENT_CODEC, pix_fmt=_SEGMENT_PIX_FMT, overwrite=True) as w:
         for img in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            w.write(np.ascontiguousarray(img))
 
 
 def _read_segment(path: Path) -> np.ndarray:
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    with VideoReader(path) as reader:
+        frames = [f.image for f in reader.frames()]
     if not frames:
         raise InputError(f"{path} holds no frames")
     return np.stack(frames)

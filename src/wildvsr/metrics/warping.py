@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from wildvsr.errors import InputError
+from wildvsr.models import create_model
 from wildvsr.utils.device import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ def spynet_flow_fn(device: str | torch.device = "cpu", weights: str = "default")
     """SPyNet (official BasicVSR weights by default) as a :data:`FlowFn`; the model is built once per device."""
     key = f"{device}:{weights}"
     if key not in _SPYNET_CACHE:
-        from wildvsr.models import create_model  # models are heavy; import only when flow is needed
-
         _SPYNET_CACHE[key] = create_model("spynet", weights=weights).to(device).eval()
     model = _SPYNET_CACHE[key]
 

@@ -10,13 +10,19 @@ False``: RRDBNet, SRVGGNetCompact) take ``(B, C, H, W)``. Weights never download
 
 from wildvsr.models.basicvsr import BasicVSR
 from wildvsr.models.discriminator import UNetDiscriminatorSN
-from wildvsr.models.pretrained import architecture_name, from_pretrained, save_pretrained
+from wildvsr.models.pretrained import (
+    architecture_name,
+    create,
+    create_model,
+    from_pretrained,
+    guess_architecture,
+    resolve_weights,
+    save_pretrained,
+)
 from wildvsr.models.realbasicvsr import RealBasicVSR, init_from_basicvsr
 from wildvsr.models.registry import (
     DEFAULT_UPSCALE_MODEL,
     PretrainedCfg,
-    create,
-    create_model,
     get_pretrained_cfg,
     is_model,
     list_models,
@@ -25,9 +31,11 @@ from wildvsr.models.registry import (
 from wildvsr.models.rrdbnet import RRDBNet
 from wildvsr.models.spynet import SPyNet
 from wildvsr.models.srvgg import SRVGGNetCompact
+from wildvsr.models.weights_spec import WeightsSpec, parse_weights_spec, split_name
 
 __all__ = [
     "BasicVSR", "RealBasicVSR", "RRDBNet", "SRVGGNetCompact", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
-    "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg",
-    "save_pretrained", "from_pretrained", "architecture_name", "init_from_basicvsr",
+    "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg", "resolve_weights",
+    "save_pretrained", "from_pretrained", "architecture_name", "guess_architecture", "init_from_basicvsr",
+    "WeightsSpec", "parse_weights_spec", "split_name",
 ]

@@ -1,4 +1,5 @@
-"""Loading weights into registered models, and our own format (``save_pretrained`` / ``from_pretrained``).
+"""Building registered models with weights (``create_model``, ``resolve_weights``), and our own format
+(``save_pretrained`` / ``from_pretrained``).
 
 Our format is safetensors with the constructor kwargs alongside: either one ``.safetensors`` file whose metadata holds
 ``wildvsr.architecture`` and ``wildvsr.config`` (JSON), or a folder with ``model.safetensors`` + ``config.json``.
@@ -10,32 +11,38 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
+from safetensors.torch import save_file
 from torch import nn
 
-from wildvsr.errors import InputError, WeightsMismatchError
-from wildvsr.models.ncnn_weights import assign_in_order, is_ncnn_pair
+from wildvsr.checkpoint_keys import GENERATOR_KEY
+from wildvsr.errors import InputError, UnknownModelError, WeightsMismatchError, WeightsNotFoundError
+from wildvsr.models.registry import ModelEntry, get_model_entry, get_pretrained_cfg, list_models
+from wildvsr.models.weights_spec import WeightsSpec, parse_weights_spec, split_name
+from wildvsr.ncnn_weights import assign_in_order, is_ncnn_pair
+from wildvsr.pretrained_cfg import PretrainedCfg
 from wildvsr.utils.files import atomic_path, atomic_write_text
-from wildvsr.weights import load_file_metadata, load_state_dict, resolve_weights
-
-if TYPE_CHECKING:
-    from wildvsr.models.registry import ModelEntry
+from wildvsr.weights import cached_file, load_file_metadata, load_state_dict, resolve_file
 
 __all__ = ["unwrap_checkpoint", "load_checked", "load_pretrained", "save_pretrained", "from_pretrained",
-           "read_config", "guess_architecture", "architecture_name"]
+           "read_config", "guess_architecture", "architecture_name", "create_model", "create", "resolve_weights"]
 
 logger = logging.getLogger(__name__)
 
 _META_ARCH = "wildvsr.architecture"
 _META_CONFIG = "wildvsr.config"
-_WRAPPERS = ("params_ema", "params", "state_dict", "model")  # BasicSR / Real-ESRGAN / mmcv / generic trainers
+# Where a checkpoint keeps its network, first match wins: BasicSR / Real-ESRGAN (their EMA first), mmcv, then a wildvsr
+# training checkpoint by its declared key: the raw generator, as `wildvsr train export` writes by default (its EMA is
+# asked for explicitly there, never guessed here; "model" is also what generic trainers use).
+_WRAPPERS = ("params_ema", "params", "state_dict", GENERATOR_KEY)
 _STRIP = ("module.", "_orig_mod.")  # DataParallel / torch.compile
 
 
 def unwrap_checkpoint(obj: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The tensor dict inside a checkpoint: ``params_ema``, then ``params``, then ``state_dict``, then the dict itself;
+    """The tensor dict inside a checkpoint: ``params_ema``, then ``params``, then ``state_dict``, then ``model``, then the
+    dict itself;
     ``module.`` and ``_orig_mod.`` prefixes removed; non-tensor entries dropped."""
     for key in _WRAPPERS:
         if isinstance(obj.get(key), dict):
@@ -110,30 +117,60 @@ def read_config(path: Path) -> tuple[str | None, dict[str, Any]]:
     return None, {}
 
 
-def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[str, Any]) -> nn.Module:
-    """Resolve ``weights`` (tag or path), build ``entry``'s model with the right config and load strictly."""
-    from wildvsr.models.registry import get_pretrained_cfg
-    from wildvsr.weights import looks_like_path
+def resolve_weights(spec: str | os.PathLike | PretrainedCfg, model: str | None = None) -> Path:
+    """A local weights file for a weights string (see :mod:`wildvsr.models.weights_spec`; ``model`` is the model in
+    context, for a bare tag or ``"default"``) or a :class:`PretrainedCfg`.
 
-    if isinstance(weights, str) and not looks_like_path(weights) and not Path(weights).exists():
-        get_pretrained_cfg(entry.name, weights)  # an unknown tag raises, listing the known ones
-    if isinstance(weights, str) and (weights in entry.pretrained or weights == "default"):
-        cfg = get_pretrained_cfg(entry.name, weights)
-        path = resolve_weights(cfg)
+    Raises:
+        WeightsNotFoundError: the file is not available offline (the message says where to put it).
+        WeightsMismatchError: the file's SHA-256 differs from the registered one.
+        UnknownModelError: ``spec`` is neither an existing path nor a registered name.
+    """
+    if isinstance(spec, PretrainedCfg):
+        return resolve_file(spec)
+    return _resolve_spec(parse_weights_spec(spec, model))
+
+
+def _resolve_spec(spec: WeightsSpec) -> Path:
+    if spec.kind == "path":
+        return resolve_file(spec.path)
+    if spec.kind == "file":  # a bare file name: a registered file (package data, cache), else any file in the cache
+        cfg = _cfg_for_file(spec.text)
+        if cfg is not None:
+            return resolve_file(cfg, spec.text)
+        found = cached_file(spec.text)
+        if found is None:
+            raise WeightsNotFoundError(f"weights file not found: {spec.path}")
+        return found
+    try:
+        cfg = get_pretrained_cfg(spec.model, spec.tag)
+    except UnknownModelError as exc:
+        raise UnknownModelError(f"{spec.text!r} is neither a weights file nor a registered weights name ({exc})") \
+            from None
+    return resolve_file(cfg)
+
+
+def _cfg_for_file(name: str) -> PretrainedCfg | None:
+    """The registered weights whose file (or alternative name) is ``name``."""
+    for model in list_models():
+        for cfg in get_model_entry(model).pretrained.values():
+            if name == cfg.file or name in cfg.alt_files:
+                return cfg
+    return None
+
+
+def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[str, Any]) -> nn.Module:
+    """Resolve ``weights`` (a weights string in the context of ``entry``), build ``entry``'s model with the right
+    config and load strictly."""
+    spec = parse_weights_spec(weights, entry.name)
+    if spec.kind == "name" and spec.model == entry.name:
+        cfg = get_pretrained_cfg(entry.name, spec.tag)  # an unknown tag raises, listing the known ones
+        path = resolve_file(cfg)
         config = dict(cfg.model_kwargs)
         source = f"{cfg.name} ({path.name})"
     else:
-        path = resolve_weights(weights)
-        arch, config = read_config(path)
-        # SPyNet may be taken out of any saved BasicVSR/RealBasicVSR (its filter extracts the spynet.* part)
-        if arch is not None and arch != entry.name and entry.name != "spynet":
-            raise WeightsMismatchError(f"weights {path} are for {arch}, not {entry.name}; "
-                                       f"did you pass {arch} weights to --model {entry.name}?")
-        if arch != entry.name:
-            config = {}  # the stored config is the other architecture's
-        registered = next((c for c in entry.pretrained.values() if c.file == path.name), None)
-        if arch is None and registered is not None:
-            config = dict(registered.model_kwargs)  # a registered file given by path: its registered sizes
+        path = _resolve_spec(spec)
+        config = _stored_config(entry, path)
         source = str(path)
     if is_ncnn_pair(path):  # nameless tensors in graph order: named by the model's own state-dict order
         model = entry.builder(**{**config, **kwargs})
@@ -148,17 +185,57 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
     return model.eval()
 
 
+def _stored_config(entry: ModelEntry, path: Path) -> dict[str, Any]:
+    """Constructor kwargs for ``entry`` stored with a weights file given by path (ours, or a registered file's)."""
+    arch, config = read_config(path)
+    # SPyNet may be taken out of any saved BasicVSR/RealBasicVSR (its filter extracts the spynet.* part)
+    if arch is not None and arch != entry.name and entry.name != "spynet":
+        raise WeightsMismatchError(f"weights {path} are for {arch}, not {entry.name}; "
+                                   f"did you pass {arch} weights to --model {entry.name}?")
+    if arch != entry.name:
+        config = {}  # the stored config is the other architecture's
+    registered = next((c for c in entry.pretrained.values() if c.file == path.name), None)
+    if arch is None and registered is not None:
+        config = dict(registered.model_kwargs)  # a registered file given by path: its registered sizes
+    return config
+
+
+def create_model(name: str, weights: str | os.PathLike | None = None, **kwargs: Any) -> nn.Module:
+    """Build a registered model, optionally with weights.
+
+    Args:
+        name: Model name, or ``"name.tag"`` as a shorthand for ``weights=tag``.
+        weights: None (random init), ``"default"`` (the model's default tag), a weights tag (``"reds4"``), or a path
+            to a ``.pth``/``.safetensors`` file (ours or a foreign layout the model's key map understands).
+        **kwargs: Constructor overrides (None values are dropped, so CLI defaults don't override the model's).
+
+    Returns:
+        The model on CPU in fp32; in eval mode when weights were loaded, else in train mode (PyTorch's default).
+
+    Raises:
+        UnknownModelError, WeightsNotFoundError, WeightsMismatchError.
+    """
+    model_name, tag = split_name(name)
+    if tag:
+        if weights is not None and weights != tag:
+            raise UnknownModelError(f"model {name!r} names weights {tag!r} but weights={weights!r} was also given")
+        weights = tag
+    entry = get_model_entry(model_name)
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if weights is None:
+        return entry.builder(**kwargs)
+    return load_pretrained(entry, weights, kwargs)
+
+
+create = create_model  # timm's short name (tests/models/test_models_registry.py keeps it public)
+
+
 def architecture_name(model: nn.Module) -> str:
     """Registry name of a model instance (``"realbasicvsr"``); ``InputError`` if its class is not registered."""
-    from wildvsr.models.registry import get_model_entry, list_models
-
     for name in list_models():
         if type(model) is get_model_entry(name).builder:
             return name
     raise InputError(f"{type(model).__name__} is not a registered wildvsr model (known: {', '.join(list_models())})")
-
-
-_arch_name = architecture_name  # older private name, kept for callers
 
 
 def save_pretrained(model: nn.Module, path: str | os.PathLike, *, overwrite: bool = False,
@@ -168,8 +245,6 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, *, overwrite: boo
     ``path`` ending in ``.safetensors``: one file, config in its metadata. Otherwise a folder with
     ``model.safetensors`` and ``config.json``. Returns the weights file written.
     """
-    from safetensors.torch import save_file
-
     arch = architecture_name(model)
     config = dict(getattr(model, "config", {}))
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
@@ -189,9 +264,7 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, *, overwrite: boo
 
 def from_pretrained(path: str | os.PathLike, **kwargs: Any) -> nn.Module:
     """Load a model saved by :func:`save_pretrained` (file or folder); kwargs override the stored config."""
-    from wildvsr.models.registry import get_model_entry
-
-    file = resolve_weights(Path(path))
+    file = resolve_file(path)
     arch, _ = read_config(file)
     if arch is None:
         raise WeightsMismatchError(f"{file} has no wildvsr config (not written by save_pretrained); "

@@ -22,7 +22,7 @@ import logging
 import torch
 from torch import nn
 
-from wildvsr.errors import InputError
+from wildvsr.errors import InputError, WeightsMismatchError
 from wildvsr.models.basicvsr import BasicVSR, convert_basicsr_keys, count_blocks
 from wildvsr.models.layers import ResidualBlocksWithInputConv
 
@@ -50,6 +50,8 @@ class RealBasicVSR(nn.Module):
 
     temporal = True  # (B, T, 3, H, W) clips: the Upscaler chunks with temporal overlap
     scale = 4
+    parts = {"spynet": "basicvsr.spynet", "cleaning": "image_cleaning"}  # role -> submodule (train/setup.py)
+    refine_threshold_kwarg = "dynamic_refine_thres"  # the constructor kwarg `--refine-threshold` sets
 
     def __init__(self, mid_channels: int = 64, num_propagation_blocks: int = 20, num_cleaning_blocks: int = 20,
                  dynamic_refine_thres: float = DEFAULT_REFINE_THRESHOLD, is_fix_cleaning: bool = False,
@@ -162,8 +164,6 @@ def init_from_basicvsr(model: RealBasicVSR, basicvsr_state: dict[str, torch.Tens
     Raises:
         WeightsMismatchError: a target key is missing in the source or has another shape.
     """
-    from wildvsr.errors import WeightsMismatchError
-
     source = convert_basicsr_keys(basicvsr_state)
     target = model.basicvsr.state_dict()
     missing = [k for k in target if k not in source]

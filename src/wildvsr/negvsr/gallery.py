@@ -20,6 +20,8 @@ from wildvsr.errors import InputError
 from wildvsr.negvsr.bank import NoiseBank
 from wildvsr.negvsr.negmix import negmix
 from wildvsr.utils.files import atomic_path
+from wildvsr.utils.frames import to_frames, to_tensor
+from wildvsr.video import VideoReader
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +96,6 @@ def _lq_crop(source: str | os.PathLike, frames: int, size: int) -> torch.Tensor:
 
     Returns float (1, T, 3, size, size) in [0, 1], T <= ``frames``.
     """
-    from wildvsr.video import VideoReader
-
     out = []
     with VideoReader(source) as reader:
         for frame in reader.frames(0, frames):
@@ -106,7 +106,7 @@ def _lq_crop(source: str | os.PathLike, frames: int, size: int) -> torch.Tensor:
             out.append(np.asarray(crop))
     if not out:
         raise InputError(f"{source} has no frames")
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+    return to_tensor(np.stack(out))[None]
 
 
 def negmix_gallery(source: str | os.PathLike, bank: NoiseBank | str | os.PathLike, out: str | os.PathLike, *,
@@ -118,7 +118,14 @@ def negmix_gallery(source: str | os.PathLike, bank: NoiseBank | str | os.PathLik
 
     One noise sequence and one generator seed are used for every cell, so the cells of a column share their rotations
     and only M changes down a column. Cells show frame ``frame`` enlarged ``scale`` x.
+
+    Raises:
+        InputError: ``rule`` is not ``paper``/``official``, or ``frame`` < 0 (before any work).
     """
+    if rule not in ("paper", "official"):
+        raise InputError(f"rule must be 'paper' or 'official', got {rule!r}")
+    if frame < 0:
+        raise InputError(f"frame must be >= 0, got {frame}")
     bank = bank if isinstance(bank, NoiseBank) else NoiseBank(bank)
     lq = _lq_crop(source, frame + 1, size)
     t = lq.shape[1]
@@ -132,7 +139,7 @@ def negmix_gallery(source: str | os.PathLike, bank: NoiseBank | str | os.PathLik
         for p in probs:
             gen = torch.Generator().manual_seed(seed)
             neg = negmix(lq, noise, generator=gen, mix_weight=m, prob=p, patch_size=patch_size, rule=rule, mode=mode)
-            img = (neg[0, frame].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+            img = to_frames(neg[0, frame])
             row.append(_enlarge(img, scale))
         tiles.append(row)
     title = (f"NegMix ({rule} rule, {size}px crop, {patch_size}px patches, frame {frame}): "

@@ -17,18 +17,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from wildvsr.checkpoint_keys import DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.utils.files import atomic_write_bytes
+
+__all__ = ["DISCRIMINATOR_KEY", "EMA_KEY", "GENERATOR_KEY", "checkpoint_path", "list_checkpoints", "latest_checkpoint",
+           "save_checkpoint", "load_checkpoint", "generator_weights", "capture_rng_state", "restore_rng_state"]
 
 logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 
-# Keys of a checkpoint's network weights, named once: the trainer writes them, export and the start-weights loader
-# (``model.weights`` = a ``.pt``) read them.
-GENERATOR_KEY = "model"  # net_g's raw weights
-EMA_KEY = "ema"  # net_g's EMA weights (absent with train.ema_decay = 0)
-DISCRIMINATOR_KEY = "discriminator"  # net_d (with GAN)
 
 
 def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:

@@ -16,14 +16,11 @@ from wildvsr.train.config import DiscriminatorConfig, ModelConfig, OptimConfig
 logger = logging.getLogger(__name__)
 
 
-def submodules_named(model: nn.Module, word: str) -> list[tuple[str, nn.Module]]:
-    """Top-most submodules whose attribute name contains ``word`` (e.g. ``spynet``, ``cleaning``)."""
-    found: list[tuple[str, nn.Module]] = []
-    for name, mod in model.named_modules():
-        leaf = name.rsplit(".", 1)[-1]
-        if word in leaf and not any(name.startswith(f + ".") for f, _ in found):
-            found.append((name, mod))
-    return found
+def model_part(model: nn.Module, role: str) -> nn.Module | None:
+    """The submodule a model declares for ``role`` (``spynet``, ``cleaning``) in its class attribute ``parts``
+    (role -> dotted submodule path), or None when it declares none."""
+    path = getattr(model, "parts", {}).get(role)
+    return model.get_submodule(path) if path is not None else None
 
 
 def _create(name: str, key: str, kwargs: dict[str, Any]) -> nn.Module:
@@ -52,28 +49,26 @@ def build_generator(cfg: ModelConfig) -> tuple[nn.Module, dict[str, torch.Tensor
 
 def set_trainable(model: nn.Module, cfg: ModelConfig) -> None:
     """Freeze or unfreeze SPyNet and the cleaning module as the config says (models may freeze SPyNet by default)."""
-    spy = submodules_named(model, "spynet")
-    if cfg.fix_spynet and not spy:
+    spy = model_part(model, "spynet")
+    if cfg.fix_spynet and spy is None:
         raise ConfigError(f"config key 'model.fix_spynet': model '{cfg.name}' has no SPyNet submodule")
-    for _, mod in spy:
-        mod.requires_grad_(not cfg.fix_spynet and cfg.spynet_lr_mult > 0)
-    cleaning = submodules_named(model, "cleaning")
-    if cfg.fix_cleaning and not cleaning:
+    if spy is not None:
+        spy.requires_grad_(not cfg.fix_spynet and cfg.spynet_lr_mult > 0)
+    cleaning = model_part(model, "cleaning")
+    if cfg.fix_cleaning and cleaning is None:
         raise ConfigError(f"config key 'model.fix_cleaning': model '{cfg.name}' has no cleaning module")
-    for _, mod in cleaning:
-        mod.requires_grad_(not cfg.fix_cleaning)
+    if cleaning is not None:
+        cleaning.requires_grad_(not cfg.fix_cleaning)
 
 
 def init_propagation(model: nn.Module, spec: str) -> None:
     """Copy official BasicVSR weights (``reds4``, ``basicvsr.vimeo90k_bi`` or a ``.pth`` path) into propagation +
     SPyNet of a RealBasicVSR."""
-    from wildvsr.models import init_from_basicvsr
+    from wildvsr.models import init_from_basicvsr, resolve_weights
     from wildvsr.models.pretrained import unwrap_checkpoint
-    from wildvsr.weights import load_state_dict, resolve_weights
+    from wildvsr.weights import load_state_dict
 
-    if "." not in spec and not Path(spec).exists():
-        spec = f"basicvsr.{spec}"
-    path = resolve_weights(spec)
+    path = resolve_weights(spec, model="basicvsr")  # a bare tag is a BasicVSR tag
     if not hasattr(model, "basicvsr"):
         raise ConfigError(f"config key 'model.init_from_basicvsr': model {type(model).__name__} has no BasicVSR part")
     report = init_from_basicvsr(model, unwrap_checkpoint(load_state_dict(path)))
@@ -105,7 +100,8 @@ def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
 
 def generator_param_groups(model: nn.Module, cfg: ModelConfig, optim: OptimConfig) -> list[dict[str, Any]]:
     """Adam groups: SPyNet at ``lr * spynet_lr_mult`` (when trainable), everything else at ``lr``; frozen excluded."""
-    spy_ids = {id(p) for _, m in submodules_named(model, "spynet") for p in m.parameters()}
+    spy = model_part(model, "spynet")
+    spy_ids = {id(p) for p in spy.parameters()} if spy is not None else set()
     main = [p for p in model.parameters() if p.requires_grad and id(p) not in spy_ids]
     spy = [p for p in model.parameters() if p.requires_grad and id(p) in spy_ids]
     groups = [{"params": main, "lr": optim.lr, "name": "main"}]

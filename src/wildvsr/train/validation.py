@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wildvsr.train.config import TrainConfig
+from wildvsr.utils.frames import to_frames, to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +46,12 @@ def center_crop(frames: np.ndarray, size: int, multiple: int = 4) -> np.ndarray:
 
 def to_video_tensor(frames: np.ndarray) -> torch.Tensor:
     """``(T, H, W, 3)`` uint8 -> ``(1, T, 3, H, W)`` float [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div(255.0)[None]
+    return to_tensor(frames)[None]
 
 
 def to_uint8(video: torch.Tensor) -> np.ndarray:
     """``(1, T, 3, H, W)`` float -> ``(T, H, W, 3)`` uint8 (rounded, clipped)."""
-    return (video[0].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    return to_frames(video[0])
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:

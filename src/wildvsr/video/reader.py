@@ -29,6 +29,7 @@ from wildvsr.video.colour import (MATRIX_NAMES, PRIMARIES_NAMES, RANGE_NAMES, SW
                                   decode_params, tag_name)
 from wildvsr.video.info import (IMAGE_EXTENSIONS, AudioStreamInfo, Frame, SubtitleStreamInfo, VideoInfo,
                                 check_frame_size, is_image_path, natural_key)
+from PIL import Image, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
 
@@ -436,8 +437,6 @@ def read_info(source: str | os.PathLike, *, apply_rotation: bool = True) -> Vide
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
 def _decode_image(path: Path) -> av.VideoFrame:
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

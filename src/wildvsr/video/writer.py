@@ -42,6 +42,7 @@ from wildvsr.utils.files import atomic_path, check_output_path
 from wildvsr.video.colour import ENCODE_TAGS, SWS_MATRIX, SWS_RANGE, encode_matrix, needs_matrix
 from wildvsr.video.info import IMAGE_EXTENSIONS, VideoInfo, is_video_path
 from wildvsr.video.x264 import deterministic_x264_options
+from wildvsr.video.colour import PRIMARIES_NAMES, TRANSFER_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -538,8 +539,6 @@ class _StreamCopier:
 
 
 def _tag_value(kind: str, name: str | None) -> int | None:
-    from wildvsr.video.colour import PRIMARIES_NAMES, TRANSFER_NAMES
-
     if name is None:
         return None
     table = PRIMARIES_NAMES if kind == "primaries" else TRANSFER_NAMES
