@@ -8,7 +8,8 @@ from wildvsr.train.config import TrainConfig, apply_overrides, config_from_dict,
 from wildvsr.train.ema import ModelEMA
 from wildvsr.train.export import export_checkpoint
 from wildvsr.train.losses import CleaningLoss, GANLoss, PerceptualLoss, PixelLoss, charbonnier_loss, l1_loss
-from wildvsr.train.trainer import Trainer, train
+from wildvsr.train.run import train
+from wildvsr.train.trainer import Trainer
 
 __all__ = [
     "TrainConfig", "load_config", "config_from_dict", "apply_overrides", "ModelEMA", "export_checkpoint",

@@ -31,12 +31,11 @@ from wildvsr.train.callbacks import Callback, Checkpoints, MetricsLog, Progress,
 from wildvsr.train.checkpoint import (DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY, capture_rng_state, latest_checkpoint,
                                       load_checkpoint, restore_rng_state, save_checkpoint)
 from wildvsr.train.config import TrainConfig
-from wildvsr.train.distributed import DistInfo, barrier, cleanup_distributed, init_distributed
+from wildvsr.train.distributed import DistInfo, init_distributed
 from wildvsr.train.logbook import Logbook
 from wildvsr.train.parts import (GeneratorPass, Objective, build_dataset, build_networks, build_objective,
                                  build_optimizers, step_seed, unwrap, wrap_ddp)
 from wildvsr.utils.files import atomic_write_text
-from wildvsr.utils.seed import seed_everything, set_deterministic
 
 logger = logging.getLogger(__name__)
 
@@ -370,25 +369,3 @@ class Trainer:
         rngs = state.get("rng") or []
         if self.dist.rank < len(rngs):
             restore_rng_state(rngs[self.dist.rank])
-
-
-def train(cfg: TrainConfig, output_dir: str | os.PathLike, *, resume: bool = False, max_steps: int | None = None,
-          progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Run a recipe (the library call behind ``wildvsr train``): joins torchrun's group if any, sets the process-wide
-    switches (seeds; deterministic algorithms with ``train.deterministic``), trains, leaves the group."""
-    info = init_distributed(cfg.train.device)
-    seed_everything(cfg.seed, info.rank)
-    if cfg.train.deterministic:
-        set_deterministic(True)
-    try:
-        trainer_cls = Trainer
-        if cfg.distill.enabled:
-            from wildvsr.train.distill import DistillTrainer as trainer_cls
-        trainer = trainer_cls(cfg, output_dir, resume=resume, dist_info=info, progress=progress)
-        summary = trainer.fit(max_steps)
-        # every rank past its last collective before any rank tears gloo down: a peer that closes its sockets while
-        # rank 0 still writes the log made rank 0 abort in gloo's teardown (SIGABRT, exit 1 after a good run)
-        barrier()
-        return summary
-    finally:
-        cleanup_distributed()
