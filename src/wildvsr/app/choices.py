@@ -9,8 +9,8 @@ from typing import Any
 
 from wildvsr.app.settings import AppSettings
 from wildvsr.defaults import DEFAULT_TEMPORAL, DEFAULT_UPSCALE_MODEL, RECOMMENDED_STABILIZER
+from wildvsr.inference.config import PRECISIONS  # noqa: F401  (the app offers the same choices as the CLI)
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 TILE_CHOICES = (0, 128, 256, 512)  # 0: whole frames
 
 
