@@ -17,7 +17,17 @@ RECOMMENDED_STABILIZER = "fusion"
 trade-off curve (0.56x warping error at NIQE +0.29 for x4plus; ``fusion-strong`` gains only 0.08x more)."""
 
 DEFAULT_CHUNK_SIZE = 24
-"""Frames kept per temporal chunk (see ``benchmarks/chunk_overlap_curve.py`` for the overlap/quality trade-off)."""
+"""Frames per chunk for per-frame models (they need no overlap, so the length only sets the resume granularity), and
+the shortest chunk the planner gives a video model (see ``benchmarks/chunk_overlap_curve.py`` for the overlap/quality
+trade-off)."""
+
+MAX_CHUNK_SIZE = 192
+"""Longest chunk the planner gives a video model (resume granularity and time to the first finished chunk)."""
+
+DEFAULT_MEMORY_BUDGET_GIB = 4.0
+"""Estimated memory one model call of a video model may use: its chunk length is the longest whose context window
+fits (long chunks for small frames, short ones for large frames), so recomputed overlap frames are a small share of
+the work while memory stays flat in the video length. ``--chunk-size`` overrides it."""
 
 DEFAULT_OVERLAP = 8
 """Extra context frames on each side of a chunk; the recurrence is bidirectional so both sides are needed."""

@@ -14,7 +14,7 @@ from wildvsr.app.choices import default_choice, model_choices, upscale_config_kw
 from wildvsr.app.jobs import ProgressReporter, Sessions, JobCancelled, accept_upload, run_upscale
 from wildvsr.app.settings import AppSettings
 from wildvsr.app.uploads import unpack_frames, uploaded_path
-from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL, MAX_CHUNK_SIZE
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.inference import UpscaleConfig
 from wildvsr.video import VideoReader
@@ -138,7 +138,8 @@ def test_cancel_keeps_the_finished_chunks_and_the_same_request_resumes(uploads, 
     choice = next(c for c in model_choices(settings) if c.value.startswith("file:"))
     upload = uploads / "h1" / "clip.mp4"
     upload.parent.mkdir()
-    write_clip(upload, synthetic_frames(30, 16, 16), audio=True)  # two chunks of 24 frames at most
+    n = MAX_CHUNK_SIZE + 6  # 16x16 frames: the planned chunk is the longest, so two chunks
+    write_clip(upload, synthetic_frames(n, 16, 16), audio=True)
     folder, cancel = tmp_path / "session", threading.Event()
     folder.mkdir()
     reports = []
@@ -150,13 +151,13 @@ def test_cancel_keeps_the_finished_chunks_and_the_same_request_resumes(uploads, 
 
     args = (upload, choice, True, "fp32", None, 3, settings, folder)
     first = run_upscale(*args, report, cancel)
-    assert first.video is None and "Cancelled after 24 frames" in first.message
+    assert first.video is None and f"Cancelled after {MAX_CHUNK_SIZE} frames" in first.message
     work = list(folder.glob("upscale-*/.*.wildvsr-work"))
     assert len(work) == 1 and len(list(work[0].glob("chunk_*.mkv"))) == 1
     second = run_upscale(*args, lambda *_: None, threading.Event())
     assert not work[0].exists()  # finished: the work directory is gone
     with VideoReader(second.video) as reader:
-        assert (reader.info.width, reader.info.height, sum(1 for _ in reader)) == (64, 64, 30)
+        assert (reader.info.width, reader.info.height, sum(1 for _ in reader)) == (64, 64, n)
     from wildvsr.inference import upscale_video
 
     reference = upscale_video(upload, tmp_path / "ref.mp4", UpscaleConfig(**upscale_config_kwargs(

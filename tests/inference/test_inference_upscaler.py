@@ -77,7 +77,8 @@ def test_fp16_overflow_falls_back_to_fp32(frames, caplog):
     """A model whose activations overflow fp16 (real overflow under CPU autocast) is recomputed in fp32."""
     model = TinyBiRecurrent(gain=1e6)  # fusion outputs beyond fp16's 65504 before the x0.1 residual scale
     clip = frames[:4]
-    ref = Upscaler(model, "cpu", chunk_size=4, overlap=0).upscale_frames(clip)
+    # the fp32 recompute runs in the Upscaler's memory format (channels-last for reduced precision): same reference
+    ref = Upscaler(model, "cpu", precision="fp32", channels_last=True, chunk_size=4, overlap=0).upscale_frames(clip)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):  # the overflow is real
         raw = model(torch.from_numpy(clip).permute(0, 3, 1, 2)[None].float() / 255)
     assert not torch.isfinite(raw).all()

@@ -13,8 +13,8 @@ from wildvsr.models.pretrained import read_config, resolve_weights
 from wildvsr.models.weights_spec import split_name
 from wildvsr.models.registry import _MODELS, get_model_entry
 from wildvsr.weights import locate
+from wildvsr.inference.config import PRECISIONS  # noqa: F401  (the app offers the same choices as the CLI)
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 TILE_CHOICES = (0, 128, 256, 512)  # 0: whole frames
 
 

@@ -9,7 +9,7 @@ import typer
 
 from wildvsr.cli.app import app
 from wildvsr.cli.progress import progress
-from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP
+from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL as DEFAULT_MODEL
 
 
@@ -21,9 +21,18 @@ def upscale(
     model: Annotated[str, typer.Option(help="Model name (see `wildvsr models`).")] = DEFAULT_MODEL,
     weights: Annotated[str | None, typer.Option(help="Weights tag or file (default: the model's default).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    precision: Annotated[str, typer.Option(help="fp32, bf16 or fp16 (reduced precision is for CUDA; fp16 chunks "
-                                                "with NaN/inf are recomputed in fp32).")] = "fp32",
-    chunk_size: Annotated[int, typer.Option(help="Frames kept per temporal chunk.")] = DEFAULT_CHUNK_SIZE,
+    precision: Annotated[str, typer.Option(help="auto (bf16 on CUDA and on CPUs with AMX/AVX512-BF16, else fp32), "
+                                                "fp32, bf16 or fp16 (CUDA); chunks with NaN/inf are recomputed in "
+                                                "fp32.")] = "auto",
+    backend: Annotated[str, typer.Option(help="torch (eager) or compile (torch.compile: compiles per frame size, "
+                                              "worth it on long videos).")] = "torch",
+    batch: Annotated[int, typer.Option(help="Chunks per model call of a video model; 0 = auto (4 on CUDA, 1 on "
+                                            "CPU).")] = 0,
+    chunk_size: Annotated[int | None, typer.Option(
+        help="Frames kept per temporal chunk (default: planned from --memory-budget and the frame size).")] = None,
+    memory_budget: Annotated[float, typer.Option(
+        help="GiB one model call may use; sets the chunk length when --chunk-size is not given.")
+    ] = DEFAULT_MEMORY_BUDGET_GIB,
     overlap: Annotated[int, typer.Option(help="Context frames on each side of a chunk.")] = DEFAULT_OVERLAP,
     tile: Annotated[int | None, typer.Option(help="Process frames in tiles of N input pixels (less memory).")] = None,
     tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = DEFAULT_TILE_OVERLAP,
@@ -43,8 +52,8 @@ def upscale(
     """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
     from wildvsr.inference import UpscaleConfig, upscale_video
 
-    config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, chunk_size=chunk_size,
-                           overlap=overlap, tile=tile, tile_overlap=tile_overlap, scale=scale,
+    config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
+                           batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap, tile=tile, tile_overlap=tile_overlap, scale=scale,
                            temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
                            overwrite=overwrite, resume=resume, quiet=quiet)
     with progress("upscaling", input, quiet=quiet) as advance:

@@ -46,6 +46,22 @@ class ChunkSpec:
         return slice(self.start - self.context_start, self.stop - self.context_start)
 
 
+def plan_chunk_size(frame_bytes: int, fixed_bytes: int, overlap: int, budget_bytes: int, max_chunk: int,
+                    min_chunk: int = 1) -> int:
+    """The longest kept length ``T <= max_chunk`` whose context window fits the memory budget (at least
+    ``min_chunk``).
+
+    A chunk's model call holds ``T + 2*overlap`` frames, estimated at ``frame_bytes`` each plus ``fixed_bytes``. The
+    recomputed share of a long video's work is ``2*overlap / (T + 2*overlap)``; a longer T lowers it, so T is as long
+    as the budget allows. The result depends only on its arguments (not on free memory at run time), so a resumed run
+    plans the same chunks.
+    """
+    if frame_bytes <= 0 or max_chunk < 1:
+        raise ValueError(f"frame_bytes and max_chunk must be positive, got {frame_bytes}, {max_chunk}")
+    fits = (budget_bytes - fixed_bytes) // frame_bytes - 2 * overlap
+    return int(max(min_chunk, 1, min(max_chunk, fits)))
+
+
 def plan_chunks(num_frames: int, chunk_size: int, overlap: int) -> list[ChunkSpec]:
     """All chunks of a video of ``num_frames`` frames (the same plan :func:`iter_windows` streams)."""
     if chunk_size < 1 or overlap < 0:

@@ -14,7 +14,8 @@ from typing import Any
 
 from wildvsr.config import from_dict
 from wildvsr.errors import ConfigError
-from wildvsr.defaults import (DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP,
+from wildvsr.defaults import (DEFAULT_CHUNK_SIZE, DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL,
+                              DEFAULT_TILE_OVERLAP,
                               DEFAULT_UPSCALE_MODEL)
 from wildvsr.inference.stabilizer_settings import TEMPORAL_CHOICES
 from wildvsr.utils.device import check_device_name
@@ -23,7 +24,8 @@ DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
 """Model used when none is given; named once, in :mod:`wildvsr.defaults` (its default weights: ``reds4``)."""
 __all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_MODEL", "DEFAULT_OVERLAP", "DEFAULT_TILE_OVERLAP", "UpscaleConfig"]
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BACKENDS = ("torch", "compile")
 SCALES = (2, 3, 4)
 MODEL_SCALE = 4
 
@@ -36,9 +38,16 @@ class UpscaleConfig:
         model: registry name (``wildvsr models`` lists them).
         weights: a weights tag, a file path, or None for the model's default weights (``reds4`` for ``basicvsr``).
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
-        precision: ``fp32``; ``bf16``/``fp16`` run under autocast on CUDA (``bf16`` also on CPU). A chunk whose fp16/bf16
-            output is not finite is recomputed in fp32 with a warning.
-        chunk_size: frames kept from each temporal chunk.
+        precision: ``auto`` (bf16 on CUDA devices with bf16 and on CPUs with AMX/AVX512-BF16 units, else fp32),
+            ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 is for CUDA). A chunk whose fp16/bf16 output is not finite
+            is recomputed in fp32 with a warning. The resume manifest records the precision ``auto`` resolved to.
+        backend: ``torch`` (eager PyTorch) or ``compile`` (``torch.compile``, inductor: compiles once per input shape,
+            which pays off on long videos).
+        batch: chunks of one shape stacked into one model call of a video model (B > 1); 0 = auto (4 on CUDA, 1 on
+            CPU, where a larger batch only adds memory).
+        chunk_size: frames kept from each temporal chunk; None: planned from ``memory_budget_gib`` and the frame size
+            for video models, ``DEFAULT_CHUNK_SIZE`` for per-frame models.
+        memory_budget_gib: estimated memory one model call may use when ``chunk_size`` is None.
         overlap: context frames added on each side of a chunk (discarded after the model ran).
         tile: spatial tile size in input pixels (core of each tile), or None to process whole frames.
         tile_overlap: input pixels of context added on each side of a tile; outputs are feather-blended there.
@@ -57,8 +66,11 @@ class UpscaleConfig:
     model: str = DEFAULT_MODEL
     weights: str | None = None
     device: str = "auto"
-    precision: str = "fp32"
-    chunk_size: int = DEFAULT_CHUNK_SIZE
+    precision: str = "auto"
+    backend: str = "torch"
+    batch: int = 0
+    chunk_size: int | None = None
+    memory_budget_gib: float = DEFAULT_MEMORY_BUDGET_GIB
     overlap: int = DEFAULT_OVERLAP
     tile: int | None = None
     tile_overlap: int = DEFAULT_TILE_OVERLAP
@@ -78,7 +90,14 @@ class UpscaleConfig:
         object.__setattr__(self, "device", check_device_name(self.device))
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        _check_int("chunk_size", self.chunk_size, 1)
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        _check_int("batch", self.batch, 0)
+        if self.chunk_size is not None:
+            _check_int("chunk_size", self.chunk_size, 1)
+        if isinstance(self.memory_budget_gib, bool) or not isinstance(self.memory_budget_gib, (int, float)) \
+                or not self.memory_budget_gib > 0:
+            raise ConfigError(f"memory_budget_gib must be a number > 0, got {self.memory_budget_gib!r}")
         _check_int("overlap", self.overlap, 0)
         if self.tile is not None:
             _check_int("tile", self.tile, 16)
@@ -97,7 +116,9 @@ class UpscaleConfig:
             object.__setattr__(self, "weights", os.fspath(self.weights))
 
     def pixel_settings(self) -> dict[str, Any]:
-        """The settings that change output pixels (recorded in the resume manifest; precision is included)."""
+        """The settings that change output pixels (recorded in the resume manifest; the runner replaces ``auto``
+        precision and a planned chunk length by what they resolved to). The backend is not among them: its outputs
+        equal eager PyTorch's up to float rounding."""
         weights: Any = self.weights if self.weights is not None else "default"
         if Path(weights).is_file():
             st = Path(weights).stat()

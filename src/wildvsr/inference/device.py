@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import torch
 
 from wildvsr.errors import ConfigError, DeviceError
+from wildvsr.inference.acceleration import cpu_has_bf16
 from wildvsr.utils.device import resolve_device  # noqa: F401  (re-exported: the one resolver lives there)
 
 logger = logging.getLogger(__name__)
@@ -20,9 +21,9 @@ _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 def check_precision(precision: str, device: torch.device) -> None:
     """Refuse precisions a device cannot run; warn about ones that run but slowly.
 
-    On CPU, bf16 and fp16 run through CPU autocast and give correct results, but on CPUs without native bf16/fp16
-    matrix units they are far slower than fp32 (about 250x for a 64-channel 3x3 convolution on this project's CI
-    machine), so they are accepted with a warning; use them on CUDA.
+    On CPU, bf16 and fp16 run through CPU autocast and give correct results, but on CPUs without native bf16 matrix
+    units (AMX-BF16/AVX512-BF16) they are slower than fp32 (1.8-3x for BasicVSR on this project's AVX-512 machine),
+    so they are accepted with a warning there; fp16 on CPU always warns.
 
     Raises:
         ConfigError: an unknown precision, or bf16 on a CUDA device without bf16 support.
@@ -31,8 +32,9 @@ def check_precision(precision: str, device: torch.device) -> None:
         raise ConfigError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ConfigError(f"{device} does not support bf16; use --precision fp16 or fp32")
-    if precision != "fp32" and device.type == "cpu":
-        logger.warning("precision %s on CPU is usually much slower than fp32; it is meant for CUDA devices", precision)
+    if device.type == "cpu" and (precision == "fp16" or (precision == "bf16" and not cpu_has_bf16())):
+        logger.warning("precision %s is slower than fp32 on a CPU without native bf16 units; it is meant for CUDA "
+                       "devices and CPUs with AMX/AVX512-BF16", precision)
 
 
 @contextlib.contextmanager

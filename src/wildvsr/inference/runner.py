@@ -11,12 +11,13 @@ import numpy as np
 from torch import nn
 
 from wildvsr.errors import ConfigError, InputError
-from wildvsr.inference.chunking import iter_windows
+from wildvsr.inference.chunking import Window
 from wildvsr.inference.config import UpscaleConfig
 from wildvsr.inference.device import resolve_device
 from wildvsr.inference.resume import WorkDir, input_fingerprint
 from wildvsr.inference.upscaler import Upscaler
 from wildvsr.utils.files import check_output_path
+from wildvsr.utils.pipeline import ReadAhead, WriteBehind
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ def build_upscaler(config: UpscaleConfig, model: nn.Module | None = None) -> Ups
     if model is None:
         model = load_model(config)
     return Upscaler(model, device, config.precision, config.chunk_size, config.overlap, config.tile,
-                    config.tile_overlap, config.scale, stabilizer=_stabilizer(config, model, device))
+                    config.tile_overlap, config.scale, stabilizer=_stabilizer(config, model, device),
+                    backend=config.backend, batch=config.batch, memory_budget_gib=config.memory_budget_gib)
 
 
 def _stabilizer(config: UpscaleConfig, model: nn.Module, device):
@@ -72,7 +74,9 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
                   progress: Callable[[int], None] | None = None, *, model: nn.Module | None = None) -> Path:
     """Upscale a video, a frame folder or an image into a video (container from ``dst``'s extension) or a PNG folder.
 
-    Frames stream through: memory holds at most ``chunk_size + 2*overlap`` input frames and one chunk's output.
+    Frames stream through: memory holds at most ``batch`` context windows of ``chunk_size + 2*overlap`` input frames
+    (the chunk length planned from the frame size unless given) and a few chunks' outputs. Decoding runs ahead of the
+    model and encoding behind it, each in its own thread with a bounded queue.
     Timestamps, audio and subtitle streams of a video input are kept. The output appears only when the run
     succeeded (atomic rename). Finished chunks are recorded in a work directory beside ``dst`` so that an interrupted
     run continues with ``config.resume``; it is removed on success.
@@ -104,7 +108,8 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         if is_image_path(dst) and not dst.is_dir() and (info.num_frames or 0) > 1:
             raise InputError(f"output {dst} is a single image but the input has {info.num_frames} frames; give a "
                              "folder or a video file as output")
-        work = WorkDir(dst, input_fingerprint(src, info.num_frames), _settings(config, model))
+        work = WorkDir(dst, input_fingerprint(src, info.num_frames),
+                       _settings(config, model, upscaler, info.height, info.width))
         work.open(config.resume)
         try:
             copy_from = src if (src.is_file() and is_video_path(src)) else None
@@ -113,7 +118,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
                 writer_kwargs = {"codec": config.codec, "crf": config.crf, "preset": config.preset}
             with VideoWriter(dst, like=info, copy_streams_from=copy_from, overwrite=config.overwrite,
                              **writer_kwargs) as writer:
-                done = _run(reader, writer, upscaler, work, progress)
+                done = _run(reader, writer, upscaler, work, progress, info.height, info.width)
         except BaseException:
             if not work.chunks:
                 work.remove()  # nothing worth resuming
@@ -128,33 +133,59 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     return dst
 
 
-def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[int], None] | None) -> int:
-    done = 0
-    upscaler.reset()  # a new video for the stabilizer
-    stabilizer = upscaler.stabilizer  # carries state from chunk to chunk: stored with each finished chunk
-    restored = False  # the previous chunk came from the work directory (the stabilizer has not seen it)
-    for window in iter_windows(reader, upscaler.chunk_size, upscaler.overlap):
-        spec = window.spec
-        if work.has(spec.index):
-            out = work.load_chunk(spec)
-            restored = True
-        else:
-            if stabilizer is not None and restored:
-                stabilizer.load_state_dict(work.load_state(spec.index - 1))
-            restored = False
-            images = np.stack([frame.image for frame in window.items])  # (N, H, W, 3) uint8
-            out = upscaler.process_window(images, spec)
-            work.save_chunk(spec, out, stabilizer.state_dict() if stabilizer is not None else None)
+READ_AHEAD_FRAMES = 8
+"""Decoded frames the reader thread may hold beyond what the chunking buffer already keeps."""
+
+WRITE_BEHIND_CHUNKS = 2
+"""Finished chunks waiting for the encoder thread (each is one chunk's upscaled uint8 frames)."""
+
+
+def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[int], None] | None, height: int,
+         width: int) -> int:
+    """Read ahead -> model (this thread) -> save the chunk for resuming and encode it (behind); returns frames done.
+
+    ``progress`` is called here, after a chunk was handed to the encoder thread; on an exception (Ctrl-C included)
+    the chunks already handed over are still saved to the work dir before it propagates. A stabilizer's state is
+    stored with each chunk it finished and restored before the first chunk computed after resumed ones.
+    """
+
+    def finish(item: tuple[Window, np.ndarray, dict | None, bool]) -> None:
+        window, out, state, computed = item
+        if computed:
+            work.save_chunk(window.spec, out, state)
         for frame, image in zip(window.kept, out):
             writer.write(image, pts=frame.pts)
-        done += spec.num_frames
-        if progress is not None:
-            progress(spec.num_frames)
+
+    done = 0
+    upscaler.reset()  # a new video for the stabilizer
+    stabilizer = upscaler.stabilizer
+    restored = False  # the previous chunk came from the work directory (the stabilizer has not seen it)
+    with ReadAhead(reader, READ_AHEAD_FRAMES) as frames, WriteBehind(finish, WRITE_BEHIND_CHUNKS) as behind:
+        for group in upscaler.iter_batches(frames, height, width):
+            todo = [w for w in group if not work.has(w.spec.index)]
+            if todo and stabilizer is not None and restored:
+                stabilizer.load_state_dict(work.load_state(todo[0].spec.index - 1))
+            outs = upscaler.process_batch([np.stack([f.image for f in w.items]) for w in todo],  # (N, H, W, 3) uint8
+                                          [w.spec for w in todo]) if todo else []
+            computed = {w.spec.index: out for w, out in zip(todo, outs)}
+            state = stabilizer.state_dict() if stabilizer is not None else None  # batch is 1 with a stabilizer
+            for window in group:
+                out = computed.get(window.spec.index)
+                restored = out is None
+                behind.put((window, work.load_chunk(window.spec) if restored else out, state, not restored))
+                done += window.spec.num_frames
+                if progress is not None:
+                    progress(window.spec.num_frames)
+        behind.finish()
     return done
 
 
-def _settings(config: UpscaleConfig, model: nn.Module | None) -> dict:
+def _settings(config: UpscaleConfig, model: nn.Module | None, upscaler: Upscaler, height: int, width: int) -> dict:
+    """The resume manifest's settings, with what ``auto`` resolved to here (precision, chunk length): a run resumed
+    on another machine must plan the same chunks in the same precision, or it is refused."""
     settings = config.pixel_settings()
+    settings["precision"] = upscaler.precision
+    settings["chunk_size"] = upscaler.chunk_size_for(height, width)
     if model is not None:
         settings["model"] = f"<{type(model).__name__} given in code>"
         settings["weights"] = None

@@ -15,20 +15,27 @@ videos, one after the other.
 from __future__ import annotations
 
 import logging
+import itertools
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from wildvsr.errors import DeviceError, InputError
-from wildvsr.inference.chunking import ChunkSpec, iter_windows
-from wildvsr.inference.config import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, MODEL_SCALE
+from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_MEMORY_BUDGET_GIB, MAX_CHUNK_SIZE
+from wildvsr.inference.acceleration import (frames_to_channels_last, model_to_channels_last, resolve_channels_last,
+                                            resolve_precision)
+from wildvsr.inference.chunking import ChunkSpec, Window, iter_windows, plan_chunk_size
+from wildvsr.inference.config import BACKENDS, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, MODEL_SCALE
 from wildvsr.inference.device import (autocast, available_memory, check_precision, empty_cache, is_out_of_memory,
                                       out_of_memory_error, resolve_device)
 from wildvsr.inference.tiling import TileBlender, iter_tiles
 
 logger = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
 
 MEMORY_SAFETY = 0.9
 """Fraction of the free memory a single model call may be estimated to use before we refuse to start it."""
@@ -86,9 +93,10 @@ class Upscaler:
         model: ``(B, T, 3, H, W)`` [0, 1] -> ``(B, T, 3, 4H, 4W)`` module (e.g. ``create_model("basicvsr", ...)``), or
             with ``temporal = False`` a per-frame ``(B, 3, H, W)`` -> ``(B, 3, 4H, 4W)`` one (``rrdbnet``, ``srvgg``).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or a ``torch.device``.
-        precision: ``fp32``, ``bf16`` (CUDA, or CPU) or ``fp16`` (CUDA only).
+        precision: ``auto`` (:func:`~wildvsr.inference.acceleration.resolve_precision`), ``fp32``, ``bf16`` (CUDA, or
+            CPU) or ``fp16`` (CUDA only); ``self.precision`` is the resolved one.
         chunk_size: frames kept per temporal chunk (per-frame models: frames per chunk, run in batches bounded by
-            :data:`FRAME_BATCH_BUDGET`).
+            :data:`FRAME_BATCH_BUDGET`); None plans it per frame size (:meth:`chunk_size_for`).
         overlap: context frames on each side of a chunk (always 0 for per-frame models).
         tile: spatial tile core size in input pixels, or None for whole frames.
         tile_overlap: context pixels around each tile (feather-blended).
@@ -98,24 +106,45 @@ class Upscaler:
         stabilizer: a temporal stabilizer (``__call__(lq, sr) -> sr``, ``reset()``; see
             :mod:`wildvsr.inference.stabilizer`) applied to the kept x4 frames of each chunk in order, before the
             resize to ``scale``; it is reset at the start of each video (:meth:`reset`). None: outputs unchanged.
+        channels_last: model and inputs in channels-last (NHWC) memory format; None = auto
+            (:func:`~wildvsr.inference.acceleration.resolve_channels_last`). The model is converted in place.
+        backend: ``torch`` (eager) or ``compile`` (``torch.compile`` of the model, inductor).
+        batch: chunks of one shape stacked into one model call of a video model by :meth:`stream` (B > 1); 0 = auto
+            (4 on CUDA, 1 on CPU). Per-frame models batch the frames of a chunk instead.
+        memory_budget_gib: estimated memory per model call that plans ``chunk_size`` when it is None.
     """
 
-    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", precision: str = "fp32",
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, overlap: int = DEFAULT_OVERLAP, tile: int | None = None,
+    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", precision: str = "auto",
+                 chunk_size: int | None = None, overlap: int = DEFAULT_OVERLAP, tile: int | None = None,
                  tile_overlap: int = DEFAULT_TILE_OVERLAP, scale: int = MODEL_SCALE, *, check_memory: bool = True,
-                 stabilizer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> None:
+                 stabilizer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                 channels_last: bool | None = None, backend: str = "torch", batch: int = 0,
+                 memory_budget_gib: float = DEFAULT_MEMORY_BUDGET_GIB) -> None:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        precision = resolve_precision(precision, self.device)
         check_precision(precision, self.device)
-        if chunk_size < 1 or overlap < 0:
+        if (chunk_size is not None and chunk_size < 1) or overlap < 0:
             raise InputError(f"chunk_size must be >= 1 and overlap >= 0, got {chunk_size}, {overlap}")
+        if backend not in BACKENDS:
+            raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if batch < 0 or not memory_budget_gib > 0:
+            raise InputError(f"batch must be >= 0 and memory_budget_gib > 0, got {batch}, {memory_budget_gib}")
         if tile is not None and tile < 1:
             raise InputError(f"tile must be >= 1, got {tile}")
         if scale not in (2, 3, 4):
             raise InputError(f"scale must be 2, 3 or 4, got {scale}")
         self.model = model.to(self.device).eval()
         self.precision = precision
+        self.channels_last = resolve_channels_last(channels_last, precision)
+        if self.channels_last:
+            model_to_channels_last(self.model)
+        self.backend = backend
+        # inductor compiles per input shape; after a second shape it compiles a dynamic-shape graph (dynamic=None)
+        self._module = torch.compile(self.model) if backend == "compile" else self.model
         self.chunk_size = chunk_size
+        self.memory_budget = int(memory_budget_gib * 2**30)
         self.temporal = bool(getattr(model, "temporal", True))
+        self.batch = (batch or (4 if self.device.type == "cuda" else 1)) if self.temporal else 1
         self.overlap = overlap if self.temporal else 0  # per-frame outputs need no temporal context
         self.pre_pad = 0 if self.temporal else PRE_PAD
         self.stabilizer = stabilizer
@@ -139,7 +168,6 @@ class Upscaler:
         """
         frames = _check_frames(frames)
         outs = []
-        self.reset()
         for spec, out in self.stream(iter(frames)):
             outs.append(out)
             if progress is not None:
@@ -147,13 +175,63 @@ class Upscaler:
         return np.concatenate(outs, 0)
 
     def stream(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[ChunkSpec, np.ndarray]]:
-        """Upscale a stream of ``(H, W, 3)`` uint8 frames; yields each chunk and its kept output frames.
+        """Upscale a stream of ``(H, W, 3)`` uint8 frames of one size; yields each chunk and its kept output frames.
 
-        Holds at most ``chunk_size + 2*overlap`` input frames at a time. A stream is one video: the stabilizer is reset.
+        Holds at most ``batch`` context windows of ``chunk_size_for(H, W) + 2*overlap`` input frames at a time. A
+        stream is one video: the stabilizer is reset.
         """
         self.reset()
-        for window in iter_windows(frames, self.chunk_size, self.overlap):
-            yield window.spec, self.process_window(np.stack(window.items), window.spec)
+        frames = iter(frames)
+        first = next(frames, None)
+        if first is None:
+            return
+        height, width = np.shape(first)[:2]
+        for group in self.iter_batches(itertools.chain([first], frames), height, width):
+            outs = self.process_batch([np.stack(w.items) for w in group], [w.spec for w in group])
+            yield from zip((w.spec for w in group), outs)
+
+    def chunk_size_for(self, height: int, width: int) -> int:
+        """Frames kept per chunk for frames of ``height`` x ``width``: the given ``chunk_size``; else for a per-frame
+        model :data:`~wildvsr.defaults.DEFAULT_CHUNK_SIZE` (no overlap to amortize), and for a video model the longest
+        whose context window (``batch`` of them per call) fits the memory budget by :func:`estimate_memory` (largest
+        tile when tiling), between ``DEFAULT_CHUNK_SIZE`` and :data:`~wildvsr.defaults.MAX_CHUNK_SIZE`."""
+        if self.chunk_size is not None:
+            return self.chunk_size
+        if not self.temporal:
+            return DEFAULT_CHUNK_SIZE
+        largest = max(iter_tiles(height, width, self.tile, self.tile_overlap), key=lambda t: t.height * t.width)
+        fixed = estimate_memory(self.model, 0, largest.height, largest.width)
+        per_frame = estimate_memory(self.model, 1, largest.height, largest.width) - fixed
+        return plan_chunk_size(per_frame, fixed, self.overlap, self.memory_budget // self.batch, MAX_CHUNK_SIZE,
+                               DEFAULT_CHUNK_SIZE)
+
+    def iter_batches(self, items: Iterable[Item], height: int, width: int) -> Iterator[list[Window[Item]]]:
+        """Context windows over ``items`` (frames of ``height`` x ``width``), in order, grouped for one model call:
+        up to ``batch`` consecutive windows of one length (the last windows of a video are shorter)."""
+        group: list[Window[Item]] = []
+        for window in iter_windows(items, self.chunk_size_for(height, width), self.overlap):
+            if group and len(group[0].items) != len(window.items):
+                yield group
+                group = []
+            group.append(window)
+            if len(group) == self.batch:
+                yield group
+                group = []
+        if group:
+            yield group
+
+    def process_batch(self, windows: list[np.ndarray], specs: list[ChunkSpec]) -> list[np.ndarray]:
+        """:meth:`process_window` for several windows of a video, in order; untiled windows of one shape go through
+        one model call with B = len(windows) (independent chunks: equal to one call per window up to float rounding)."""
+        if len(windows) == 1 or len({np.shape(w) for w in windows}) > 1 or self.stabilizer is not None or \
+                len(list(iter_tiles(*np.shape(windows[0])[1:3], self.tile, self.tile_overlap))) > 1:
+            return [self.process_window(w, s) for w, s in zip(windows, specs)]
+        frames = np.stack([_check_frames(w) for w in windows])  # (B, N, H, W, 3) uint8
+        b, n, h, w, _ = frames.shape
+        if self.check_memory:
+            self._check_fits(b * n, h, w)
+        out = self._forward(torch.from_numpy(frames))  # (B, N, 3, 4h, 4w)
+        return [self._to_frames(o[s.keep], h, w) for o, s in zip(out, specs)]
 
     def reset(self) -> None:
         """Start a new video: forget the stabilizer's state (a no-op without one)."""
@@ -210,13 +288,16 @@ class Upscaler:
                 f"{free / 2**30:.1f} GiB is free; retry with --tile {tile} (or a smaller --chunk-size/--overlap)")
 
     def _forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """Model call on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped), on device."""
+        """Model call on ``([B,] N, h, w, 3)`` uint8 -> ``([B,] N, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped), on
+        device (a batch ``B`` of windows only for video models)."""
         if not self.temporal:
             return self._forward_frames(frames)
-        x = frames.to(self.device).permute(0, 3, 1, 2).float().div_(255).unsqueeze(0)  # (1, N, 3, h, w)
+        batched = frames.dim() == 5
+        x = frames.to(self.device)
+        x = (x if batched else x.unsqueeze(0)).permute(0, 1, 4, 2, 3).float().div_(255)  # (B, N, 3, h, w)
         x, h, w = pad_input(x, self.pad_multiple, self.min_size)
-        out = self._guarded_call(x)
-        return out[0, :, :, : h * MODEL_SCALE, : w * MODEL_SCALE]  # (N, 3, 4h, 4w)
+        out = self._guarded_call(x)[..., : h * MODEL_SCALE, : w * MODEL_SCALE]  # (B, N, 3, 4h, 4w)
+        return out if batched else out[0]
 
     def _forward_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Per-frame model on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent frames
@@ -242,9 +323,13 @@ class Upscaler:
         return out
 
     def _call(self, x: torch.Tensor, precision: str) -> torch.Tensor:
+        """The model on ``x`` (``(B, C, H, W)`` frames or ``(B, T, C, H, W)`` clips) in ``precision`` and the
+        configured memory format and backend; a float32 result."""
+        if self.channels_last:
+            x = frames_to_channels_last(x)  # oneDNN's AMX / cuDNN's tensor-core kernels want NHWC
         try:
             with torch.no_grad(), autocast(precision, self.device):
-                return self.model(x).float()
+                return self._module(x).float()
         except (RuntimeError, MemoryError) as exc:
             if is_out_of_memory(exc):
                 empty_cache(self.device)

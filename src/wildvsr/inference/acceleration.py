@@ -1,0 +1,80 @@
+"""How a model call runs fast: the precision ``auto`` resolves to, and the channels-last memory format.
+
+Issue 12 reports, on a CPU with AVX512-BF16 + AMX-BF16: bf16 autocast alone gains little because oneDNN's AMX
+convolution kernels engage only for channels-last (NHWC) tensors, and bf16 autocast with channels-last model and
+input is about 5x faster than fp32. On a CPU without those units bf16 is several times slower than fp32 (measured
+here: 3x, BasicVSR, one thread), so ``auto`` picks bf16 only where the flags say the units exist
+(``benchmarks/upscale_speed.py`` prints the figures for the machine it runs on). Everything here works on any ``nn.Module`` whose
+inputs are ``(B, C, H, W)`` frames or ``(B, T, C, H, W)`` clips.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bf16 matrix instructions (AMX-BF16 or AVX512-BF16, from ``/proc/cpuinfo``)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return any(flag in flags for flag in _BF16_CPU_FLAGS)
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` on CUDA devices with bf16 and on CPUs with native bf16 units, else ``fp32``.
+
+    Any other value is returned as given (validated by :func:`wildvsr.inference.device.check_precision`).
+    """
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
+
+
+def resolve_channels_last(channels_last: bool | None, precision: str) -> bool:
+    """None (auto) -> channels-last for reduced precision (oneDNN's AMX kernels on CPU, tensor cores on CUDA).
+
+    In fp32 the layout is left alone: on this project's AVX-512 CPU without bf16 units, BasicVSR took the same time
+    in fp32 with either layout (7.2/8.6 s vs 7.8/8.5 s for 3 frames of 96x64, one thread, shared machine), so there
+    is nothing to gain and the plain path stays the reference.
+    """
+    if channels_last is not None:
+        return bool(channels_last)
+    return precision != "fp32"
+
+
+def model_to_channels_last(model: nn.Module) -> nn.Module:
+    """Convert the 4-D parameters (convolution weights) of ``model`` to channels-last, in place; returns ``model``."""
+    return model.to(memory_format=torch.channels_last)
+
+
+def frames_to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """Give ``(B, C, H, W)`` or ``(B, T, C, H, W)`` per-frame NHWC strides (values unchanged).
+
+    A 5-D clip gets strides such that every ``x[:, t]`` is a channels-last ``(B, C, H, W)`` tensor, which is what the
+    recurrent models slice and feed to their convolutions (``torch.channels_last_3d`` would put T, not the frame,
+    innermost-but-one and is not what a per-frame convolution wants).
+    """
+    if x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    if x.dim() == 5:
+        if x.permute(0, 1, 3, 4, 2).is_contiguous():
+            return x
+        return x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+    raise ValueError(f"expected a 4-D or 5-D tensor, got shape {tuple(x.shape)}")

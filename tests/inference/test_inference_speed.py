@@ -1,0 +1,132 @@
+"""Speed paths of the Upscaler: precision ``auto``, channels-last, batched chunks, chunk length from a memory budget.
+
+Speed itself is measured in ``benchmarks/upscale_speed.py``; these tests check that the fast paths give the same
+frames (within stated tolerances) as the plain fp32 path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from wildvsr_testing import shared_path, synthetic_frames
+from inference_testutils import TinyBiRecurrent, psnr
+from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, MAX_CHUNK_SIZE
+from wildvsr.inference import Upscaler
+from wildvsr.inference.acceleration import cpu_has_bf16, frames_to_channels_last, resolve_precision
+from wildvsr.inference.chunking import plan_chunk_size, plan_chunks
+from wildvsr.inference.upscaler import estimate_memory
+from wildvsr.video import VideoReader
+
+CPU = torch.device("cpu")
+
+
+def test_auto_precision_follows_the_cpu():
+    assert resolve_precision("auto", CPU) == ("bf16" if cpu_has_bf16() else "fp32")
+    assert resolve_precision("fp32", CPU) == "fp32"
+    assert Upscaler(TinyBiRecurrent(), "cpu", precision="fp32").precision == "fp32"
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 4, 3, 5, 7), (2, 4, 3, 5, 7)])
+def test_channels_last_keeps_values_and_gives_nhwc_frames(shape):
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+    y = frames_to_channels_last(x)
+    assert torch.equal(x, y)
+    frame = y if y.dim() == 4 else y[:, 1]
+    assert frame.stride()[1] == 1 and frame.stride()[3] == 3  # channels innermost, then width
+    if frame.shape[0] == 1 or y.dim() == 4:  # (a batch of clips strides frames apart: B x T, not B)
+        assert frame.is_contiguous(memory_format=torch.channels_last) and not frame.is_contiguous()
+
+
+def test_channels_last_and_batching_equal_the_plain_path():
+    """fp32: channels-last vs contiguous, and 3 chunks in one call (B = 3) vs one call each.
+
+    Tolerance: at most 1 uint8 level per pixel (float rounding of a different kernel or batch size can move a value
+    across a rounding boundary), and 99 % of the values identical."""
+    frames = synthetic_frames(22, 24, 32, seed=4)
+    kwargs = {"precision": "fp32", "chunk_size": 6, "overlap": 2}
+    plain = Upscaler(TinyBiRecurrent(), "cpu", channels_last=False, **kwargs).upscale_frames(frames)
+    variants = {
+        "channels_last": Upscaler(TinyBiRecurrent(), "cpu", channels_last=True, **kwargs),
+        "batched": Upscaler(TinyBiRecurrent(), "cpu", channels_last=False, batch=3, **kwargs),
+    }
+    calls = []
+    batched = variants["batched"]
+    real_call = batched._call
+    batched._call = lambda x, p: calls.append(tuple(x.shape[:2])) or real_call(x, p)
+    for name, up in variants.items():
+        out = up.upscale_frames(frames)
+        diff = np.abs(out.astype(int) - plain.astype(int))
+        assert diff.max() <= 1 and (diff == 0).mean() > 0.99, name
+    # chunks 0..3 keep 6 frames each (windows of 8, 10, 10, 6 frames): (8), (10, 10) batched, (6)
+    assert calls == [(1, 8), (2, 10), (1, 6)]
+
+
+def test_chunk_length_follows_frame_size_and_budget():
+    model = TinyBiRecurrent()
+    up = Upscaler(model, "cpu")
+    small, large = up.chunk_size_for(120, 160), up.chunk_size_for(360, 640)
+    medium = up.chunk_size_for(180, 320)
+    assert MAX_CHUNK_SIZE >= small > medium > large == DEFAULT_CHUNK_SIZE  # 640x360 does not fit: the floor
+    budget = DEFAULT_MEMORY_BUDGET_GIB * 2**30
+    for (h, w), t in (((120, 160), small), ((180, 320), medium)):
+        assert estimate_memory(model, t + 2 * DEFAULT_OVERLAP, h, w) <= budget  # memory flat in the video length
+    # Recomputed overlap on a long 160x120 video is under 15 % of the work.
+    plan = plan_chunks(3000, small, DEFAULT_OVERLAP)
+    work = sum(s.context_stop - s.context_start for s in plan)
+    assert (work - 3000) / work < 0.15
+    assert Upscaler(model, "cpu", chunk_size=5).chunk_size_for(360, 640) == 5  # an explicit size wins
+    assert plan_chunk_size(100, 0, 4, 1000, 50) == 2 and plan_chunk_size(100, 0, 4, 10, 50) == 1
+    assert plan_chunk_size(100, 0, 4, 10, 50, min_chunk=24) == 24 and plan_chunk_size(1, 0, 4, 10**6, 50) == 50
+
+
+def _dove_crop() -> np.ndarray:
+    with VideoReader(shared_path("real_lq", "dove_demo", "001.mp4")) as reader:
+        clip = np.stack([f.image for _, f in zip(range(4), reader)])
+    h, w = clip.shape[1:3]
+    return np.ascontiguousarray(clip[:, (h - 32) // 2:(h + 32) // 2, (w - 48) // 2:(w + 48) // 2])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["dove_demo", "synthetic"])
+def test_default_precision_is_within_45db_of_fp32_with_real_basicvsr(source):
+    """Official BasicVSR weights, 4 frames of a 48x32 crop: the default (auto precision and memory format) output,
+    and bf16 + channels-last (what ``auto`` picks on CPUs with bf16 units and on CUDA), are within 45 dB PSNR of plain
+    fp32 PyTorch (the issue's acceptance bound for a faster default)."""
+    from wildvsr.models import create_model
+
+    clip = _dove_crop() if source == "dove_demo" else synthetic_frames(4, 32, 48, seed=1)
+    model = create_model("basicvsr", weights="reds4")
+    ref = Upscaler(model, "cpu", precision="fp32", channels_last=False, chunk_size=4, overlap=0).upscale_frames(clip)
+    default = Upscaler(model, "cpu", chunk_size=4, overlap=0).upscale_frames(clip)
+    assert psnr(default, ref) >= 45
+    bf16 = Upscaler(model, "cpu", precision="bf16", chunk_size=4, overlap=0).upscale_frames(clip)
+    assert 45 <= psnr(bf16, ref) < float("inf")
+
+
+def test_per_frame_models_keep_the_fixed_chunk_and_no_batching_of_windows():
+    """A per-frame model has no overlap to amortize: 24-frame chunks whatever the frame size, windows one at a time
+    (it batches the frames of a chunk instead)."""
+    from wildvsr.models import create_model
+
+    model = create_model("srvgg", num_feat=4, num_conv=1)
+    up = Upscaler(model, "cpu", batch=4)
+    assert up.batch == 1 and up.overlap == 0
+    assert up.chunk_size_for(120, 160) == up.chunk_size_for(1080, 1920) == DEFAULT_CHUNK_SIZE
+
+
+@pytest.mark.slow
+def test_compile_backend_equals_eager_for_a_per_frame_model():
+    """``--backend compile`` (inductor) on a tiny SRVGG: within 1 uint8 level of eager PyTorch (the generated kernels
+    sum in another order), on two frame sizes (the second one recompiles)."""
+    from wildvsr.models import create_model
+
+    model = create_model("srvgg", num_feat=8, num_conv=2)
+    eager = Upscaler(model, "cpu", precision="fp32")
+    compiled = Upscaler(model, "cpu", precision="fp32", backend="compile")
+    for h, w in ((16, 24), (20, 12)):
+        frames = synthetic_frames(3, h, w, seed=h)
+        a, b = eager.upscale_frames(frames), compiled.upscale_frames(frames)
+        assert a.shape == b.shape == (3, 4 * h, 4 * w, 3)
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
