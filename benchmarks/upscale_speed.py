@@ -1,105 +1,221 @@
-"""Upscaling speed and peak memory per precision and input size.
+"""Upscaling speed per backend/precision/memory format: model-only ms/frame, end-to-end frames/s, peak memory, PSNR.
 
-For each (precision, size) it runs the Upscaler over a synthetic clip (one warm-up window first) and prints ms per
-output frame and peak memory: CUDA peak allocated memory on GPU (torch.cuda.max_memory_allocated), process peak RSS
-growth on CPU (ru_maxrss after the run minus before it; a peak that an earlier, larger run already reached shows as
-~0, so sizes run smallest first, each in a fresh process with --isolate).
+One table per device. Inputs are REAL frames (``real_lq/videolq_000`` resized to each input size, antialiased
+bicubic), because reduced precision is judged on real content, not noise. For each variant (``precision[+cl]`` or
+``compile``; ``auto`` is the default the CLI uses) it reports:
 
-    python benchmarks/upscale_speed.py                                  # CPU, fp32, 64x64 and 128x128, 8 frames
-    python benchmarks/upscale_speed.py --device cuda --precision fp32 bf16 fp16 --size 320x180 640x360 1280x720 \
-        --frames 40
+* model-only ms/frame: one model call on the whole clip (``--frames`` frames), after a 2-frame warm-up; the
+  variants are timed in turn, ``--repeat`` rounds, best round kept (the machine is shared: compare rows of one run).
+* PSNR (dB) of the uint8 output against plain fp32 PyTorch (contiguous memory format) on the same frames.
+* end-to-end frames/s with ``--e2e-frames N``: an H.264 clip file of N frames in, an H.264 file out, through
+  ``upscale_video`` with that variant and default chunking/threading.
+* peak memory: CUDA max allocated, or process peak-RSS growth on CPU (a peak reached earlier shows as ~0).
+
+``--done-checks`` prints the acceptance figures of issue 12 instead: end to end on 72 PNG frames of 160x120 (PNG in,
+PNG out, default settings) vs a naive whole-sequence fp32 forward from tensors in memory, and the per-input-pixel
+cost of 640x360 vs 160x120 frames (default settings, model-only over a planned chunk).
+
+    python benchmarks/upscale_speed.py --size 320x180 --variants fp32 fp32+cl bf16 bf16+cl auto --frames 8
+    python benchmarks/upscale_speed.py --model rrdbnet.x4plus --size 160x90 --variants auto compile --frames 4
+    python benchmarks/upscale_speed.py --size 160x120 --variants auto fp32 --e2e-frames 300
+    python benchmarks/upscale_speed.py --done-checks
+    python benchmarks/upscale_speed.py --device cuda --size 320x180 480x270 960x540 --variants fp32 bf16+cl fp16+cl
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
-import subprocess
-import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from PIL import Image
 
-from wildvsr.inference import Upscaler
-from wildvsr.models import create_model
+from wildvsr.inference import UpscaleConfig, Upscaler, upscale_video
+from wildvsr.inference.runner import load_model
 
-
-def synthetic(frames: int, height: int, width: int) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:height, 0:width]
-    base = (np.sin(xx / 9.0)[..., None] * 60 + np.cos(yy / 7.0)[..., None] * 60 + 128).astype(np.float32)
-    out = np.empty((frames, height, width, 3), np.uint8)
-    for t in range(frames):
-        shifted = np.roll(base, t, axis=1) + rng.normal(0, 4, (height, width, 1))
-        out[t] = np.clip(np.repeat(shifted, 3, -1) * (0.8, 1.0, 0.9), 0, 255).astype(np.uint8)
-    return out
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_lq" / "videolq_000"
 
 
-def measure(model_name: str, weights: str | None, device: str, precision: str, size: str, frames: int,
-            chunk_size: int, overlap: int, tile: int | None) -> dict:
-    w, h = map(int, size.split("x"))
-    model = create_model(model_name, weights=weights)
-    up = Upscaler(model, device, precision, chunk_size=chunk_size, overlap=overlap, tile=tile)
-    clip = synthetic(frames, h, w)
-    up.process_window(clip[: min(2, frames)])  # warm-up (cuDNN autotune, allocator)
-    if up.device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats(up.device)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def real_frames(frames: int, width: int, height: int) -> np.ndarray:
+    """``(frames, height, width, 3)`` uint8 from videolq_000 (cycled forward-backward when more are asked for)."""
+    paths = sorted(DATA.glob("*.png"))
+    order = (paths + paths[-2:0:-1]) * (frames // (2 * len(paths) - 2) + 1)
+    imgs = [np.asarray(Image.open(p).convert("RGB")) for p in order[:frames]]
+    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(height, width), mode="bicubic", antialias=True, align_corners=False)
+    return x.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def write_h264(path: Path, frames: np.ndarray, fps: int = 25) -> None:
+    """``(T, H, W, 3)`` uint8 -> an H.264 (yuv420p, crf 18) file."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {"crf": "18"}
+        for img in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def model_for(args) -> torch.nn.Module:
+    """A fresh instance of the benchmarked model with its weights (as ``wildvsr upscale`` loads it)."""
+    return load_model(UpscaleConfig(model=args.model, weights=args.weights))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def parse_variant(variant: str) -> dict:
+    """``fp32`` / ``bf16+cl`` / ``auto`` / ``compile`` / ``bf16+cl+compile`` -> Upscaler keyword arguments."""
+    parts = variant.split("+")
+    precision = parts[0] if parts[0] in ("auto", "fp32", "bf16", "fp16") else "auto"
+    kwargs = {"precision": precision, "backend": "compile" if "compile" in parts else "torch"}
+    if precision != "auto" or "cl" in parts:
+        kwargs["channels_last"] = "cl" in parts
+    return kwargs
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def model_only(up: Upscaler, clip: np.ndarray) -> tuple[float, np.ndarray]:
+    """Seconds of one model call on the whole clip (warm-up first) and its uint8 output."""
+    up.process_window(clip[:2])
+    _sync(up.device)
     t0 = time.perf_counter()
-    out = up.upscale_frames(clip)
-    if up.device.type == "cuda":
-        torch.cuda.synchronize()
+    out = up._forward(clip)  # (T, 3, 4h, 4w) float
+    _sync(up.device)
     dt = time.perf_counter() - t0
-    if up.device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated(up.device) / 2**20
-        kind = "GPU peak allocated"
-    else:
-        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
-        kind = "RSS growth"
-    assert out.shape == (frames, 4 * h, 4 * w, 3)
-    return {"device": str(up.device), "precision": precision, "size": size, "frames": frames,
-            "ms_per_frame": 1000 * dt / frames, "peak_mib": peak, "memory": kind,
-            "threads": torch.get_num_threads()}
+    return dt, up._to_frames(out, clip.shape[1], clip.shape[2])
+
+
+def peak_memory(device: torch.device, rss0: int) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f} (GPU alloc)"
+    return f"{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024:.0f} (RSS growth)"
+
+
+def end_to_end(args, variant: str, clip: np.ndarray, tmp: Path) -> float:
+    """Frames/s of ``upscale_video`` on an H.264 file of ``clip`` -> H.264 file."""
+    src = tmp / f"in_{clip.shape[2]}x{clip.shape[1]}.mp4"
+    if not src.exists():
+        write_h264(src, clip)
+    dst = tmp / "out.mp4"
+    kw = parse_variant(variant)
+    config = UpscaleConfig(model=args.model, weights=args.weights, device=args.device, precision=kw["precision"],
+                           backend=kw["backend"], temporal="off", overwrite=True)
+    t0 = time.perf_counter()
+    upscale_video(src, dst, config)
+    return len(clip) / (time.perf_counter() - t0)
+
+
+def table(args) -> None:
+    for size in args.size:
+        w, h = map(int, size.split("x"))
+        clip = real_frames(args.frames, w, h)
+        ups = {v: Upscaler(model_for(args), args.device, chunk_size=args.frames,
+                           overlap=0, **parse_variant(v)) for v in ["fp32", *args.variants]}
+        best: dict[str, float] = {}
+        outs: dict[str, np.ndarray] = {}
+        mem: dict[str, str] = {}
+        for _ in range(args.repeat):
+            for v, up in ups.items():
+                if up.device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(up.device)
+                rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                dt, outs[v] = model_only(up, clip)
+                mem[v] = peak_memory(up.device, rss0)
+                best[v] = min(best.get(v, float("inf")), dt)
+        dev = ups["fp32"].device
+        threads = torch.get_num_threads() if dev.type == "cpu" else "-"
+        print(f"\n{dev} ({threads} threads), {args.model} ({args.weights}), {args.frames} real frames of {size} -> "
+              f"{4 * w}x{4 * h}, best of {args.repeat}")
+        print("| model | backend | precision | channels_last | input | model-only ms/frame | vs fp32 | "
+              "e2e frames/s | peak MiB | PSNR vs fp32 (dB) |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        with tempfile.TemporaryDirectory() as tmp:
+            for v, up in ups.items():
+                if v == "fp32" and "fp32" in args.variants:
+                    continue
+                label = "fp32 (reference)" if v == "fp32" else v
+                e2e = f"{end_to_end(args, v, real_frames(args.e2e_frames, w, h), Path(tmp)):.2f}" \
+                    if args.e2e_frames else "-"
+                print(f"| {args.model} {label} | {up.backend} | {up.precision} | {up.channels_last} | {size} | "
+                      f"{1000 * best[v] / args.frames:.0f} | {best['fp32'] / best[v]:.2f}x | {e2e} | {mem[v]} | "
+                      f"{psnr(outs[v], outs['fp32']):.1f} |", flush=True)
+
+
+def done_checks(args) -> None:
+    """Issue 12's acceptance figures, each a ratio measured within this one run."""
+    from wildvsr.inference.chunking import plan_chunks
+
+    frames = real_frames(72, 160, 120)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in"
+        src.mkdir()
+        for i, img in enumerate(frames):
+            Image.fromarray(img).save(src / f"{i:04d}.png")
+        # naive: one whole-sequence fp32 forward from tensors already in memory
+        model = model_for(args)
+        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+        with torch.no_grad():
+            model(x[:, :2])  # warm-up
+            t0 = time.perf_counter()
+            model(x)
+            naive = time.perf_counter() - t0
+        del model
+        config = UpscaleConfig(model=args.model, weights=args.weights, device=args.device, overwrite=True)
+        upscale_video(src, Path(tmp) / "warm", UpscaleConfig(model=args.model, weights=args.weights, device=args.device,
+                                                             chunk_size=2, overlap=0))  # untimed warm-up (oneDNN)
+        t0 = time.perf_counter()
+        upscale_video(src, Path(tmp) / "out", config)
+        ours = time.perf_counter() - t0
+    print(f"72 PNG frames 160x120 -> PNG, default settings: wildvsr {ours:.1f} s, naive whole-sequence fp32 forward "
+          f"{naive:.1f} s: ratio {ours / naive:.2f} (target <= 0.2)")
+
+    per_pixel = {}
+    for w, h in ((160, 120), (640, 360)):
+        up = Upscaler(model_for(args), args.device)
+        chunk = up.chunk_size_for(h, w)
+        plan = plan_chunks(10 * chunk, chunk, up.overlap)
+        waste = sum(s.context_stop - s.context_start for s in plan) / (10 * chunk)
+        n = min(args.frames, chunk + 2 * up.overlap)
+        clip = real_frames(n, w, h)
+        dt, _ = model_only(up, clip)
+        per_pixel[(w, h)] = dt / n * waste / (w * h)
+        print(f"{w}x{h}: precision {up.precision}, channels_last {up.channels_last}, chunk {chunk} + 2x{up.overlap} "
+              f"overlap -> {waste:.3f} model frames per output frame on a long video; model-only {1000 * dt / n:.0f} "
+              f"ms/frame over {n} frames; {1e6 * per_pixel[(w, h)]:.2f} us per output input-pixel incl. overlap")
+    print(f"per-pixel cost 640x360 / 160x120: {per_pixel[(640, 360)] / per_pixel[(160, 120)]:.2f} (target <= 1.5)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="basicvsr")
-    parser.add_argument("--weights", default="reds4")
+    parser.add_argument("--weights", default=None, help="weights tag or file (default: the model's default)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", nargs="+", default=["fp32"])
-    parser.add_argument("--size", nargs="+", default=["64x64", "128x128"], help="input WxH")
+    parser.add_argument("--variants", nargs="+", default=["fp32+cl", "bf16", "bf16+cl", "auto"])
+    parser.add_argument("--size", nargs="+", default=["160x90"], help="input WxH")
     parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--chunk-size", type=int, default=24)
-    parser.add_argument("--overlap", type=int, default=8)
-    parser.add_argument("--tile", type=int, default=None)
-    parser.add_argument("--isolate", action="store_true", help="each measurement in a fresh process (CPU RSS)")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: precision,size for --isolate
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--e2e-frames", type=int, default=0, help="also time file -> file on a clip of N frames")
+    parser.add_argument("--done-checks", action="store_true")
     args = parser.parse_args()
-
-    common = (args.model, args.weights, args.device)
-    rest = (args.frames, args.chunk_size, args.overlap, args.tile)
-    if args.one:
-        precision, size = args.one.split(",")
-        print(json.dumps(measure(*common, precision, size, *rest)))
-        return
-    print(f"model {args.model} ({args.weights}), {args.frames} frames, chunk {args.chunk_size}, overlap "
-          f"{args.overlap}, tile {args.tile}")
-    print("| device | precision | input | output | ms / frame | peak memory (MiB) | threads |")
-    print("|---|---|---|---|---|---|---|")
-    for precision in args.precision:
-        for size in args.size:
-            if args.isolate:
-                cmd = [sys.executable, __file__, *sys.argv[1:], "--one", f"{precision},{size}"]
-                r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
-            else:
-                r = measure(*common, precision, size, *rest)
-            w, h = map(int, size.split("x"))
-            print(f"| {r['device']} | {precision} | {size} | {4 * w}x{4 * h} | {r['ms_per_frame']:.0f} | "
-                  f"{r['peak_mib']:.0f} ({r['memory']}) | {r['threads']} |", flush=True)
+    if args.done_checks:
+        done_checks(args)
+    else:
+        table(args)
 
 
 if __name__ == "__main__":

@@ -130,3 +130,22 @@ def test_compile_backend_equals_eager_for_a_per_frame_model():
         a, b = eager.upscale_frames(frames), compiled.upscale_frames(frames)
         assert a.shape == b.shape == (3, 4 * h, 4 * w, 3)
         assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_openvino_backend_equals_eager_for_a_per_frame_model():
+    """``--backend openvino`` on a tiny SRVGG: within 1 uint8 level of eager PyTorch (another kernel library sums in
+    another order), on two frame sizes (one conversion each); a video model is refused with the alternative."""
+    pytest.importorskip("openvino", reason="optional dependency: pip install 'wildvsr[openvino]'")
+    from wildvsr.errors import ConfigError
+    from wildvsr.models import create_model
+
+    model = create_model("srvgg", num_feat=8, num_conv=2)
+    eager = Upscaler(model, "cpu", precision="fp32")
+    fast = Upscaler(model, "cpu", precision="fp32", backend="openvino")
+    for h, w in ((16, 24), (20, 12)):
+        frames = synthetic_frames(3, h, w, seed=h)
+        a, b = eager.upscale_frames(frames), fast.upscale_frames(frames)
+        assert a.shape == b.shape == (3, 4 * h, 4 * w, 3)
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    with pytest.raises(ConfigError, match="per-frame models"):
+        Upscaler(TinyBiRecurrent(), "cpu", precision="fp32", backend="openvino")

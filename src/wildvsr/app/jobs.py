@@ -226,10 +226,9 @@ def run_upscale(upload: Path, choice: ModelChoice, temporal: bool, precision: st
     single = is_image_path(source) and not source.is_dir()
     output = job / f"{_safe_name(upload.stem)}_x4{'.png' if single else '.mp4'}"
     if not output.exists():
-        total = read_info(source).num_frames
         cancel.clear()
-        try:
-            upscale_video(source, output, config, progress=ProgressReporter(total, report, cancel, "upscaling"))
+        try:  # upscale_video reports the total through set_total
+            upscale_video(source, output, config, progress=ProgressReporter(None, report, cancel, "upscaling"))
         except JobCancelled as exc:
             return UpscaleResult(message=f"Cancelled after {exc.done} frames. The finished chunks are kept: press "
                                          "Upscale again with the same file and settings to resume.")

@@ -24,8 +24,9 @@ def upscale(
     precision: Annotated[str, typer.Option(help="auto (bf16 on CUDA and on CPUs with AMX/AVX512-BF16, else fp32), "
                                                 "fp32, bf16 or fp16 (CUDA); chunks with NaN/inf are recomputed in "
                                                 "fp32.")] = "auto",
-    backend: Annotated[str, typer.Option(help="torch (eager) or compile (torch.compile: compiles per frame size, "
-                                              "worth it on long videos).")] = "torch",
+    backend: Annotated[str, typer.Option(help="torch (eager), compile (torch.compile, per frame size) or openvino "
+                                              "(per-frame models on CPU; pip install 'wildvsr[openvino]').")
+                       ] = "torch",
     batch: Annotated[int, typer.Option(help="Chunks per model call of a video model; 0 = auto (4 on CUDA, 1 on "
                                             "CPU).")] = 0,
     chunk_size: Annotated[int | None, typer.Option(
@@ -56,5 +57,5 @@ def upscale(
                            batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap, tile=tile, tile_overlap=tile_overlap, scale=scale,
                            temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
                            overwrite=overwrite, resume=resume, quiet=quiet)
-    with progress("upscaling", input, quiet=quiet) as advance:
+    with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
         upscale_video(input, output, config, progress=advance)

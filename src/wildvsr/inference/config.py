@@ -25,7 +25,7 @@ DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
 __all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_MODEL", "DEFAULT_OVERLAP", "DEFAULT_TILE_OVERLAP", "UpscaleConfig"]
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-BACKENDS = ("torch", "compile")
+BACKENDS = ("torch", "compile", "openvino")
 SCALES = (2, 3, 4)
 MODEL_SCALE = 4
 
@@ -41,8 +41,8 @@ class UpscaleConfig:
         precision: ``auto`` (bf16 on CUDA devices with bf16 and on CPUs with AMX/AVX512-BF16 units, else fp32),
             ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 is for CUDA). A chunk whose fp16/bf16 output is not finite
             is recomputed in fp32 with a warning. The resume manifest records the precision ``auto`` resolved to.
-        backend: ``torch`` (eager PyTorch) or ``compile`` (``torch.compile``, inductor: compiles once per input shape,
-            which pays off on long videos).
+        backend: ``torch`` (eager PyTorch), ``compile`` (``torch.compile``, inductor: compiles once per input shape)
+            or ``openvino`` (per-frame models on the CPU; optional ``openvino`` package; see README "Speed").
         batch: chunks of one shape stacked into one model call of a video model (B > 1); 0 = auto (4 on CUDA, 1 on
             CPU, where a larger batch only adds memory).
         chunk_size: frames kept from each temporal chunk; None: planned from ``memory_budget_gib`` and the frame size

@@ -10,19 +10,22 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from wildvsr.defaults import DEFAULT_TEMPORAL
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.inference.chunking import Window
 from wildvsr.inference.config import UpscaleConfig
 from wildvsr.inference.device import resolve_device
 from wildvsr.inference.resume import WorkDir, input_fingerprint
+from wildvsr.inference.stabilizer import build_stabilizer
 from wildvsr.inference.upscaler import Upscaler
+from wildvsr.models import create_model
+from wildvsr.models.registry import refine_threshold_kwarg, refining_models
+from wildvsr.models.weights_spec import split_name
 from wildvsr.utils.files import check_output_path
 from wildvsr.utils.pipeline import ReadAhead, WriteBehind
+from wildvsr.video import VideoReader, VideoWriter, is_image_path, is_video_path
 
 logger = logging.getLogger(__name__)
-
-REFINING_MODELS = ("realbasicvsr",)
-
 
 def load_model(config: UpscaleConfig) -> nn.Module:
     """Build the configured model with its weights (the default model gets its default weights).
@@ -30,16 +33,15 @@ def load_model(config: UpscaleConfig) -> nn.Module:
     Raises:
         UnknownModelError, WeightsNotFoundError, WeightsMismatchError, ConfigError.
     """
-    from wildvsr.models import create_model
-
     kwargs = {}
     if config.refine_threshold is not None:
-        if config.model.partition(".")[0] not in REFINING_MODELS:
-            raise ConfigError(f"--refine-threshold applies to {', '.join(REFINING_MODELS)} only, "
+        kwarg = refine_threshold_kwarg(config.model)
+        if kwarg is None:
+            raise ConfigError(f"--refine-threshold applies to {', '.join(refining_models())} only, "
                               f"not {config.model}")
-        kwargs["dynamic_refine_thres"] = float(config.refine_threshold)
+        kwargs[kwarg] = float(config.refine_threshold)
     weights = config.weights if config.weights is not None else "default"
-    if "." in config.model and config.weights is None:
+    if split_name(config.model)[1] is not None and config.weights is None:
         weights = None  # "name.tag" names its weights itself
     model = create_model(config.model, weights=weights, **kwargs)
     return model.eval()
@@ -59,9 +61,6 @@ def build_upscaler(config: UpscaleConfig, model: nn.Module | None = None) -> Ups
 def _stabilizer(config: UpscaleConfig, model: nn.Module, device):
     """The stabilizer ``config.temporal`` asks for: ``auto`` is the default one for per-frame models and none for
     temporal models (they are temporally consistent themselves); a name with a temporal model is an error."""
-    from wildvsr.defaults import DEFAULT_TEMPORAL
-    from wildvsr.inference.stabilizer import build_stabilizer
-
     if getattr(model, "temporal", True):
         if config.temporal not in ("auto", "off"):
             raise ConfigError(f"--temporal {config.temporal} applies to per-frame models only; {config.model} is a "
@@ -85,7 +84,8 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         src: input video file, folder of images, or one image.
         dst: output video file or folder.
         config: settings (defaults: :class:`UpscaleConfig`).
-        progress: called with the number of frames finished after each chunk.
+        progress: called with the number of frames finished after each chunk; its ``set_total(n)``, when it has one,
+            gets the frame count the input declares (so a caller need not open the input to size a progress bar).
         model: use this model instead of loading ``config.model`` (it must follow the x4 video-model contract).
 
     Returns:
@@ -94,8 +94,6 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     Raises:
         VSRError subclasses for every problem a user can fix (exit code 2 in the CLI).
     """
-    from wildvsr.video import VideoReader, VideoWriter, is_image_path, is_video_path
-
     config = config or UpscaleConfig()
     src, dst = Path(src), Path(dst)
     if not src.exists():
@@ -105,6 +103,8 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
 
     with VideoReader(src) as reader:
         info = reader.info
+        if progress is not None and hasattr(progress, "set_total") and info.num_frames:
+            progress.set_total(info.num_frames)
         if is_image_path(dst) and not dst.is_dir() and (info.num_frames or 0) > 1:
             raise InputError(f"output {dst} is a single image but the input has {info.num_frames} frames; give a "
                              "folder or a video file as output")

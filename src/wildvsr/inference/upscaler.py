@@ -31,7 +31,9 @@ from wildvsr.inference.chunking import ChunkSpec, Window, iter_windows, plan_chu
 from wildvsr.inference.config import BACKENDS, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, MODEL_SCALE
 from wildvsr.inference.device import (autocast, available_memory, check_precision, empty_cache, is_out_of_memory,
                                       out_of_memory_error, resolve_device)
+from wildvsr.inference.openvino_backend import OpenVINOModule, check_openvino
 from wildvsr.inference.tiling import TileBlender, iter_tiles
+from wildvsr.utils.frames import to_frames, to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int
     """Rough peak bytes of one fp32 forward of a BasicVSR-style model on ``frames`` x ``height`` x ``width``.
 
     Per input pixel and frame it counts the stored propagation features and the x4 output, plus the transient
-    reconstruction activations of one frame at x2/x4 and SPyNet's full-resolution features for all frame pairs. For a
+    reconstruction activations of one frame at x2/x4 and SPyNet's full-resolution features of one frame pair. For a
     per-frame model (``temporal = False``) it counts, per frame, three feature maps at input size (a dense block's
     concatenation), three of its ``hr_channels`` at output size (RRDBNet's upsampling convs) and the x4 output. It is
     used only to refuse calls that clearly cannot fit, and to size per-frame batches, before any work is done.
@@ -81,8 +83,12 @@ def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int
         hr = int(getattr(model, "hr_channels", 0))
         return int(frames * height * width * 4 * (3 * feat + (3 * hr + 2 * 3) * scale * scale + 3))
     mid = int(getattr(model, "mid_channels", 64))
-    per_frame = 4 * (2 * mid + 3 * scale * scale + 3 + 4 + 96)  # features, output, input, flows, SPyNet activations
-    transient = 4 * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2)  # one frame's upsampling path
+    # Stored per frame: one direction's features, the x4 output, input and flows (measured for official BasicVSR at
+    # 320x180 in fp32: 537 B per input pixel and frame, peak RSS over 4 vs 12 frames; this gives 540). Transient: one
+    # frame's upsampling path and SPyNet's full-resolution activations of one pair (measured fixed part: 14.2 KB/px
+    # including the weights; this gives 12.7 KB/px).
+    per_frame = 4 * (mid + 3 * scale * scale + 3 + 4 + 16)
+    transient = 4 * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2 + 96)
     return int(height * width * (frames * per_frame + transient))
 
 
@@ -108,7 +114,8 @@ class Upscaler:
             resize to ``scale``; it is reset at the start of each video (:meth:`reset`). None: outputs unchanged.
         channels_last: model and inputs in channels-last (NHWC) memory format; None = auto
             (:func:`~wildvsr.inference.acceleration.resolve_channels_last`). The model is converted in place.
-        backend: ``torch`` (eager) or ``compile`` (``torch.compile`` of the model, inductor).
+        backend: ``torch`` (eager), ``compile`` (``torch.compile`` of the model, inductor) or ``openvino`` (per-frame
+            models on the CPU, :mod:`wildvsr.inference.openvino_backend`).
         batch: chunks of one shape stacked into one model call of a video model by :meth:`stream` (B > 1); 0 = auto
             (4 on CUDA, 1 on CPU). Per-frame models batch the frames of a chunk instead.
         memory_budget_gib: estimated memory per model call that plans ``chunk_size`` when it is None.
@@ -139,8 +146,7 @@ class Upscaler:
         if self.channels_last:
             model_to_channels_last(self.model)
         self.backend = backend
-        # inductor compiles per input shape; after a second shape it compiles a dynamic-shape graph (dynamic=None)
-        self._module = torch.compile(self.model) if backend == "compile" else self.model
+        self._module = _backend_module(self.model, backend, self.device, precision)
         self.chunk_size = chunk_size
         self.memory_budget = int(memory_budget_gib * 2**30)
         self.temporal = bool(getattr(model, "temporal", True))
@@ -230,7 +236,7 @@ class Upscaler:
         b, n, h, w, _ = frames.shape
         if self.check_memory:
             self._check_fits(b * n, h, w)
-        out = self._forward(torch.from_numpy(frames))  # (B, N, 3, 4h, 4w)
+        out = self._forward(frames)  # (B, N, 3, 4h, 4w)
         return [self._to_frames(o[s.keep], h, w) for o, s in zip(out, specs)]
 
     def reset(self) -> None:
@@ -258,18 +264,17 @@ class Upscaler:
         if self.check_memory:
             largest = max(tiles, key=lambda s: s.height * s.width)
             self._check_fits(n if self.temporal else 1, largest.height, largest.width)
-        x = torch.from_numpy(np.ascontiguousarray(padded))  # (N, H + 2p, W + 2p, 3) uint8
         if len(tiles) == 1:
-            out = self._forward(x)[keep]  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
+            out = self._forward(padded)[keep]  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
         else:
             blender = TileBlender(n, 3, h + 2 * p, w + 2 * p, MODEL_SCALE)
             for t in tiles:
-                blender.add(t, self._forward(x[:, t.y0:t.y1, t.x0:t.x1]))
+                blender.add(t, self._forward(padded[:, t.y0:t.y1, t.x0:t.x1]))
             out = blender.result()[keep]
         s = MODEL_SCALE
         out = out[:, :, s * p: s * (p + h), s * p: s * (p + w)]  # (K, 3, 4H, 4W)
         if self.stabilizer is not None:
-            lq = torch.from_numpy(frames[keep]).to(self.device).permute(0, 3, 1, 2).float().div_(255)  # (K, 3, H, W)
+            lq = to_tensor(frames[keep], self.device)  # (K, 3, H, W)
             out = self.stabilizer(lq, out.to(self.device))
         return self._to_frames(out, h, w)
 
@@ -287,26 +292,25 @@ class Upscaler:
                 f"{n} frames of {w}x{h} need about {need / 2**30:.1f} GiB on {self.device} but only "
                 f"{free / 2**30:.1f} GiB is free; retry with --tile {tile} (or a smaller --chunk-size/--overlap)")
 
-    def _forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def _forward(self, frames: np.ndarray) -> torch.Tensor:
         """Model call on ``([B,] N, h, w, 3)`` uint8 -> ``([B,] N, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped), on
         device (a batch ``B`` of windows only for video models)."""
         if not self.temporal:
             return self._forward_frames(frames)
-        batched = frames.dim() == 5
-        x = frames.to(self.device)
-        x = (x if batched else x.unsqueeze(0)).permute(0, 1, 4, 2, 3).float().div_(255)  # (B, N, 3, h, w)
+        batched = frames.ndim == 5
+        x = to_tensor(frames if batched else frames[None], self.device)  # (B, N, 3, h, w)
         x, h, w = pad_input(x, self.pad_multiple, self.min_size)
         out = self._guarded_call(x)[..., : h * MODEL_SCALE, : w * MODEL_SCALE]  # (B, N, 3, 4h, 4w)
         return out if batched else out[0]
 
-    def _forward_frames(self, frames: torch.Tensor) -> torch.Tensor:
+    def _forward_frames(self, frames: np.ndarray) -> torch.Tensor:
         """Per-frame model on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent frames
         (as many as :data:`FRAME_BATCH_BUDGET` allows by :func:`estimate_memory`, at least one)."""
         n, h, w, _ = frames.shape
         batch = max(1, min(n, FRAME_BATCH_BUDGET // max(1, estimate_memory(self.model, 1, h, w))))
         outs = []
         for i in range(0, n, batch):
-            x = frames[i: i + batch].to(self.device).permute(0, 3, 1, 2).float().div_(255)  # (b, 3, h, w)
+            x = to_tensor(frames[i: i + batch], self.device)  # (b, 3, h, w)
             outs.append(self._guarded_call(x))
         return outs[0] if len(outs) == 1 else torch.cat(outs)
 
@@ -342,8 +346,19 @@ class Upscaler:
         if self.scale != MODEL_SCALE:
             out = F.interpolate(out, size=(h * self.scale, w * self.scale), mode="bicubic", align_corners=False,
                                 antialias=True)
-        out = out.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
-        return out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        return np.ascontiguousarray(to_frames(out))
+
+
+def _backend_module(model: torch.nn.Module, backend: str, device: torch.device, precision: str
+                    ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What a model call runs: the module (``torch``), its ``torch.compile`` (inductor compiles per input shape; after
+    a second shape, a dynamic-shape graph), or an OpenVINO runner (per-frame models on the CPU)."""
+    if backend == "compile":
+        return torch.compile(model)
+    if backend == "openvino":
+        check_openvino(model, device, precision)
+        return OpenVINOModule(model, precision)
+    return model
 
 
 def _pre_pad_size(pad: int, h: int, w: int) -> int:
