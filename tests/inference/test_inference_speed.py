@@ -64,7 +64,9 @@ def test_channels_last_and_batching_equal_the_plain_path():
 
 
 def test_chunk_length_follows_frame_size_and_budget():
-    model = TinyBiRecurrent()
+    from wildvsr.models import create_model
+
+    model = create_model("basicvsr", weights=None)  # full size (the estimate reads its channels), random weights
     up = Upscaler(model, "cpu")
     small, large = up.chunk_size_for(120, 160), up.chunk_size_for(360, 640)
     medium = up.chunk_size_for(180, 320)
