@@ -118,36 +118,27 @@ def test_per_frame_models_keep_the_fixed_chunk_and_no_batching_of_windows():
     assert up.chunk_size_for(120, 160) == up.chunk_size_for(1080, 1920) == DEFAULT_CHUNK_SIZE
 
 
-@pytest.mark.slow
-def test_compile_backend_equals_eager_for_a_per_frame_model():
-    """``--backend compile`` (inductor) on a tiny SRVGG: within 1 uint8 level of eager PyTorch (the generated kernels
-    sum in another order), on two frame sizes (the second one recompiles)."""
+@pytest.mark.parametrize("backend", ["compile", "openvino"])
+def test_graph_backends_equal_eager_for_a_per_frame_model(backend):
+    """``--backend compile`` (inductor) and ``--backend openvino`` on a tiny SRVGG: within 1 uint8 level of eager
+    PyTorch (other kernels sum in another order), on two frame sizes (a second compile/conversion each)."""
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="optional dependency: pip install 'wildvsr[openvino]'")
     from wildvsr.models import create_model
 
     model = create_model("srvgg", num_feat=8, num_conv=2)
     eager = Upscaler(model, "cpu", precision="fp32")
-    compiled = Upscaler(model, "cpu", precision="fp32", backend="compile")
-    for h, w in ((16, 24), (20, 12)):
-        frames = synthetic_frames(3, h, w, seed=h)
-        a, b = eager.upscale_frames(frames), compiled.upscale_frames(frames)
-        assert a.shape == b.shape == (3, 4 * h, 4 * w, 3)
-        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
-
-
-def test_openvino_backend_equals_eager_for_a_per_frame_model():
-    """``--backend openvino`` on a tiny SRVGG: within 1 uint8 level of eager PyTorch (another kernel library sums in
-    another order), on two frame sizes (one conversion each); a video model is refused with the alternative."""
-    pytest.importorskip("openvino", reason="optional dependency: pip install 'wildvsr[openvino]'")
-    from wildvsr.errors import ConfigError
-    from wildvsr.models import create_model
-
-    model = create_model("srvgg", num_feat=8, num_conv=2)
-    eager = Upscaler(model, "cpu", precision="fp32")
-    fast = Upscaler(model, "cpu", precision="fp32", backend="openvino")
+    fast = Upscaler(model, "cpu", precision="fp32", backend=backend)
     for h, w in ((16, 24), (20, 12)):
         frames = synthetic_frames(3, h, w, seed=h)
         a, b = eager.upscale_frames(frames), fast.upscale_frames(frames)
         assert a.shape == b.shape == (3, 4 * h, 4 * w, 3)
         assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_openvino_backend_refuses_a_video_model():
+    pytest.importorskip("openvino", reason="optional dependency: pip install 'wildvsr[openvino]'")
+    from wildvsr.errors import ConfigError
+
     with pytest.raises(ConfigError, match="per-frame models"):
         Upscaler(TinyBiRecurrent(), "cpu", precision="fp32", backend="openvino")
