@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from wildvsr.degrade import Degrader, load_preset, usm_sharp
 from wildvsr.errors import ConfigError
 from wildvsr.train.config import DegradationConfig
 
@@ -30,8 +31,6 @@ class TrainingDegradation:
     """
 
     def __init__(self, cfg: DegradationConfig, scale: int = 4) -> None:
-        from wildvsr.degrade import Degrader, load_preset
-
         self.cfg, self.scale = cfg, scale
         self.degrader = Degrader(load_preset(cfg.preset))
         if self.degrader.scale != scale:  # the LQ size the model and the cleaning loss expect
@@ -48,7 +47,6 @@ class TrainingDegradation:
         """USM-sharpened GT (kernel 51, weight 0.5, threshold 10), or ``gt`` itself with ``usm: false``."""
         if not self.cfg.usm:
             return gt
-        from wildvsr.degrade import usm_sharp
 
         return usm_sharp(gt)
 

@@ -28,6 +28,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from wildvsr.data.dataset import SequenceSpec, VideoSequenceDataset, collate
+from wildvsr.metrics.warping import spynet_flow_fn
+from wildvsr.models import create_model
 from wildvsr.train.callbacks import Callback, StepRecord
 from wildvsr.train.config import TeacherConfig, TrainConfig
 from wildvsr.train.losses import PixelLoss, TemporalLoss, temporal_flows
@@ -66,8 +68,6 @@ class Teacher:
 
     def __init__(self, cfg: TeacherConfig, device: torch.device, seed: int = 0,
                  cache_dir: str | Path | None = None) -> None:
-        from wildvsr.models import create_model
-
         if cfg.weights is None and "." not in cfg.name:
             logger.warning("distill.teacher.weights is null: the teacher %s is randomly initialised (tests only)",
                            cfg.name)
@@ -257,8 +257,6 @@ class DistillTrainer(Trainer):
         self.teacher = teacher or Teacher(tc, self.device, cfg.seed, cache)
         self.flow_fn = None
         if cfg.distill.temporal.weight > 0:
-            from wildvsr.metrics.warping import spynet_flow_fn
-
             self.flow_fn = spynet_flow_fn(self.device)
 
     # the hooks of Trainer.__init__

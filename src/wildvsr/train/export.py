@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from wildvsr.errors import InputError
+from wildvsr.models import create_model, save_pretrained
 from wildvsr.train.checkpoint import EMA_KEY, GENERATOR_KEY, generator_weights, latest_checkpoint, load_checkpoint
 from wildvsr.train.config import config_from_dict
 
@@ -28,8 +29,6 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     Raises:
         InputError: no checkpoint there, no EMA in it, or the output does not end in ``.safetensors``.
     """
-    from wildvsr.models import create_model, save_pretrained
-
     checkpoint, output = Path(checkpoint), Path(output)
     if output.suffix != ".safetensors":
         raise InputError(f"export output must end in .safetensors, got {output}")

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wildvsr.metrics.warping import consistency_mask, warp_with_mask
 from wildvsr.train.vgg import IMAGENET_MEAN, IMAGENET_STD, load_vgg19_features
 
 logger = logging.getLogger(__name__)
@@ -165,8 +166,6 @@ def temporal_flows(frames: torch.Tensor, flow_fn, scale: int = 1,
     Returns:
         ``backward (B, T-1, 2, sh, sw)`` (frame t+1 -> t, in output pixels) and ``mask (B, T-1, 1, sh, sw)`` bool.
     """
-    from wildvsr.metrics.warping import consistency_mask, warp_with_mask
-
     b, t, c, h, w = frames.shape
     prev, nxt = frames[:, :-1].reshape(-1, c, h, w).float(), frames[:, 1:].reshape(-1, c, h, w).float()
     with torch.no_grad():
@@ -194,8 +193,6 @@ class TemporalLoss(nn.Module):
         self.weight = float(weight)
 
     def forward(self, out: torch.Tensor, backward: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        from wildvsr.metrics.warping import warp_with_mask
-
         b, t, c, h, w = out.shape
         out = out.float()
         warped, inside = warp_with_mask(out[:, :-1].reshape(-1, c, h, w), backward.reshape(-1, 2, h, w))

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from wildvsr.data.dataset import SequenceSpec, VideoSequenceDataset
+from wildvsr.negvsr import AugNegativeLoss
 from wildvsr.train.config import TrainConfig
 from wildvsr.train.ema import ModelEMA
 from wildvsr.train.losses import CleaningLoss, GANLoss, PixelLoss, build_perceptual_loss
@@ -178,8 +179,6 @@ def build_objective(cfg: TrainConfig, device: torch.device, net_d: nn.Module | N
     if net_d is not None:  # the raw module: the generator step needs no DDP sync of D
         terms.append(LossTerm("loss/gan", lambda p: gan(net_d(p.out.flatten(0, 1)), True, is_disc=False)))
     if cfg.negvsr.enabled:
-        from wildvsr.negvsr import AugNegativeLoss
-
         aug_negative = AugNegativeLoss(weight=lo.aug_negative_weight)
         terms.append(LossTerm("loss/aug_n", lambda p: aug_negative(p.out_neg, p.out)))
     return Objective(terms, gan, wants_cleaned)

@@ -10,8 +10,11 @@ import torch
 from torch import nn
 
 from wildvsr.errors import ConfigError
+from wildvsr.models import architecture_name, create_model, init_from_basicvsr, resolve_weights
+from wildvsr.models.pretrained import unwrap_checkpoint
 from wildvsr.train.checkpoint import EMA_KEY, generator_weights, load_checkpoint
 from wildvsr.train.config import DiscriminatorConfig, ModelConfig, OptimConfig
+from wildvsr.weights import load_state_dict
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +27,6 @@ def model_part(model: nn.Module, role: str) -> nn.Module | None:
 
 
 def _create(name: str, key: str, kwargs: dict[str, Any]) -> nn.Module:
-    from wildvsr.models import create_model
-
     try:
         return create_model(name, **kwargs)
     except TypeError as exc:
@@ -64,10 +65,6 @@ def set_trainable(model: nn.Module, cfg: ModelConfig) -> None:
 def init_propagation(model: nn.Module, spec: str) -> None:
     """Copy official BasicVSR weights (``reds4``, ``basicvsr.vimeo90k_bi`` or a ``.pth`` path) into propagation +
     SPyNet of a RealBasicVSR."""
-    from wildvsr.models import init_from_basicvsr, resolve_weights
-    from wildvsr.models.pretrained import unwrap_checkpoint
-    from wildvsr.weights import load_state_dict
-
     path = resolve_weights(spec, model="basicvsr")  # a bare tag is a BasicVSR tag
     if not hasattr(model, "basicvsr"):
         raise ConfigError(f"config key 'model.init_from_basicvsr': model {type(model).__name__} has no BasicVSR part")
@@ -86,7 +83,6 @@ def load_generator_weights(model: nn.Module, weights: str) -> dict[str, torch.Te
         model.load_state_dict(generator_weights(state, ema=False, source=path))
         logger.info("loaded generator weights from training checkpoint %s (step %d)", path, state["step"])
         return generator_weights(state, ema=True, source=path) if EMA_KEY in state else None
-    from wildvsr.models import architecture_name, create_model
 
     loaded = create_model(architecture_name(model), weights=weights, **dict(getattr(model, "config", {})))
     model.load_state_dict(loaded.state_dict())

@@ -27,14 +27,17 @@ from torch.utils.data import DataLoader
 
 from wildvsr.data.dataset import ShardedSampleSampler, VideoSequenceDataset, collate
 from wildvsr.errors import OutputExistsError
+from wildvsr.negvsr import NoiseBank, negmix
 from wildvsr.train.callbacks import Callback, Checkpoints, MetricsLog, Progress, StepRecord, Validation
 from wildvsr.train.checkpoint import (DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY, capture_rng_state, latest_checkpoint,
                                       load_checkpoint, restore_rng_state, save_checkpoint)
 from wildvsr.train.config import TrainConfig
+from wildvsr.train.degradation import TrainingDegradation
 from wildvsr.train.distributed import DistInfo, init_distributed
 from wildvsr.train.logbook import Logbook
 from wildvsr.train.parts import (GeneratorPass, Objective, build_dataset, build_networks, build_objective,
                                  build_optimizers, step_seed, unwrap, wrap_ddp)
+from wildvsr.train.validation import Validator
 from wildvsr.utils.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -89,12 +92,8 @@ class Trainer:
         self.optim = build_optimizers(cfg, nets)
         self.noise_bank = None
         if cfg.negvsr.enabled:
-            from wildvsr.negvsr import NoiseBank
-
             self.noise_bank = NoiseBank(cfg.negvsr.noise_bank)
         if degradation is None:
-            from wildvsr.train.degradation import TrainingDegradation
-
             degradation = TrainingDegradation(cfg.degradation, cfg.data.scale)
         self.degradation = degradation
         self.dataset = dataset if dataset is not None else self.build_dataset(degradation)
@@ -124,8 +123,6 @@ class Trainer:
         callbacks: list[Callback] = [Progress(progress)] if progress is not None else []
         callbacks.append(MetricsLog(cfg.train.log_every))
         if self.dist.is_main and cfg.train.val_every > 0 and (cfg.val.real_frames or cfg.val.synthetic_video):
-            from wildvsr.train.validation import Validator
-
             validator = Validator(cfg, self.device, self.degradation, self.output_dir / "val")
             callbacks.append(Validation(validator, cfg.train.val_every))
         callbacks.append(Checkpoints(cfg.train.checkpoint_every))
@@ -165,7 +162,6 @@ class Trainer:
         lq, gt, gt_usm, lo = data["lq"], data["gt"], data["gt_usm"], self.cfg.loss
         b, inputs = lq.shape[0], lq
         if self.noise_bank is not None:  # one forward over [V_lr; NegMix(V_lr)] (DDP allows one forward per step)
-            from wildvsr.negvsr import negmix
 
             noise = self.noise_bank.sample(b, lq.shape[1], lq.shape[-2], lq.shape[-1], rng).to(self.device)
             mixed = negmix(lq, noise, generator=generator, mix_weight=self.cfg.negvsr.mix_weight,

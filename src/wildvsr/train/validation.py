@@ -19,16 +19,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wildvsr.metrics import calculate_brisque, calculate_niqe, warping_error
 from wildvsr.train.config import TrainConfig
 from wildvsr.utils.frames import to_frames, to_tensor
+from wildvsr.video import VideoReader
 
 logger = logging.getLogger(__name__)
 
 
 def read_frames(source: str, count: int) -> np.ndarray:
     """The first ``count`` frames of a video / frame folder as ``(T, H, W, 3)`` uint8."""
-    from wildvsr.video import VideoReader
-
     with VideoReader(source) as reader:
         frames = [np.asarray(f.image) for f in reader.frames(0, count)]
     return np.stack(frames)
@@ -124,8 +124,6 @@ class Validator:
     def _real_scores(self, frames: np.ndarray) -> dict[str, float]:
         """``val.real_metrics`` of the output frames ``(T, H, W, 3)`` uint8: NIQE / BRISQUE averaged over frames,
         warping error (SPyNet flow on the output) over the clip."""
-        from wildvsr.metrics import calculate_brisque, calculate_niqe, warping_error
-
         per_frame = {"niqe": calculate_niqe, "brisque": calculate_brisque}
         scores = {}
         for name in self.cfg.val.real_metrics:
