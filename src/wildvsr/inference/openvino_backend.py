@@ -1,9 +1,10 @@
 """``--backend openvino``: a per-frame model run by OpenVINO's CPU runtime (an optional dependency).
 
 On this project's AVX-512 CPU (no bf16 units) OpenVINO ran Real-ESRGAN x4plus 1.35x faster than eager PyTorch, with
-outputs within 1e-5 (``python benchmarks/cpu_backends.py``). The PyTorch module is converted once per input shape
-(``openvino.convert_model`` traces it; a few seconds) and the compiled models of the last few shapes are kept; a
-video's frames share one shape, so a long video converts once or twice (the last batch of a chunk may be smaller).
+outputs within 1e-5 (``python benchmarks/cpu_backends.py``). The PyTorch module is traced once (``openvino.convert_model`` on a small crop,
+about 10 s for x4plus), the graph is reshaped and compiled for each input shape (about 1 s), and the compiled models
+of the last few shapes are kept; a video's frames share one shape, so a video compiles once or twice (the last batch
+of a chunk may be smaller).
 Video models (BasicVSR's Python recurrence) are not supported: their loop would be unrolled per clip length.
 """
 
@@ -55,6 +56,7 @@ class OpenVINOModule:
         self._model = model
         self._config = {"INFERENCE_PRECISION_HINT": _HINTS[precision],
                         "INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads())}
+        self._converted = None  # the traced OpenVINO model, reshaped per input shape
         self._requests: OrderedDict[tuple[int, ...], Callable] = OrderedDict()
 
     def _request(self, x: torch.Tensor):
@@ -62,9 +64,13 @@ class OpenVINOModule:
         if key in self._requests:
             self._requests.move_to_end(key)
             return self._requests[key]
-        with torch.no_grad():
-            converted = self._ov.convert_model(self._model, example_input=x)
-        request = self._core.compile_model(converted, "CPU", self._config).create_infer_request()
+        if self._converted is None:
+            # Trace once on a small crop (tracing runs the model: 10 s for x4plus at 32x32, 155 s for 12 frames of
+            # 116x84), then only reshape the graph for each new input shape (about 1 s).
+            with torch.no_grad():
+                self._converted = self._ov.convert_model(self._model, example_input=x[:1, :, :32, :32].contiguous())
+        self._converted.reshape({0: list(key)})
+        request = self._core.compile_model(self._converted, "CPU", self._config).create_infer_request()
         self._requests[key] = request
         if len(self._requests) > KEEP_SHAPES:
             self._requests.popitem(last=False)
