@@ -3,9 +3,9 @@
 
 Each backend runs the same registered model with its shipped weights on the same real frames (``videolq_000``
 resized), one fixed input shape; the time is the best of ``--repeat`` calls after a warm-up, and the output is
-compared with eager fp32 (max |diff| and PSNR of the [0, 1] output). Whole models are converted at a fixed shape:
-for BasicVSR that unrolls the recurrence over ``--frames`` frames (fine for a measurement; a product backend would
-export SPyNet, one propagation step and the head as separate graphs). OpenVINO and ONNX Runtime are optional
+compared with eager fp32 (max |diff| and PSNR of the [0, 1] output). OpenVINO runs what ``--backend openvino`` runs
+(per-frame models only); ONNX Runtime gets the whole model exported at a fixed shape (for BasicVSR that unrolls the
+recurrence over ``--frames`` frames: fine for a measurement, not for a product backend). OpenVINO and ONNX Runtime are optional
 (``pip install openvino onnxruntime onnx``); a missing one is reported as such.
 
     python benchmarks/cpu_backends.py --model rrdbnet.x4plus --size 64x64
@@ -35,16 +35,6 @@ def best_time(fn: Callable[[], torch.Tensor], repeat: int) -> tuple[float, torch
         out = fn()
         times.append(time.perf_counter() - t0)
     return min(times), out
-
-
-def openvino_runner(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], torch.Tensor]:
-    import openvino as ov
-
-    compiled = ov.Core().compile_model(ov.convert_model(model, example_input=x), "CPU",
-                                       {"INFERENCE_PRECISION_HINT": "f32",
-                                        "INFERENCE_NUM_THREADS": torch.get_num_threads()})
-    request = compiled.create_infer_request()
-    return lambda: torch.from_numpy(request.infer({0: x.numpy()})[0].copy())
 
 
 def onnxruntime_runner(model: torch.nn.Module, x: torch.Tensor, folder: Path) -> Callable[[], torch.Tensor]:
@@ -82,6 +72,9 @@ def main() -> None:
             if module and importlib.util.find_spec(module) is None:
                 print(f"| {name} | not installed (`pip install {module}`) | | | |")
                 continue
+            if name == "openvino" and x.dim() == 5:
+                print("| openvino | per-frame models only (a video model's recurrence unrolls per clip length) | | | |")
+                continue
             if name == "eager":
                 dt, out = ref_time, ref
             elif name == "eager+cl":
@@ -92,7 +85,10 @@ def main() -> None:
                 compiled = torch.compile(model)
                 dt, out = best_time(lambda: compiled(x), args.repeat)
             elif name == "openvino":
-                dt, out = best_time(openvino_runner(model, x), args.repeat)
+                from wildvsr.inference.openvino_backend import OpenVINOModule  # what --backend openvino runs
+
+                runner = OpenVINOModule(model)
+                dt, out = best_time(lambda: runner(x), args.repeat)
             else:
                 dt, out = best_time(onnxruntime_runner(model, x, Path(tmp)), args.repeat)
             err = (out - ref).abs().max().item()
