@@ -153,12 +153,13 @@ def test_corrupt_input(tmp_path, tiny_weights):
 
 
 def test_frame_too_large_for_the_device(tmp_path, tiny_weights):
-    """A 6000x6000 image needs hundreds of GiB untiled: refused before the model runs, with a --tile hint."""
+    """A 6000x6000 image needs hundreds of GiB untiled (``--tile 0``; auto would tile it): refused before the model
+    runs, with a --tile hint."""
     big = tmp_path / "big.png"
     with VideoWriter(big) as w:
         w.write(np.full((6000, 6000, 3), 90, np.uint8))
     before = set(tmp_path.iterdir())
     run = wildvsr("upscale", big, tmp_path / "o.png", "--model", "basicvsr", "--weights", tiny_weights, "--device",
-                  "cpu")
+                  "cpu", "--tile", "0")
     assert run.returncode == 2 and "--tile" in run.stderr and "GiB" in run.stderr, run.stderr
     assert set(tmp_path.iterdir()) == before

@@ -15,7 +15,7 @@ from wildvsr.models.registry import _MODELS, get_model_entry
 from wildvsr.weights import locate
 from wildvsr.inference.config import PRECISIONS  # noqa: F401  (the app offers the same choices as the CLI)
 
-TILE_CHOICES = (0, 128, 256, 512)  # 0: whole frames
+TILE_CHOICES = (0, 128, 256, 512)  # 0: auto (tiles only for a video model's large frames)
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def _upscale_tab(h: SimpleNamespace, choices: list[ModelChoice], video_types: li
                 with gr.Row():
                     up_precision = gr.Dropdown(list(PRECISIONS), value="auto", label="Precision",
                                                info="auto: bf16 where the hardware has it, else fp32")
-                    up_tile = gr.Dropdown([("whole frames", 0)] + [(str(t), t) for t in TILE_CHOICES[1:]],
+                    up_tile = gr.Dropdown([("auto", 0)] + [(str(t), t) for t in TILE_CHOICES[1:]],
                                           value=0, label="Tile (input pixels; less memory)")
                 up_frame = gr.Number(0, precision=0, minimum=0, label="Frame to compare")
                 with gr.Row():

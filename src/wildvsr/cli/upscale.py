@@ -35,7 +35,9 @@ def upscale(
         help="GiB one model call may use; sets the chunk length when --chunk-size is not given.")
     ] = DEFAULT_MEMORY_BUDGET_GIB,
     overlap: Annotated[int, typer.Option(help="Context frames on each side of a chunk.")] = DEFAULT_OVERLAP,
-    tile: Annotated[int | None, typer.Option(help="Process frames in tiles of N input pixels (less memory).")] = None,
+    tile: Annotated[int | None, typer.Option(
+        help="Tiles of N input pixels (less memory); 0 = whole frames; default: auto (320-pixel tiles for a video "
+             "model's frames wider or taller than 480, faster there).")] = None,
     tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = DEFAULT_TILE_OVERLAP,
     scale: Annotated[int, typer.Option(help="Output scale 4, or 2/3 (resized x4 output).")] = 4,
     temporal: Annotated[str, typer.Option(
@@ -54,7 +56,8 @@ def upscale(
     from wildvsr.inference import UpscaleConfig, upscale_video
 
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
-                           batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap, tile=tile, tile_overlap=tile_overlap, scale=scale,
+                           batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap,
+                           tile=tile, tile_overlap=tile_overlap, scale=scale,
                            temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
                            overwrite=overwrite, resume=resume, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total

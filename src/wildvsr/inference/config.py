@@ -49,7 +49,9 @@ class UpscaleConfig:
             for video models, ``DEFAULT_CHUNK_SIZE`` for per-frame models.
         memory_budget_gib: estimated memory one model call may use when ``chunk_size`` is None.
         overlap: context frames added on each side of a chunk (discarded after the model ran).
-        tile: spatial tile size in input pixels (core of each tile), or None to process whole frames.
+        tile: spatial tile size in input pixels (core of each tile); 0 processes whole frames; None (auto) tiles a video
+            model's frames with a side over ``AUTO_TILE_MIN_SIDE`` in ``AUTO_TILE`` tiles (faster there; see
+            :mod:`wildvsr.defaults`) and keeps smaller frames whole.
         tile_overlap: input pixels of context added on each side of a tile; outputs are feather-blended there.
         scale: output scale. The models are x4; 2 and 3 resize the x4 output with antialiased bicubic filtering.
         temporal: temporal stabilizer for per-frame models: ``auto`` (``DEFAULT_TEMPORAL`` for per-frame models,
@@ -99,7 +101,7 @@ class UpscaleConfig:
                 or not self.memory_budget_gib > 0:
             raise ConfigError(f"memory_budget_gib must be a number > 0, got {self.memory_budget_gib!r}")
         _check_int("overlap", self.overlap, 0)
-        if self.tile is not None:
+        if self.tile not in (None, 0):
             _check_int("tile", self.tile, 16)
         _check_int("tile_overlap", self.tile_overlap, 0)
         if self.scale not in SCALES or isinstance(self.scale, bool):

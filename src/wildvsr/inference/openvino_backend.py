@@ -1,10 +1,10 @@
 """``--backend openvino``: a per-frame model run by OpenVINO's CPU runtime (an optional dependency).
 
-On this project's AVX-512 CPU (no bf16 units) OpenVINO ran Real-ESRGAN x4plus 1.35x faster than eager PyTorch, with
-outputs within 1e-5 (``python benchmarks/cpu_backends.py``). The PyTorch module is traced once (``openvino.convert_model`` on a small crop,
-about 10 s for x4plus), the graph is reshaped and compiled for each input shape (about 1 s), and the compiled models
-of the last few shapes are kept; a video's frames share one shape, so a video compiles once or twice (the last batch
-of a chunk may be smaller).
+On this project's AVX-512 CPU (no bf16 units) OpenVINO ran Real-ESRGAN x4plus 1.35-1.55x faster than eager PyTorch,
+with outputs within 1.5e-5 (``python benchmarks/cpu_backends.py``). The PyTorch module is traced once
+(``openvino.convert_model`` on a small crop, about 10 s for x4plus), the graph is reshaped and compiled for each input
+shape (about 1 s), and the compiled models of the last few shapes are kept; a video's frames share one shape, so a
+video compiles once or twice (the last batch of a chunk may be smaller).
 Video models (BasicVSR's Python recurrence) are not supported: their loop would be unrolled per clip length.
 """
 

@@ -53,7 +53,8 @@ def build_upscaler(config: UpscaleConfig, model: nn.Module | None = None) -> Ups
     device = resolve_device(config.device)
     if model is None:
         model = load_model(config)
-    return Upscaler(model, device, config.precision, config.chunk_size, config.overlap, config.tile,
+    tile = "auto" if config.tile is None else (config.tile or None)  # 0: whole frames
+    return Upscaler(model, device, config.precision, config.chunk_size, config.overlap, tile,
                     config.tile_overlap, config.scale, stabilizer=_stabilizer(config, model, device),
                     backend=config.backend, batch=config.batch, memory_budget_gib=config.memory_budget_gib)
 
@@ -186,6 +187,8 @@ def _settings(config: UpscaleConfig, model: nn.Module | None, upscaler: Upscaler
     settings = config.pixel_settings()
     settings["precision"] = upscaler.precision
     settings["chunk_size"] = upscaler.chunk_size_for(height, width)
+    settings["tile"] = upscaler.tile_for(height, width)
+    settings["tile_overlap"] = config.tile_overlap if settings["tile"] else None
     if model is not None:
         settings["model"] = f"<{type(model).__name__} given in code>"
         settings["weights"] = None
