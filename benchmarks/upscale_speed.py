@@ -37,6 +37,7 @@ from PIL import Image
 
 from wildvsr.inference import UpscaleConfig, Upscaler, upscale_video
 from wildvsr.inference.runner import load_model
+from wildvsr.video import VideoWriter
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_lq" / "videolq_000"
 
@@ -49,19 +50,6 @@ def real_frames(frames: int, width: int, height: int) -> np.ndarray:
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
     x = F.interpolate(x, size=(height, width), mode="bicubic", antialias=True, align_corners=False)
     return x.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
-
-
-def write_h264(path: Path, frames: np.ndarray, fps: int = 25) -> None:
-    """``(T, H, W, 3)`` uint8 -> an H.264 (yuv420p, crf 18) file."""
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"crf": "18"}
-        for img in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
-        container.mux(stream.encode())
 
 
 def model_for(args) -> torch.nn.Module:
@@ -110,7 +98,9 @@ def end_to_end(args, variant: str, clip: np.ndarray, tmp: Path) -> float:
     """Frames/s of ``upscale_video`` on an H.264 file of ``clip`` -> H.264 file."""
     src = tmp / f"in_{clip.shape[2]}x{clip.shape[1]}.mp4"
     if not src.exists():
-        write_h264(src, clip)
+        with VideoWriter(src, fps=25, codec="libx264", crf=18, pix_fmt="yuv420p") as writer:
+            for image in clip:
+                writer.write(image)
     dst = tmp / "out.mp4"
     kw = parse_variant(variant)
     config = UpscaleConfig(model=args.model, weights=args.weights, device=args.device, precision=kw["precision"],

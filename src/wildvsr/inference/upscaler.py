@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -28,7 +27,7 @@ from wildvsr.defaults import (AUTO_TILE, AUTO_TILE_MIN_SIDE, DEFAULT_CHUNK_SIZE,
                               MAX_CHUNK_SIZE)
 from wildvsr.inference.acceleration import (frames_to_channels_last, model_to_channels_last, resolve_channels_last,
                                             resolve_precision)
-from wildvsr.inference.chunking import ChunkSpec, Window, iter_windows, plan_chunk_size
+from wildvsr.inference.chunking import ChunkSpec, Item, Window, iter_windows, plan_chunk_size
 from wildvsr.inference.config import BACKENDS, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, MODEL_SCALE
 from wildvsr.inference.device import (autocast, available_memory, check_precision, empty_cache, is_out_of_memory,
                                       out_of_memory_error, resolve_device)
@@ -38,7 +37,6 @@ from wildvsr.utils.frames import to_frames, to_tensor
 
 logger = logging.getLogger(__name__)
 
-Item = TypeVar("Item")
 
 MEMORY_SAFETY = 0.9
 """Fraction of the free memory a single model call may be estimated to use before we refuse to start it."""
@@ -239,9 +237,10 @@ class Upscaler:
     def process_batch(self, windows: list[np.ndarray], specs: list[ChunkSpec]) -> list[np.ndarray]:
         """:meth:`process_window` for several windows of a video, in order; untiled windows of one shape go through
         one model call with B = len(windows) (independent chunks: equal to one call per window up to float rounding)."""
-        if len(windows) == 1 or len({np.shape(w) for w in windows}) > 1 or self.stabilizer is not None or \
-                len(list(iter_tiles(*np.shape(windows[0])[1:3], self.tile_for(*np.shape(windows[0])[1:3]),
-                                    self.tile_overlap))) > 1:
+        height, width = np.shape(windows[0])[1:3]
+        one_call = len(windows) > 1 and len({np.shape(w) for w in windows}) == 1 and self.stabilizer is None and \
+            self.tile_for(height, width) is None
+        if not one_call:
             return [self.process_window(w, s) for w, s in zip(windows, specs)]
         frames = np.stack([_check_frames(w) for w in windows])  # (B, N, H, W, 3) uint8
         b, n, h, w, _ = frames.shape
