@@ -28,6 +28,24 @@ def test_auto_precision_follows_the_cpu():
     assert Upscaler(TinyBiRecurrent(), "cpu", precision="fp32").precision == "fp32"
 
 
+def test_auto_memory_format_follows_the_model_in_fp32_on_cpu():
+    """fp32 on CPU: BasicVSR-family models run channels-last (measured faster there), per-frame models stay NCHW
+    (measured no faster); reduced precision is always channels-last; an explicit choice wins."""
+    from wildvsr.models import create_model
+
+    def video():
+        return create_model("basicvsr", mid_channels=8, num_blocks=1)
+
+    def per_frame():
+        return create_model("srvgg", num_feat=4, num_conv=1)
+
+    up = Upscaler(video(), "cpu", precision="fp32")
+    assert up.channels_last and up.model.conv_hr.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not Upscaler(video(), "cpu", precision="fp32", channels_last=False).channels_last
+    assert not Upscaler(per_frame(), "cpu", precision="fp32").channels_last
+    assert Upscaler(per_frame(), "cpu", precision="bf16").channels_last
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 4, 3, 5, 7), (2, 4, 3, 5, 7)])
 def test_channels_last_keeps_values_and_gives_nhwc_frames(shape):
     x = torch.rand(shape, generator=torch.Generator().manual_seed(0))

@@ -47,16 +47,20 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
 
 
-def resolve_channels_last(channels_last: bool | None, precision: str) -> bool:
-    """None (auto) -> channels-last for reduced precision (oneDNN's AMX kernels on CPU, tensor cores on CUDA).
+def resolve_channels_last(channels_last: bool | None, precision: str, device: torch.device, model: nn.Module) -> bool:
+    """None (auto) -> channels-last for reduced precision (oneDNN's AMX kernels on CPU, tensor cores on CUDA), and
+    in fp32 on CPU for models that declare ``cpu_fp32_channels_last = True``.
 
-    In fp32 the layout is left alone: on this project's AVX-512 CPU without bf16 units, BasicVSR took the same time
-    in fp32 with either layout (7.2/8.6 s vs 7.8/8.5 s for 3 frames of 96x64, one thread, shared machine), so there
-    is nothing to gain and the plain path stays the reference.
+    In fp32 on this project's AVX-512 CPU (no bf16 units, 2 threads, real frames) channels-last made BasicVSR 1.25x
+    faster at 160x120 and 1.5x at 640x360 (oneDNN's NCHW convolutions reorder every input and output, and lose
+    more to it on large frames; 93.5 dB from NCHW), while RRDBNet was unchanged (1.01x) and SRVGGNet slower (0.93x),
+    so the per-frame models keep NCHW (``benchmarks/upscale_speed.py --variants fp32+cl``).
     """
     if channels_last is not None:
         return bool(channels_last)
-    return precision != "fp32"
+    if precision != "fp32":
+        return True
+    return device.type == "cpu" and bool(getattr(model, "cpu_fp32_channels_last", False))
 
 
 def model_to_channels_last(model: nn.Module) -> nn.Module:

@@ -141,7 +141,7 @@ class Upscaler:
             raise InputError(f"scale must be 2, 3 or 4, got {scale}")
         self.model = model.to(self.device).eval()
         self.precision = precision
-        self.channels_last = resolve_channels_last(channels_last, precision)
+        self.channels_last = resolve_channels_last(channels_last, precision, self.device, self.model)
         if self.channels_last:
             model_to_channels_last(self.model)
         self.backend = backend

@@ -31,6 +31,7 @@ class BasicVSR(nn.Module):
     temporal = True  # (B, T, 3, H, W) clips: the Upscaler chunks with temporal overlap
     scale = 4
     parts = {"spynet": "spynet"}  # role -> submodule the trainer may freeze or train at its own lr (train/setup.py)
+    cpu_fp32_channels_last = True  # NHWC is faster for its convolutions in fp32 on CPU (inference/acceleration.py)
 
     def __init__(self, mid_channels: int = 64, num_blocks: int = 30) -> None:
         super().__init__()

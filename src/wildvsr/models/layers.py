@@ -60,7 +60,12 @@ class ResidualBlockNoBN(nn.Module):
         default_init_weights([self.conv1, self.conv2], 0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(self.relu(self.conv1(x))) * self.res_scale
+        out = self.conv2(self.relu(self.conv1(x)))
+        if self.res_scale != 1.0:  # the official checkpoints use 1: skip a full-tensor multiply by one
+            out = out * self.res_scale
+        # In place on the conv output (its backward needs only its input): no fresh tensor per block, which on large
+        # frames costs page faults and memory bandwidth (the add ran 4x slower than in place at 360x640 on CPU).
+        return out.add_(x)
 
 
 class ResidualBlocksWithInputConv(nn.Module):

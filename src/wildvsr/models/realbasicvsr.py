@@ -51,6 +51,7 @@ class RealBasicVSR(nn.Module):
     temporal = True  # (B, T, 3, H, W) clips: the Upscaler chunks with temporal overlap
     scale = 4
     parts = {"spynet": "basicvsr.spynet", "cleaning": "image_cleaning"}  # role -> submodule (train/setup.py)
+    cpu_fp32_channels_last = True  # NHWC is faster for its convolutions in fp32 on CPU (inference/acceleration.py)
     refine_threshold_kwarg = "dynamic_refine_thres"  # the constructor kwarg `--refine-threshold` sets
 
     def __init__(self, mid_channels: int = 64, num_propagation_blocks: int = 20, num_cleaning_blocks: int = 20,
