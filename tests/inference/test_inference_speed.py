@@ -72,7 +72,7 @@ def test_channels_last_and_batching_equal_the_plain_path():
     calls = []
     batched = variants["batched"]
     real_call = batched._call
-    batched._call = lambda x, p: calls.append(tuple(x.shape[:2])) or real_call(x, p)
+    batched._call = lambda x, *args: calls.append(tuple(x.shape[:2])) or real_call(x, *args)
     for name, up in variants.items():
         out = up.upscale_frames(frames)
         diff = np.abs(out.astype(int) - plain.astype(int))
@@ -181,3 +181,34 @@ def test_auto_tiles_only_large_frames_of_video_models():
     a = Upscaler(tiny, "cpu", tile="auto", chunk_size=3, overlap=0).upscale_frames(frames)
     b = Upscaler(tiny, "cpu", tile=AUTO_TILE, chunk_size=3, overlap=0).upscale_frames(frames)
     np.testing.assert_array_equal(a, b)
+
+
+class _WithoutKeep(torch.nn.Module):
+    """The same video model behind a ``forward(lqs)`` without ``keep``: the Upscaler slices its whole output."""
+
+    temporal = True
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = model
+
+    def forward(self, lqs: torch.Tensor) -> torch.Tensor:
+        return self.inner(lqs)
+
+
+@pytest.mark.parametrize("options", [{"batch": 2}, {"tile": 12, "tile_overlap": 4}])
+def test_kept_frame_reconstruction_equals_slicing_the_whole_output(options):
+    """A BasicVSR-family model reconstructs only a window's kept frames (``keep``): the frames equal those of a
+    model that reconstructs every frame and is sliced (batched windows and tiles too; 1 grey level for rounding)."""
+    from wildvsr.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("basicvsr", mid_channels=8, num_blocks=1).eval()
+    frames = synthetic_frames(11, 20, 24, seed=5)
+    kwargs = {"precision": "fp32", "chunk_size": 3, "overlap": 2, **options}
+    fast = Upscaler(model, "cpu", **kwargs)
+    assert fast._takes_keep
+    plain = Upscaler(_WithoutKeep(model), "cpu", **kwargs)
+    assert not plain._takes_keep
+    diff = np.abs(fast.upscale_frames(frames).astype(int) - plain.upscale_frames(frames).astype(int))
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.999

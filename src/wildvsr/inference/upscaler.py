@@ -14,8 +14,9 @@ videos, one after the other.
 
 from __future__ import annotations
 
-import logging
+import inspect
 import itertools
+import logging
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -72,23 +73,25 @@ def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int
     """Rough peak bytes of one fp32 forward of a BasicVSR-style model on ``frames`` x ``height`` x ``width``.
 
     Per input pixel and frame it counts the stored propagation features and the x4 output, plus the transient
-    reconstruction activations of one frame at x2/x4 and SPyNet's full-resolution features of one frame pair. For a
-    per-frame model (``temporal = False``) it counts, per frame, three feature maps at input size (a dense block's
-    concatenation), three of its ``hr_channels`` at output size (RRDBNet's upsampling convs) and the x4 output. It is
-    used only to refuse calls that clearly cannot fit, and to size per-frame batches, before any work is done.
+    reconstruction activations at x2/x4 of one frame (or one strip of rows, for models that declare
+    ``reconstruction_rows``) and SPyNet's full-resolution features of one frame pair. For a per-frame model
+    (``temporal = False``) it counts, per frame, three feature maps at input size (a dense block's concatenation),
+    three of its ``hr_channels`` at output size (RRDBNet's upsampling convs) and the x4 output. It is used to refuse
+    calls that clearly cannot fit, to plan chunk lengths and to size per-frame batches, before any work is done.
     """
     if not getattr(model, "temporal", True):
         feat = int(getattr(model, "config", {}).get("num_feat", 64))
         hr = int(getattr(model, "hr_channels", 0))
         return int(frames * height * width * 4 * (3 * feat + (3 * hr + 2 * 3) * scale * scale + 3))
-    mid = int(getattr(model, "mid_channels", 64))
+    mid = getattr(model, "mid_channels", None) or getattr(getattr(model, "basicvsr", None), "mid_channels", 64)
     # Stored per frame: one direction's features, the x4 output, input and flows (measured for official BasicVSR at
-    # 320x180 in fp32: 537 B per input pixel and frame, peak RSS over 4 vs 12 frames; this gives 540). Transient: one
-    # frame's upsampling path and SPyNet's full-resolution activations of one pair (measured fixed part: 14.2 KB/px
-    # including the weights; this gives 12.7 KB/px).
+    # 320x180 in fp32: 537 B per input pixel and frame, peak RSS over 4 vs 12 frames; this gives 540). Transient:
+    # SPyNet's full-resolution activations of one pair, and the upsampling path of one frame (12.3 KB per pixel), or
+    # of one strip of rows for a model that reconstructs large frames in strips (``reconstruction_rows``).
     per_frame = 4 * (mid + 3 * scale * scale + 3 + 4 + 16)
-    transient = 4 * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2 + 96)
-    return int(height * width * (frames * per_frame + transient))
+    rows = getattr(model, "reconstruction_rows", lambda h, _: h)(height, width)
+    upsampling = 4 * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2) * rows * width
+    return int(height * width * (frames * per_frame + 4 * 96) + upsampling)
 
 
 class Upscaler:
@@ -158,6 +161,8 @@ class Upscaler:
         self.scale = scale
         self.check_memory = check_memory
         self.pad_multiple = int(getattr(model, "pad_multiple", 1))
+        # A video model whose forward takes `keep` reconstructs only the kept frames of a window (BasicVSR family).
+        self._takes_keep = self.temporal and "keep" in inspect.signature(self.model.forward).parameters
         self.min_size = int(getattr(model, "min_input_size", 1))
 
     # ----------------------------------------------------------------------------------------------------- public
@@ -246,8 +251,9 @@ class Upscaler:
         b, n, h, w, _ = frames.shape
         if self.check_memory:
             self._check_fits(b * n, h, w)
-        out = self._forward(frames)  # (B, N, 3, 4h, 4w)
-        return [self._to_frames(o[s.keep], h, w) for o, s in zip(out, specs)]
+        first = min(s.keep.start for s in specs)  # the union of the kept frames: one call reconstructs them all
+        out = self._forward(frames, slice(first, max(s.keep.stop for s in specs)))  # (B, K, 3, 4h, 4w)
+        return [self._to_frames(o[s.keep.start - first: s.keep.stop - first], h, w) for o, s in zip(out, specs)]
 
     def reset(self) -> None:
         """Start a new video: forget the stabilizer's state (a no-op without one)."""
@@ -275,12 +281,12 @@ class Upscaler:
             largest = max(tiles, key=lambda s: s.height * s.width)
             self._check_fits(n if self.temporal else 1, largest.height, largest.width)
         if len(tiles) == 1:
-            out = self._forward(padded)[keep]  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
+            out = self._forward(padded, keep)  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
         else:
-            blender = TileBlender(n, 3, h + 2 * p, w + 2 * p, MODEL_SCALE)
+            blender = TileBlender(len(range(n)[keep]), 3, h + 2 * p, w + 2 * p, MODEL_SCALE)
             for t in tiles:
-                blender.add(t, self._forward(padded[:, t.y0:t.y1, t.x0:t.x1]))
-            out = blender.result()[keep]
+                blender.add(t, self._forward(padded[:, t.y0:t.y1, t.x0:t.x1], keep))
+            out = blender.result()
         s = MODEL_SCALE
         out = out[:, :, s * p: s * (p + h), s * p: s * (p + w)]  # (K, 3, 4H, 4W)
         if self.stabilizer is not None:
@@ -302,15 +308,15 @@ class Upscaler:
                 f"{n} frames of {w}x{h} need about {need / 2**30:.1f} GiB on {self.device} but only "
                 f"{free / 2**30:.1f} GiB is free; retry with --tile {tile} (or a smaller --chunk-size/--overlap)")
 
-    def _forward(self, frames: np.ndarray) -> torch.Tensor:
-        """Model call on ``([B,] N, h, w, 3)`` uint8 -> ``([B,] N, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped), on
-        device (a batch ``B`` of windows only for video models)."""
+    def _forward(self, frames: np.ndarray, keep: slice = slice(None)) -> torch.Tensor:
+        """Model call on ``([B,] N, h, w, 3)`` uint8 -> ``([B,] K, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped) of the
+        K frames ``keep`` selects, on device (a batch ``B`` of windows only for video models)."""
         if not self.temporal:
-            return self._forward_frames(frames)
+            return self._forward_frames(frames[keep])
         batched = frames.ndim == 5
         x = to_tensor(frames if batched else frames[None], self.device)  # (B, N, 3, h, w)
         x, h, w = pad_input(x, self.pad_multiple, self.min_size)
-        out = self._guarded_call(x)[..., : h * MODEL_SCALE, : w * MODEL_SCALE]  # (B, N, 3, 4h, 4w)
+        out = self._guarded_call(x, keep)[..., : h * MODEL_SCALE, : w * MODEL_SCALE]  # (B, K, 3, 4h, 4w)
         return out if batched else out[0]
 
     def _forward_frames(self, frames: np.ndarray) -> torch.Tensor:
@@ -324,26 +330,30 @@ class Upscaler:
             outs.append(self._guarded_call(x))
         return outs[0] if len(outs) == 1 else torch.cat(outs)
 
-    def _guarded_call(self, x: torch.Tensor) -> torch.Tensor:
+    def _guarded_call(self, x: torch.Tensor, keep: slice = slice(None)) -> torch.Tensor:
         """Run the model in the configured precision; recompute in fp32 when the output is not finite."""
-        out = self._call(x, self.precision)
+        out = self._call(x, self.precision, keep)
         if self.precision != "fp32" and not bool(torch.isfinite(out).all()):
             logger.warning("%s output had NaN/inf values for a chunk of %d frames; recomputed it in fp32",
                            self.precision, x.shape[0] if x.dim() == 4 else x.shape[1])
             del out
-            out = self._call(x, "fp32")
+            out = self._call(x, "fp32", keep)
         if not bool(torch.isfinite(out).all()):
             raise DeviceError("the model produced NaN/inf values in fp32; the weights may be corrupt")
         return out
 
-    def _call(self, x: torch.Tensor, precision: str) -> torch.Tensor:
+    def _call(self, x: torch.Tensor, precision: str, keep: slice = slice(None)) -> torch.Tensor:
         """The model on ``x`` (``(B, C, H, W)`` frames or ``(B, T, C, H, W)`` clips) in ``precision`` and the
-        configured memory format and backend; a float32 result."""
+        configured memory format and backend; a float32 result (of a clip's ``keep`` frames)."""
         if self.channels_last:
             x = frames_to_channels_last(x)  # oneDNN's AMX / cuDNN's tensor-core kernels want NHWC
         try:
             with torch.no_grad(), autocast(precision, self.device):
-                return self._module(x).float()
+                if x.dim() == 4:
+                    return self._module(x).float()
+                if self._takes_keep:
+                    return self._module(x, keep=keep).float()
+                return self._module(x)[:, keep].float()
         except (RuntimeError, MemoryError) as exc:
             if is_out_of_memory(exc):
                 empty_cache(self.device)

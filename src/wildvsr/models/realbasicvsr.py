@@ -74,6 +74,10 @@ class RealBasicVSR(nn.Module):
         if is_fix_cleaning:
             self.image_cleaning.requires_grad_(False)
 
+    def reconstruction_rows(self, height: int, width: int) -> int:
+        """See :meth:`BasicVSR.reconstruction_rows`."""
+        return self.basicvsr.reconstruction_rows(height, width)
+
     def _clean_once(self, lqs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One cleaning pass: ``(lqs + residue, mean |residue|)``; lqs ``(B, T, 3, H, W)``."""
         b, t, c, h, w = lqs.shape
@@ -102,21 +106,24 @@ class RealBasicVSR(nn.Module):
                 break
         return lqs, passes
 
-    def forward(self, lqs: torch.Tensor, return_lqs: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, lqs: torch.Tensor, return_lqs: bool = False,
+                keep: slice | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Clean then super-resolve a clip.
 
         Args:
             lqs: ``(B, T, 3, H, W)`` RGB in [0, 1] (not modified).
             return_lqs: Also return the cleaned clip (for the cleaning loss in training).
+            keep: the frames to reconstruct (see :meth:`BasicVSR.forward`); None: all.
 
         Returns:
-            ``(B, T, 3, 4H, 4W)`` output, nominally [0, 1]; with ``return_lqs``, ``(output, cleaned (B, T, 3, H, W))``.
+            ``(B, K, 3, 4H, 4W)`` output of the K kept frames, nominally [0, 1]; with ``return_lqs``, ``(output,
+            cleaned (B, T, 3, H, W))``.
         """
         if lqs.dim() != 5 or lqs.shape[2] != 3:
             raise InputError(f"RealBasicVSR expects a (B, T, 3, H, W) tensor, got shape {tuple(lqs.shape)}")
         cleaned, passes = self.clean(lqs)
         logger.debug("RealBasicVSR cleaning: %d pass(es)", passes)
-        outputs = self.basicvsr(cleaned)
+        outputs = self.basicvsr(cleaned, keep=keep)
         return (outputs, cleaned) if return_lqs else outputs
 
 
