@@ -37,7 +37,7 @@ def upscale(
     overlap: Annotated[int, typer.Option(help="Context frames on each side of a chunk.")] = DEFAULT_OVERLAP,
     tile: Annotated[int | None, typer.Option(
         help="Tiles of N input pixels (less memory); 0 = whole frames; default: auto (320-pixel tiles for a video "
-             "model's frames wider or taller than 480, faster there).")] = None,
+             "model's frames wider or taller than 480: bounded memory, longer chunks).")] = None,
     tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = DEFAULT_TILE_OVERLAP,
     scale: Annotated[int, typer.Option(help="Output scale 4, or 2/3 (resized x4 output).")] = 4,
     temporal: Annotated[str, typer.Option(

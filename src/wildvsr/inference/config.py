@@ -50,7 +50,7 @@ class UpscaleConfig:
         memory_budget_gib: estimated memory one model call may use when ``chunk_size`` is None.
         overlap: context frames added on each side of a chunk (discarded after the model ran).
         tile: spatial tile size in input pixels (core of each tile); 0 processes whole frames; None (auto) tiles a video
-            model's frames with a side over ``AUTO_TILE_MIN_SIDE`` in ``AUTO_TILE`` tiles (faster there; see
+            model's frames with a side over ``AUTO_TILE_MIN_SIDE`` in ``AUTO_TILE`` tiles (bounded memory; see
             :mod:`wildvsr.defaults`) and keeps smaller frames whole.
         tile_overlap: input pixels of context added on each side of a tile; outputs are feather-blended there.
         scale: output scale. The models are x4; 2 and 3 resize the x4 output with antialiased bicubic filtering.
