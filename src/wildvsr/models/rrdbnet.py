@@ -35,12 +35,14 @@ class ResidualDenseBlock(nn.Module):
         default_init_weights([self.conv1, self.conv2, self.conv3, self.conv4, self.conv5], 0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1 = F.leaky_relu(self.conv1(x), 0.2)
-        x2 = F.leaky_relu(self.conv2(torch.cat((x, x1), 1)), 0.2)
-        x3 = F.leaky_relu(self.conv3(torch.cat((x, x1, x2), 1)), 0.2)
-        x4 = F.leaky_relu(self.conv4(torch.cat((x, x1, x2, x3), 1)), 0.2)
+        # Activations, scaling and residual adds in place on fresh conv outputs (autograd-safe: a conv's backward
+        # needs its input, LeakyReLU's its output): the same values without a new full-size tensor per op.
+        x1 = F.leaky_relu(self.conv1(x), 0.2, inplace=True)
+        x2 = F.leaky_relu(self.conv2(torch.cat((x, x1), 1)), 0.2, inplace=True)
+        x3 = F.leaky_relu(self.conv3(torch.cat((x, x1, x2), 1)), 0.2, inplace=True)
+        x4 = F.leaky_relu(self.conv4(torch.cat((x, x1, x2, x3), 1)), 0.2, inplace=True)
         x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
-        return x5 * 0.2 + x  # residual scaling 0.2 (ESRGAN)
+        return x5.mul_(0.2).add_(x)  # residual scaling 0.2 (ESRGAN)
 
 
 class RRDB(nn.Module):
@@ -53,7 +55,7 @@ class RRDB(nn.Module):
         self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
+        return self.rdb3(self.rdb2(self.rdb1(x))).mul_(0.2).add_(x)
 
 
 class RRDBNet(nn.Module):
