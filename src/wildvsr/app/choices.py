@@ -11,7 +11,7 @@ from wildvsr.app.settings import AppSettings
 from wildvsr.defaults import DEFAULT_TEMPORAL, DEFAULT_UPSCALE_MODEL, RECOMMENDED_STABILIZER
 from wildvsr.models.pretrained import read_config, resolve_weights
 from wildvsr.models.weights_spec import split_name
-from wildvsr.models.registry import _MODELS, get_model_entry
+from wildvsr.models.registry import get_model_entry, is_per_frame_model, upscale_models
 from wildvsr.weights import locate
 from wildvsr.inference.config import PRECISIONS  # noqa: F401  (the app offers the same choices as the CLI)
 
@@ -29,19 +29,12 @@ class ModelChoice:
     tag: str | None = None  # the registry weights tag (also for the default weights, where ``weights`` is None)
 
 
-def is_upscale_model(builder: Any) -> bool:
-    """An x4 upscaling architecture: its class declares ``temporal`` (video vs per-frame) or a class-level ``scale``."""
-    return hasattr(builder, "temporal") or isinstance(getattr(builder, "scale", None), int)
-
-
 def model_choices(settings: AppSettings) -> list[ModelChoice]:
     """Every registered upscale model with each of its weights (``name`` = default weights, ``name.tag`` others),
     then the server's extra weights files (``file:NAME``). The default model comes first."""
     choices = []
-    for name in sorted(_MODELS):
-        entry = _MODELS[name]
-        if not is_upscale_model(entry.builder):
-            continue
+    for name in upscale_models():
+        entry = get_model_entry(name)
         for tag, cfg in entry.pretrained.items():
             value = name if tag == entry.default_tag else f"{name}.{tag}"
             missing = "" if locate(cfg) is not None else " [weights not installed]"
@@ -70,10 +63,6 @@ def _architecture(path: Path) -> str:
     return arch or split_name(DEFAULT_UPSCALE_MODEL)[0]
 
 
-def _is_per_frame(model: str) -> bool:
-    return getattr(get_model_entry(model).builder, "temporal", True) is False
-
-
 def upscale_config_kwargs(choice: ModelChoice, temporal: bool, precision: str, tile: int | None,
                           device: str) -> dict[str, Any]:
     """The Upscale tab's controls as :class:`UpscaleConfig` keyword arguments (the one place that maps them).
@@ -85,7 +74,7 @@ def upscale_config_kwargs(choice: ModelChoice, temporal: bool, precision: str, t
                               "tile": int(tile) if tile else None, "device": device, "resume": True, "quiet": True}
     if not temporal:
         kwargs["temporal"] = "off"
-    elif _is_per_frame(choice.model) and DEFAULT_TEMPORAL == "off":
+    elif is_per_frame_model(choice.model) and DEFAULT_TEMPORAL == "off":
         kwargs["temporal"] = RECOMMENDED_STABILIZER
     else:
         kwargs["temporal"] = "auto"

@@ -10,6 +10,8 @@ import typer
 from wildvsr.cli.app import app
 
 _PROTOCOL_HELP = "frames (every frame), videolq (first/middle/last), flir (quarters, 25 frames), synthetic (degrade)."
+_METHODS_HELP = ("Comma-separated: bicubic, a model (basicvsr, rrdbnet, ...), name.tag, or a weights file; a per-frame "
+                 "model may add +STABILIZER (rrdbnet.x4plus+fusion).")
 
 
 def _progress(total: int, label: str):
@@ -49,7 +51,7 @@ def evaluate_command(
 @app.command("benchmark")
 def benchmark_command(
     dataset: Annotated[Path, typer.Option("--dataset", help="A sequence or a folder of sequences.")],
-    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: bicubic, basicvsr, name.tag, a file.")],
+    methods: Annotated[str, typer.Option("--methods", help=_METHODS_HELP)],
     protocol: Annotated[str, typer.Option("--protocol", help=_PROTOCOL_HELP)] = "frames",
     preset: Annotated[str, typer.Option("--preset", help="Degradation preset (synthetic protocol).")] = "realbasicvsr",
     seed: Annotated[int, typer.Option("--seed", help="Degradation seed (synthetic protocol).")] = 0,

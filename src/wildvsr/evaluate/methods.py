@@ -1,9 +1,11 @@
-"""Methods a benchmark runs: ``bicubic`` (torch bicubic x4) and the registered video models.
+"""Methods a benchmark runs: ``bicubic`` (torch bicubic x4) and the registered upscaling models.
 
 A method maps a clip ``(T, H, W, 3)`` uint8 RGB to ``(T, 4H, 4W, 3)`` uint8 RGB and records its own timing.
-Model names: a registered name (``basicvsr``; its default weights), ``name.tag`` (``basicvsr.vimeo_bi``), or a weights
-file path (loaded as the architecture its stored config or its keys name, see
-:func:`wildvsr.models.guess_architecture`).
+Model names: a registered upscaling model (``basicvsr``, ``rrdbnet``: its default weights), ``name.tag``
+(``basicvsr.vimeo90k_bi``, ``rrdbnet.x4plus``), or a weights file path (loaded as the architecture its stored config or
+its keys name, see :func:`wildvsr.models.guess_architecture`). A per-frame model runs without a temporal stabilizer
+unless the name asks for one after a ``+``: ``rrdbnet.x4plus+fusion`` (a name in
+:data:`wildvsr.inference.stabilizer.STABILIZERS`).
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ import torch.nn.functional as F
 
 from wildvsr.errors import UnknownModelError, WeightsMismatchError
 from wildvsr.inference import UpscaleConfig, build_upscaler
-from wildvsr.models import guess_architecture, parse_weights_spec
+from wildvsr.inference.stabilizer import STABILIZERS
+from wildvsr.models import guess_architecture, parse_weights_spec, upscale_models
 from wildvsr.models.pretrained import read_config, unwrap_checkpoint
 from wildvsr.weights import load_state_dict
 
-__all__ = ["Method", "check_method_names", "create_method"]
+__all__ = ["Method", "check_method_names", "create_method", "split_method_name"]
 
 logger = logging.getLogger(__name__)
 
 SCALE = 4
-UPSCALING_MODELS = ("realbasicvsr", "basicvsr")
-"""Registered x4 video models a benchmark can run."""
 
 
 class Method:
@@ -74,6 +75,12 @@ def bicubic_x4(frames: np.ndarray) -> np.ndarray:
     return np.stack(outs)
 
 
+def split_method_name(name: str) -> tuple[str, str | None]:
+    """``"model[+stabilizer]"`` -> ``(model, stabilizer or None)``."""
+    model, plus, stabilizer = name.partition("+")
+    return model, (stabilizer if plus else None)
+
+
 def _weights_file(name: str) -> Path | None:
     """The file a method name points at (an existing weights file), else None."""
     spec = parse_weights_spec(name)
@@ -82,24 +89,30 @@ def _weights_file(name: str) -> Path | None:
 
 def check_method_names(names: list[str]) -> None:
     """Raise :class:`UnknownModelError` (listing the valid names) for a name that is no method, before any work."""
+    models = upscale_models()
     for name in names:
-        spec = parse_weights_spec(name)
-        if name == "bicubic" or _weights_file(name) is not None or spec.model in UPSCALING_MODELS:
+        model, stabilizer = split_method_name(name)
+        if stabilizer is not None and stabilizer not in STABILIZERS:
+            raise UnknownModelError(f"unknown temporal stabilizer {stabilizer!r} in method {name!r}; "
+                                    f"known: {', '.join(STABILIZERS)}")
+        if (model == "bicubic" and stabilizer is None) or _weights_file(model) is not None \
+                or parse_weights_spec(model).model in models:
             continue
-        raise UnknownModelError(f"unknown method {name!r}; use bicubic, a model ({', '.join(UPSCALING_MODELS)}), "
-                                f"name.tag, or a weights file")
+        raise UnknownModelError(f"unknown method {name!r}; use bicubic, a model ({', '.join(models)}), "
+                                f"name.tag, or a weights file, optionally followed by +STABILIZER")
 
 
 def file_architecture(path: Path) -> str:
     """The upscaling model a weights file is for: its stored wildvsr config, else a guess from its keys.
 
     Raises:
-        WeightsMismatchError: the file fits none of :data:`UPSCALING_MODELS`.
+        WeightsMismatchError: the file fits no registered upscaling model.
     """
     arch, _ = read_config(path)
     arch = arch or guess_architecture(unwrap_checkpoint(load_state_dict(path)))
-    if arch not in UPSCALING_MODELS:
-        raise WeightsMismatchError(f"{path} fits none of {', '.join(UPSCALING_MODELS)}: "
+    models = upscale_models()
+    if arch not in models:
+        raise WeightsMismatchError(f"{path} fits none of {', '.join(models)}: "
                                    f"its keys look like {arch or 'no registered model'}")
     return arch
 
@@ -108,16 +121,22 @@ def create_method(name: str, device: str = "cpu") -> Method:
     """Build a method by name (see the module docstring). Model weights load now, not at the first call.
 
     Raises:
-        UnknownModelError, WeightsNotFoundError, WeightsMismatchError.
+        UnknownModelError, WeightsNotFoundError, WeightsMismatchError, ConfigError (a stabilizer on a video model).
     """
     if name == "bicubic":
         return Method(name, bicubic_x4, False, "torch bicubic x4")
 
     check_method_names([name])
-    path = _weights_file(name)
+    model, stabilizer = split_method_name(name)
+    temporal = stabilizer or "off"  # a per-frame model is measured as it is unless a stabilizer is named
+    suffix = f" + {stabilizer} stabilizer" if stabilizer else ""
+    path = _weights_file(model)
     if path is not None:
-        model = file_architecture(path)
-        upscaler = build_upscaler(UpscaleConfig(model=model, weights=name, device=device))
-        return Method(path.stem, upscaler.upscale_frames, True, f"{model} weights {name}")
-    upscaler = build_upscaler(UpscaleConfig(model=name, device=device))
-    return Method(name, upscaler.upscale_frames, True, f"model {name}")
+        arch = file_architecture(path)
+        upscaler = build_upscaler(UpscaleConfig(model=arch, weights=model, device=device, temporal=temporal))
+        label, description = path.stem + ("+" + stabilizer if stabilizer else ""), f"{arch} weights {model}{suffix}"
+    else:
+        upscaler = build_upscaler(UpscaleConfig(model=model, device=device, temporal=temporal))
+        label, description = name, f"model {model}{suffix}"
+    # A per-frame model without a stabilizer may run on the scored frames alone; anything else needs the clip.
+    return Method(label, upscaler.upscale_frames, upscaler.temporal or stabilizer is not None, description)

@@ -25,8 +25,10 @@ from wildvsr.models.registry import (
     PretrainedCfg,
     get_pretrained_cfg,
     is_model,
+    is_per_frame_model,
     list_models,
     model_info,
+    upscale_models,
 )
 from wildvsr.models.rrdbnet import RRDBNet
 from wildvsr.models.spynet import SPyNet
@@ -37,5 +39,5 @@ __all__ = [
     "BasicVSR", "RealBasicVSR", "RRDBNet", "SRVGGNetCompact", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
     "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg", "resolve_weights",
     "save_pretrained", "from_pretrained", "architecture_name", "guess_architecture", "init_from_basicvsr",
-    "WeightsSpec", "parse_weights_spec", "split_name",
+    "WeightsSpec", "parse_weights_spec", "split_name", "upscale_models", "is_per_frame_model",
 ]

@@ -77,6 +77,10 @@ def guess_architecture(keys: list[str] | set[str]) -> str | None:
         return "unet_discriminator_sn"
     if has("basic_module."):
         return "spynet"
+    if has(".rdb1."):
+        return "rrdbnet"
+    if keys and all(k.startswith("body.") for k in keys):
+        return "srvgg"
     return None
 
 

@@ -23,7 +23,8 @@ from wildvsr.pretrained_cfg import PretrainedCfg
 from wildvsr.weights import locate
 
 __all__ = ["PretrainedCfg", "ModelEntry", "list_models", "is_model", "model_info", "get_pretrained_cfg",
-           "get_model_entry", "refine_threshold_kwarg", "refining_models", "DEFAULT_UPSCALE_MODEL"]
+           "get_model_entry", "refine_threshold_kwarg", "refining_models", "upscale_models", "is_per_frame_model",
+           "DEFAULT_UPSCALE_MODEL"]
 
 _PAPER_BASICVSR = "Chan et al., BasicVSR, CVPR 2021, arXiv:2012.02181"
 _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video Super-Resolution, CVPR 2022, " \
@@ -201,6 +202,17 @@ def get_model_entry(name: str) -> ModelEntry:
     if entry is None:
         raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     return entry
+
+
+def upscale_models() -> list[str]:
+    """Registered upscaling architectures: each declares a class attribute ``temporal`` (True: a video model fed
+    ``(B, T, 3, H, W)`` clips; False: a per-frame model fed ``(N, 3, H, W)`` frames)."""
+    return [n for n in list_models() if isinstance(getattr(_MODELS[n].builder, "temporal", None), bool)]
+
+
+def is_per_frame_model(name: str) -> bool:
+    """True if ``name`` (``"name.tag"`` accepted) is a registered per-frame upscaling model."""
+    return getattr(get_model_entry(split_name(name)[0]).builder, "temporal", True) is False
 
 
 def refine_threshold_kwarg(name: str) -> str | None:
