@@ -129,14 +129,14 @@ def create_method(name: str, device: str = "cpu") -> Method:
     check_method_names([name])
     model, stabilizer = split_method_name(name)
     temporal = stabilizer or "off"  # a per-frame model is measured as it is unless a stabilizer is named
-    suffix = f" + {stabilizer} stabilizer" if stabilizer else ""
+    plus, suffix = (f"+{stabilizer}", f" + {stabilizer} stabilizer") if stabilizer else ("", "")
     path = _weights_file(model)
     if path is not None:
         arch = file_architecture(path)
         upscaler = build_upscaler(UpscaleConfig(model=arch, weights=model, device=device, temporal=temporal))
-        label, description = path.stem + ("+" + stabilizer if stabilizer else ""), f"{arch} weights {model}{suffix}"
+        label, description = path.stem + plus, f"{arch} weights {model}{suffix}"
     else:
         upscaler = build_upscaler(UpscaleConfig(model=model, device=device, temporal=temporal))
-        label, description = name, f"model {model}{suffix}"
+        label, description = model + plus, f"model {model}{suffix}"
     # A per-frame model without a stabilizer may run on the scored frames alone; anything else needs the clip.
     return Method(label, upscaler.upscale_frames, upscaler.temporal or stabilizer is not None, description)
