@@ -17,7 +17,7 @@ from torch import nn
 
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL  # named once, torch-free
 from wildvsr.errors import UnknownModelError
-from wildvsr.models import basicvsr, discriminator, realbasicvsr, rrdbnet, spynet, srvgg
+from wildvsr.models import basicvsr, discriminator, rcvsr, realbasicvsr, rrdbnet, spynet, srvgg
 from wildvsr.models.weights_spec import split_name
 from wildvsr.pretrained_cfg import PretrainedCfg
 from wildvsr.weights import locate
@@ -32,6 +32,7 @@ _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video 
 _PAPER_SPYNET = "Ranjan and Black, Optical Flow Estimation using a Spatial Pyramid Network, CVPR 2017"
 _PAPER_UNET_D = "Wang et al., Real-ESRGAN, ICCVW 2021, arXiv:2107.10833"
 _PAPER_REALESRGAN = _PAPER_UNET_D
+_PAPER_WILDVSR = "wildvsr (this project), issue 27: compact recurrent distillation of Real-ESRGAN x4plus"
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,13 @@ _MODELS: dict[str, ModelEntry] = {
         },
         tiny_kwargs=(("mid_channels", 8), ("num_propagation_blocks", 1), ("num_cleaning_blocks", 1)),
         config_fn=realbasicvsr.infer_config,
+    ),
+    "rcvsr": ModelEntry(
+        name="rcvsr", builder=rcvsr.RCVSR, filter_fn=rcvsr.checkpoint_filter_fn,
+        description="RCVSR x4: wildvsr's compact causal recurrent real-world video SR (SRVGG body + SPyNet-warped "
+                    "hidden state, about 1/19 of x4plus's cost)",
+        paper=_PAPER_WILDVSR, default_tag=None,
+        tiny_kwargs=(("num_feat", 8), ("num_conv", 2), ("hidden_channels", 4)), config_fn=rcvsr.infer_config,
     ),
     "unet_discriminator_sn": ModelEntry(
         name="unet_discriminator_sn", builder=discriminator.UNetDiscriminatorSN,

@@ -37,6 +37,8 @@ class ModelConfig:
         fix_spynet: freeze SPyNet (official configs and NegVSR: frozen).
         spynet_lr_mult: learning-rate multiplier for SPyNet when it is not frozen (BasicVSR trains it at 0.125).
         fix_cleaning: freeze the cleaning module (paper Supp. A stage 2) instead of training it (official stage 2).
+        init_pretrained: call the model's ``init_from_pretrained()`` before ``weights`` (RCVSR: body from
+            ``srvgg.animevideov3``, SPyNet from BasicVSR REDS4).
     """
 
     name: str = "realbasicvsr"
@@ -46,6 +48,7 @@ class ModelConfig:
     fix_spynet: bool = True
     spynet_lr_mult: float = 0.125
     fix_cleaning: bool = False
+    init_pretrained: bool = False
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,11 @@ class DistillConfig:
         fixed_degradation: degrade each synthetic sample with a generator seeded by its sample id (its LQ is a
             function of the sample, so with ``data.num_samples`` the teacher cache hits after the first pass).
         teacher_loss: Charbonnier (or L1) to the teacher output.
+        frequency_weight: weight of L1 between the 2-D Fourier amplitudes of each output frame and its teacher
+            frame (``loss/freq``): it rewards the teacher's amount of fine detail even where the student cannot place
+            it exactly, the part a pixel loss averages away; 0 disables it.
+        augment: after the teacher (so cached outputs serve every variant), flip, transpose and reverse in time each
+            sample's LQ, targets and GT together (a per-sample draw from the step's generator).
         temporal: the temporal term.
     """
 
@@ -291,6 +299,8 @@ class DistillConfig:
     real_fraction: float = 0.0
     fixed_degradation: bool = False
     teacher_loss: PixelLossConfig = field(default_factory=lambda: PixelLossConfig("charbonnier", 1.0, 1e-6))
+    frequency_weight: float = 0.0
+    augment: bool = False
     temporal: TemporalLossConfig = field(default_factory=TemporalLossConfig)
 
 
@@ -426,7 +436,8 @@ def _validate_distill(ds: DistillConfig, v: ValidationConfig) -> None:
     _need(ds.teacher.batch_frames >= 1, "distill.teacher.batch_frames", f"must be >= 1, got {ds.teacher.batch_frames}")
     _need(ds.teacher.cache_shard_mb >= 1, "distill.teacher.cache_shard_mb",
           f"must be >= 1, got {ds.teacher.cache_shard_mb}")
-    for key, w in (("teacher_loss.weight", ds.teacher_loss.weight), ("temporal.weight", ds.temporal.weight)):
+    for key, w in (("teacher_loss.weight", ds.teacher_loss.weight), ("temporal.weight", ds.temporal.weight),
+                   ("frequency_weight", ds.frequency_weight)):
         _need(w >= 0 and math.isfinite(w), f"distill.{key}", f"must be >= 0, got {w}")
     _need(ds.teacher_loss.eps > 0, "distill.teacher_loss.eps", f"must be > 0, got {ds.teacher_loss.eps}")
     _need("warping_error" not in v.real_metrics or v.real_num_frames >= 2, "val.real_num_frames",

@@ -32,7 +32,7 @@ from wildvsr.metrics.warping import spynet_flow_fn
 from wildvsr.models import create_model
 from wildvsr.train.callbacks import Callback, StepRecord
 from wildvsr.train.config import TeacherConfig, TrainConfig
-from wildvsr.train.losses import PixelLoss, TemporalLoss, temporal_flows
+from wildvsr.train.losses import FrequencyLoss, PixelLoss, TemporalLoss, temporal_flows
 from wildvsr.train.parts import GeneratorPass, LossTerm, Objective, _seeded, build_objective, step_seed
 from wildvsr.train.teacher_cache import TeacherCache, frame_key, input_digest
 from wildvsr.train.trainer import Trainer
@@ -197,6 +197,31 @@ def build_distill_dataset(cfg: TrainConfig, degradation: Any) -> DistillDataset:
     return DistillDataset(synthetic, real, ds.real_fraction, cfg.seed)
 
 
+def dihedral_time(video: torch.Tensor, ops: tuple[bool, bool, bool, bool]) -> torch.Tensor:
+    """``video (T, C, H, W)`` flipped left-right, up-down, transposed (H <-> W) and reversed in time, as ``ops`` says."""
+    hflip, vflip, transpose, reverse = ops
+    dims = [d for d, on in ((-1, hflip), (-2, vflip), (0, reverse)) if on]
+    if dims:
+        video = video.flip(dims)
+    return video.transpose(-1, -2) if transpose else video
+
+
+def augment_after_teacher(data: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
+    """Each sample's LQ, teacher output, GT (``gt``, ``gt_usm``, ``gt_flow``) given one shared random dihedral
+    transform and time reversal (four fair coins per sample from ``generator``). Done after the teacher so that its
+    cached outputs serve all 16 variants; transposition needs square crops, which the recipes use."""
+    b = data["lq"].shape[0]
+    coins = torch.rand(b, 4, generator=generator, device=generator.device) < 0.5
+    out = dict(data)
+    for key in ("lq", "teacher", "gt", "gt_usm", "gt_flow"):
+        video = data[key]
+        if coins[:, 2].any() and video.shape[-1] != video.shape[-2]:
+            raise ValueError(f"distill.augment transposes, which needs square crops; {key} is {tuple(video.shape)}")
+        out[key] = torch.stack([dihedral_time(video[i], tuple(coins[i].tolist())) for i in range(video.shape[0])]) \
+            if video.shape[0] else video
+    return out
+
+
 # -------------------------------------------------------------------------------------------------------- objective
 def build_distill_objective(cfg: TrainConfig, device: torch.device, net_d: nn.Module | None) -> Objective:
     """``loss/distill``, ``loss/pix`` (GT samples only), the recipe's other terms (``loss/clean`` against the pixel
@@ -207,6 +232,9 @@ def build_distill_objective(cfg: TrainConfig, device: torch.device, net_d: nn.Mo
     if ds.teacher_loss.weight > 0:
         to_teacher = PixelLoss(ds.teacher_loss.kind, ds.teacher_loss.weight, ds.teacher_loss.eps)
         terms.append(LossTerm("loss/distill", lambda p: to_teacher(p.out, p.extra["teacher"])))
+    if ds.frequency_weight > 0:
+        freq = FrequencyLoss(ds.frequency_weight)
+        terms.append(LossTerm("loss/freq", lambda p: freq(p.out, p.extra["teacher"])))
     if lo.pixel.weight > 0:
         to_gt = PixelLoss(lo.pixel.kind, lo.pixel.weight, lo.pixel.eps)
         terms.append(LossTerm("loss/pix", lambda p: gt_only(to_gt, p)))
@@ -253,7 +281,7 @@ class DistillTrainer(Trainer):
                  **kwargs: Any) -> None:
         super().__init__(cfg, output_dir, **kwargs)
         tc = cfg.distill.teacher
-        cache = Path(tc.cache_dir) / f"rank{self.dist.rank}" if tc.cache_dir else None
+        cache = Path(tc.cache_dir).expanduser() / f"rank{self.dist.rank}" if tc.cache_dir else None
         self.teacher = teacher or Teacher(tc, self.device, cfg.seed, cache)
         self.flow_fn = None
         if cfg.distill.temporal.weight > 0:
@@ -322,8 +350,11 @@ class DistillTrainer(Trainer):
         num_gt = len(gts) and gts[0].shape[0]
         rest = [teacher[num_gt:]] if num_gt < lq.shape[0] else []
         gt_flow = gts[0] if gts else teacher[:0]
-        return {"lq": lq, "gt": torch.cat(gts + rest), "gt_usm": torch.cat(gts_usm + rest), "teacher": teacher,
+        data = {"lq": lq, "gt": torch.cat(gts + rest), "gt_usm": torch.cat(gts_usm + rest), "teacher": teacher,
                 "num_gt": num_gt, "gt_flow": gt_flow}
+        if self.cfg.distill.augment:
+            data = augment_after_teacher(data, generator)
+        return data
 
     def generator_pass(self, data: dict[str, Any], generator: torch.Generator,
                        rng: np.random.Generator) -> GeneratorPass:

@@ -36,12 +36,19 @@ def _create(name: str, key: str, kwargs: dict[str, Any]) -> nn.Module:
 def build_generator(cfg: ModelConfig) -> tuple[nn.Module, dict[str, torch.Tensor] | None]:
     """The generator with its initial weights, frozen parts set; also the EMA state from a ``.pt`` start checkpoint.
 
-    Order: fresh model -> ``init_from_basicvsr`` (propagation + SPyNet) -> ``weights`` (ours) -> freezing.
+    Order: fresh model -> ``init_from_basicvsr`` (propagation + SPyNet) -> ``init_pretrained`` (the model's own
+    ``init_from_pretrained``) -> ``weights`` (ours) -> freezing.
     """
     model = _create(cfg.name, "model.kwargs", dict(cfg.kwargs))
     ema_state = None
     if cfg.init_from_basicvsr is not None:
         init_propagation(model, cfg.init_from_basicvsr)
+    if cfg.init_pretrained:
+        if not hasattr(model, "init_from_pretrained"):
+            raise ConfigError(f"config key 'model.init_pretrained': model '{cfg.name}' has no pretrained-part "
+                              "initialisation (only rcvsr has one)")
+        loaded = model.init_from_pretrained()
+        logger.info("initialised %d tensors of %s from shipped weights", len(loaded), cfg.name)
     if cfg.weights is not None:
         ema_state = load_generator_weights(model, cfg.weights)
     set_trainable(model, cfg)
