@@ -24,7 +24,7 @@ def _clip(frames: int = 5, size: int = 24) -> np.ndarray:
 
 
 def test_upscale_models_are_the_registered_video_and_per_frame_models():
-    assert upscale_models() == ["basicvsr", "realbasicvsr", "rrdbnet", "srvgg"]
+    assert upscale_models() == ["basicvsr", "rcvsr", "realbasicvsr", "rrdbnet", "srvgg"]
     assert is_per_frame_model("rrdbnet.x4plus") and is_per_frame_model("srvgg")
     assert not is_per_frame_model("basicvsr") and not is_per_frame_model("realbasicvsr.official")
 

@@ -92,6 +92,37 @@ def test_interrupted_run_resumes_to_identical_frames(tmp_path, monkeypatch):
     assert not work_dir_for(dst).exists()
 
 
+def test_resume_refuses_a_different_call_plan(tmp_path, monkeypatch):
+    """A resumed run must call the model with the frames per call of the first run (a per-frame model's batch is
+    planned from a memory budget): another plan could round differently in the last bit on some CPUs, so the work
+    folder records the plan and a resume that would re-plan is refused, naming what changed."""
+    from wildvsr.inference import upscaler as upscaler_module
+    from wildvsr.models import create_model
+
+    frames = synthetic_frames(9, 16, 20, seed=6)
+    src = write_pngs(tmp_path / "frames", frames)
+    model = create_model("srvgg", num_feat=4, num_conv=1)
+    cfg = UpscaleConfig(device="cpu", chunk_size=3)
+    calls = []
+
+    def interrupt(n):
+        calls.append(n)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    dst = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        upscale_video(src, dst, cfg, progress=interrupt, model=model)
+    planned = Upscaler(model, "cpu", chunk_size=3).frames_per_call(16 + 20, 20 + 20)
+    assert planned > 1  # the budget allows batching: a smaller budget really changes the plan
+    monkeypatch.setattr(upscaler_module, "FRAME_BATCH_BUDGET", 1)
+    with pytest.raises(InputError, match="frames_per_call"):
+        upscale_video(src, dst, UpscaleConfig(device="cpu", chunk_size=3, resume=True), model=model)
+    monkeypatch.undo()
+    upscale_video(src, dst, UpscaleConfig(device="cpu", chunk_size=3, resume=True), model=model)
+    np.testing.assert_array_equal(read_all(dst)[1], read_all(upscale_video(src, tmp_path / "ref", cfg, model=model))[1])
+
+
 def test_existing_output_is_refused_and_kept(tmp_path):
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(3, 16, 16))
     dst = tmp_path / "out.mp4"

@@ -110,23 +110,37 @@ class FrameSource:
         cached = self._cache.get(clip.path)
         if cached is not None:
             self._cache.move_to_end(clip.path)
-            return cached[start:start + count]
+            return _window(cached, start, count, clip)
         size = clip.num_frames * clip.height * clip.width * 3
         if 0 < size <= self.budget:
-            frames = self._read(clip, 0, clip.num_frames)
+            frames = _decode(clip, 0, clip.num_frames)
             while self._cache and self._used + frames.nbytes > self.budget:
                 _, old = self._cache.popitem(last=False)
                 self._used -= old.nbytes
             self._cache[clip.path] = frames
             self._used += frames.nbytes
-            return frames[start:start + count]
-        return self._read(clip, start, count)
+            return _window(frames, start, count, clip)
+        frames = _decode(clip, start, count)
+        if len(frames) < count and start > 0:  # the container over-reports its length: end at its last frame
+            frames = _decode(clip, max(0, start - (count - len(frames))), count)
+        return _window(frames, 0, count, clip)
 
-    @staticmethod
-    def _read(clip: ClipInfo, start: int, count: int) -> np.ndarray:
-        with VideoReader(clip.path) as reader:
-            frames = [np.asarray(f.image) for f in reader.frames(start, count)]
-        if len(frames) != count:
-            raise ConfigError(f"config key 'data.roots': {clip.path} gave {len(frames)} frames from {start}, "
-                              f"expected {count} (the container's frame count may be wrong)")
-        return np.stack(frames)
+
+def _decode(clip: ClipInfo, start: int, count: int) -> np.ndarray:
+    """Up to ``count`` frames from ``start`` (fewer when the container's frame count is too high, as some AVI/MKV
+    muxers write it)."""
+    with VideoReader(clip.path) as reader:
+        frames = [np.asarray(f.image) for f in reader.frames(start, count)]
+    if not frames:
+        raise ConfigError(f"config key 'data.roots': {clip.path} gave no frames from {start}")
+    return np.stack(frames)
+
+
+def _window(frames: np.ndarray, start: int, count: int, clip: ClipInfo) -> np.ndarray:
+    """``frames[start:start+count]``, moved back to end at the last decoded frame when the container promised more
+    frames than it holds (a window is still ``count`` real, consecutive frames); too short a clip is an error."""
+    if len(frames) < count:
+        raise ConfigError(f"config key 'data.roots': {clip.path} decodes to {len(frames)} frames from its start, "
+                          f"fewer than the {count} a sample needs (the container's frame count may be wrong)")
+    start = min(start, len(frames) - count)
+    return frames[start:start + count]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 
 import torch
 from torch import nn
@@ -21,9 +22,17 @@ logger = logging.getLogger(__name__)
 _BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
+# oneDNN instruction-set caps (ONEDNN_MAX_CPU_ISA) below which it runs bf16 without native bf16 dot products.
+_ONEDNN_ISA_WITHOUT_BF16 = frozenset({"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE",
+                                      "AVX512_CORE_VNNI"})
+
+
 @functools.cache
 def cpu_has_bf16() -> bool:
-    """True when the CPU has native bf16 matrix instructions (AMX-BF16 or AVX512-BF16, from ``/proc/cpuinfo``)."""
+    """True when the CPU has native bf16 matrix instructions (AMX-BF16 or AVX512-BF16, from ``/proc/cpuinfo``) and
+    oneDNN may use them (a user's ``ONEDNN_MAX_CPU_ISA`` cap below AVX512_CORE_BF16 makes bf16 emulated, slow)."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in _ONEDNN_ISA_WITHOUT_BF16:
+        return False
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

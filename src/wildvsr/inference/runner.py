@@ -189,6 +189,8 @@ def _settings(config: UpscaleConfig, model: nn.Module | None, upscaler: Upscaler
     settings["chunk_size"] = upscaler.chunk_size_for(height, width)
     settings["tile"] = upscaler.tile_for(height, width)
     settings["tile_overlap"] = config.tile_overlap if settings["tile"] else None
+    tile = settings["tile"]
+    settings["frames_per_call"] = upscaler.frames_per_call(min(height, tile or height), min(width, tile or width))
     if model is not None:
         settings["model"] = f"<{type(model).__name__} given in code>"
         settings["weights"] = None

@@ -321,11 +321,20 @@ class Upscaler:
         out = self._guarded_call(x, keep)[..., : h * MODEL_SCALE, : w * MODEL_SCALE]  # (B, K, 3, 4h, 4w)
         return out if batched else out[0]
 
+    def frames_per_call(self, height: int, width: int) -> int:
+        """Most frames (per-frame model) or context windows (video model) one model call takes at this input size.
+
+        Recorded in the resume manifest: CPU convolution kernels are chosen by shape, so a run resumed with another
+        call size could differ from an uninterrupted one in the last bit; a different plan is refused instead."""
+        if self.temporal:
+            return self.batch
+        return max(1, FRAME_BATCH_BUDGET // max(1, estimate_memory(self.model, 1, height, width)))
+
     def _forward_frames(self, frames: np.ndarray) -> torch.Tensor:
         """Per-frame model on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent frames
         (as many as :data:`FRAME_BATCH_BUDGET` allows by :func:`estimate_memory`, at least one)."""
         n, h, w, _ = frames.shape
-        batch = max(1, min(n, FRAME_BATCH_BUDGET // max(1, estimate_memory(self.model, 1, h, w))))
+        batch = min(n, self.frames_per_call(h, w))
         outs = []
         for i in range(0, n, batch):
             x = to_tensor(frames[i: i + batch], self.device)  # (b, 3, h, w)

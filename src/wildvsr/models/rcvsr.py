@@ -11,7 +11,7 @@ pixel at 64 channels and 16 convs, SPyNet at LR about 0.33 M; the whole is about
 bidirectional design would need every frame of a chunk before the first output and twice the flow; a causal one
 streams.
 
-Initialisation (:meth:`RCVSR.init_from_pretrained`): the body from ``srvgg.animevideov3`` (the first conv's
+Initialisation (:meth:`RCVSR.init_from` with :attr:`RCVSR.pretrained_init`): the body from ``srvgg.animevideov3`` (the first conv's
 hidden-state input channels zeroed, so an untrained RCVSR equals animevideov3 frame by frame) and SPyNet from the
 official BasicVSR REDS4 checkpoint, frozen.
 
@@ -45,6 +45,7 @@ class RCVSR(nn.Module):
     temporal = True
     causal = True  # output t depends on frames <= t only
     parts = {"spynet": "spynet"}  # trainable-part roles for the trainer (SPyNet frozen by default)
+    pretrained_init = {"body": "srvgg.animevideov3", "spynet": "spynet.reds4"}  # what init_from is given in training
 
     def __init__(self, num_feat: int = 64, num_conv: int = 16, hidden_channels: int = 16, upscale: int = 4) -> None:
         super().__init__()
@@ -97,30 +98,33 @@ class RCVSR(nn.Module):
 
     # ---------------------------------------------------------------------------------------------- initialisation
     @torch.no_grad()
-    def init_from_pretrained(self, body: str = "srvgg.animevideov3", spynet: str = "spynet.reds4") -> list[str]:
-        """Body from a shipped SRVGGNetCompact of the same width and depth, SPyNet from a shipped flow checkpoint.
+    def init_from(self, parts: dict[str, nn.Module]) -> list[str]:
+        """Copy shipped models into this one: ``parts["body"]`` an SRVGGNetCompact of the same width and depth,
+        ``parts["spynet"]`` a SPyNet (:attr:`pretrained_init` names the ones the recipe uses; the caller builds them, so
+        this module does not depend on the registry).
 
         The first conv's hidden-state channels are zeroed, so the result equals the body model frame by frame until
         training moves it. Returns the names of the initialised tensors.
         """
-        from wildvsr.models.pretrained import create_model  # the registry imports this module
-
-        src = create_model(body)
-        if src.config["num_feat"] != self.config["num_feat"] or src.config["num_conv"] != self.config["num_conv"]:
-            raise ValueError(f"init_from_pretrained: {body} has {src.config}, this RCVSR has {self.config}")
         loaded = []
-        convs = [m for m in src.body if isinstance(m, (nn.Conv2d, nn.PReLU))]
-        for mine, theirs in zip(self.body, convs[:-1]):
-            if isinstance(mine, nn.Conv2d) and mine.in_channels != theirs.in_channels:
-                mine.weight.zero_()
-                mine.weight[:, :theirs.in_channels] = theirs.weight
-                mine.bias.copy_(theirs.bias)
-            else:
-                mine.load_state_dict(theirs.state_dict())
-        self.to_rgb.load_state_dict(convs[-1].state_dict())
-        loaded += [f"body.{k}" for k in self.body.state_dict()] + [f"to_rgb.{k}" for k in self.to_rgb.state_dict()]
-        self.spynet.load_state_dict(create_model(spynet).state_dict())
-        loaded += [f"spynet.{k}" for k in self.spynet.state_dict()]
+        if "body" in parts:
+            src = parts["body"]
+            if src.config.get("num_feat") != self.config["num_feat"] or \
+                    src.config.get("num_conv") != self.config["num_conv"]:
+                raise ValueError(f"init_from: the body model has {src.config}, this RCVSR has {self.config}")
+            theirs = list(src.body)
+            for mine, other in zip(self.body, theirs[:-1]):
+                if isinstance(mine, nn.Conv2d) and mine.in_channels != other.in_channels:
+                    mine.weight.zero_()
+                    mine.weight[:, :other.in_channels] = other.weight
+                    mine.bias.copy_(other.bias)
+                else:
+                    mine.load_state_dict(other.state_dict())
+            self.to_rgb.load_state_dict(theirs[-1].state_dict())
+            loaded += [f"body.{k}" for k in self.body.state_dict()] + [f"to_rgb.{k}" for k in self.to_rgb.state_dict()]
+        if "spynet" in parts:
+            self.spynet.load_state_dict(parts["spynet"].state_dict())
+            loaded += [f"spynet.{k}" for k in self.spynet.state_dict()]
         return loaded
 
 

@@ -37,8 +37,8 @@ class ModelConfig:
         fix_spynet: freeze SPyNet (official configs and NegVSR: frozen).
         spynet_lr_mult: learning-rate multiplier for SPyNet when it is not frozen (BasicVSR trains it at 0.125).
         fix_cleaning: freeze the cleaning module (paper Supp. A stage 2) instead of training it (official stage 2).
-        init_pretrained: call the model's ``init_from_pretrained()`` before ``weights`` (RCVSR: body from
-            ``srvgg.animevideov3``, SPyNet from BasicVSR REDS4).
+        init_pretrained: initialise the parts the model declares in ``pretrained_init`` from those shipped models,
+            before ``weights`` (RCVSR: body from ``srvgg.animevideov3``, SPyNet from BasicVSR REDS4).
     """
 
     name: str = "realbasicvsr"

@@ -37,18 +37,14 @@ def build_generator(cfg: ModelConfig) -> tuple[nn.Module, dict[str, torch.Tensor
     """The generator with its initial weights, frozen parts set; also the EMA state from a ``.pt`` start checkpoint.
 
     Order: fresh model -> ``init_from_basicvsr`` (propagation + SPyNet) -> ``init_pretrained`` (the model's own
-    ``init_from_pretrained``) -> ``weights`` (ours) -> freezing.
+    ``init_from`` with the parts it declares) -> ``weights`` (ours) -> freezing.
     """
     model = _create(cfg.name, "model.kwargs", dict(cfg.kwargs))
     ema_state = None
     if cfg.init_from_basicvsr is not None:
         init_propagation(model, cfg.init_from_basicvsr)
     if cfg.init_pretrained:
-        if not hasattr(model, "init_from_pretrained"):
-            raise ConfigError(f"config key 'model.init_pretrained': model '{cfg.name}' has no pretrained-part "
-                              "initialisation (only rcvsr has one)")
-        loaded = model.init_from_pretrained()
-        logger.info("initialised %d tensors of %s from shipped weights", len(loaded), cfg.name)
+        init_pretrained_parts(model, cfg.name)
     if cfg.weights is not None:
         ema_state = load_generator_weights(model, cfg.weights)
     set_trainable(model, cfg)
@@ -67,6 +63,16 @@ def set_trainable(model: nn.Module, cfg: ModelConfig) -> None:
         raise ConfigError(f"config key 'model.fix_cleaning': model '{cfg.name}' has no cleaning module")
     if cleaning is not None:
         cleaning.requires_grad_(not cfg.fix_cleaning)
+
+
+def init_pretrained_parts(model: nn.Module, name: str) -> None:
+    """Initialise the parts a model declares in ``pretrained_init`` (role -> shipped model name) from those models."""
+    specs = getattr(model, "pretrained_init", None)
+    if not specs:
+        raise ConfigError(f"config key 'model.init_pretrained': model '{name}' declares no pretrained parts "
+                          "(only rcvsr does)")
+    loaded = model.init_from({role: create_model(spec) for role, spec in specs.items()})
+    logger.info("initialised %d tensors of %s from %s", len(loaded), name, ", ".join(specs.values()))
 
 
 def init_propagation(model: nn.Module, spec: str) -> None:
