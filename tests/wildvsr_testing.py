@@ -104,3 +104,65 @@ def assert_frames_close(actual: np.ndarray, expected: np.ndarray, max_level: int
     worst, share = int(diff.max(initial=0)), float((diff > 0).mean()) if diff.size else 0.0
     assert worst <= max_level and share <= max_fraction, \
         f"frames differ by up to {worst} levels on {share:.3%} of values (allowed {max_level} on {max_fraction:.3%})"
+
+
+#: Colour tag sets of a deep clip: FFmpeg enums (colorspace, primaries, transfer) and the swscale matrix behind them.
+DEEP_TAGS = {"hlg": (9, 9, 18, "BT2020"), "bt709": (1, 1, 1, "ITU709")}
+
+
+def deep_ramp(num_frames: int, height: int, width: int, grey: bool = False) -> np.ndarray:
+    """``(T, H, W, 3)`` uint16 RGB: a smooth ramp over the whole frame (each pixel its own level, so far more than
+    256 levels) plus, unless ``grey``, a coloured box that moves one pixel per frame."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    ramp = (yy * width + xx) / (height * width - 1)  # 0 .. 1 in raster order
+    frames = np.empty((num_frames, height, width, 3), np.uint16)
+    for t in range(num_frames):
+        img = np.stack([ramp, ramp, ramp] if grey else [ramp, ramp[::-1], 0.25 + 0.5 * ramp], -1)
+        if not grey:
+            img[4:12, 4 + t:12 + t] = (0.9, 0.3, 0.1)
+        frames[t] = np.round(img * 65535).astype(np.uint16)
+    return frames
+
+
+def write_deep_clip(path: Path, frames: np.ndarray, *, tags: str = "hlg", codec: str = "libx265",
+                    pix_fmt: str = "yuv420p10le", fps: int = 25) -> Path:
+    """Encode ``(T, H, W, 3)`` uint16 RGB with PyAV into a tagged 10-bit clip (``tags``: ``hlg`` = BT.2020 matrix and
+    primaries with the HLG transfer, a phone's HDR video; ``bt709``), converting with the tagged matrix."""
+    from av.video.reformatter import ColorRange, Colorspace
+
+    spc, pri, trc, sws = DEEP_TAGS[tags]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        stream.options = {"x265-params": "log-level=error"} if codec == "libx265" else {}
+        cc = stream.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = spc, pri, trc, 1
+        yuv = [av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb48le").reformat(
+            format=pix_fmt, dst_colorspace=getattr(Colorspace, sws), dst_color_range=ColorRange.MPEG) for img in frames]
+        for frame in yuv:
+            frame.colorspace, frame.color_primaries, frame.color_trc, frame.color_range = spc, pri, trc, 1
+        mux_frames(container, stream, yuv)
+    return path
+
+
+def mux_frames(container, stream, frames) -> None:
+    """Encode ``av.VideoFrame`` s with pts 0, 1, ... into ``stream`` and flush the encoder (PyAV's encode loop)."""
+    for t, frame in enumerate(frames):
+        frame.pts = t
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
+def luma_codes(path: Path) -> np.ndarray:
+    """The luma samples of every frame of a video, as stored (10-bit codes for a 10-bit file), flattened."""
+    planes = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            plane = frame.planes[0]
+            dtype = np.uint16 if frame.format.components[0].bits > 8 else np.uint8
+            row = plane.line_size // np.dtype(dtype).itemsize
+            data = np.frombuffer(bytes(plane), dtype).reshape(-1, row)[:frame.height, :frame.width]
+            planes.append(data.ravel())
+    return np.concatenate(planes)

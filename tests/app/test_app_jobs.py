@@ -166,3 +166,20 @@ def test_cancel_keeps_the_finished_chunks_and_the_same_request_resumes(uploads, 
         assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b))
     left, right = second.compare
     assert left.is_file() and right.is_file()
+
+
+def test_10_bit_upload_downloads_10_bit_and_plays_an_8_bit_preview(uploads, tmp_path):
+    from wildvsr_testing import deep_ramp, write_deep_clip
+
+    weights = save_tiny_model(tmp_path / "tiny.safetensors", "srvgg", num_feat=8, num_conv=1)
+    settings = AppSettings(device="cpu", weights=(weights,))
+    choice = next(c for c in model_choices(settings) if c.value.startswith("file:"))
+    upload = uploads / "h2" / "hlg.mkv"
+    upload.parent.mkdir()
+    write_deep_clip(upload, deep_ramp(2, 16, 16))
+    folder = tmp_path / "session"
+    folder.mkdir()
+    result = run_upscale(upload, choice, False, "fp32", None, 0, settings, folder, lambda *_: None, threading.Event())
+    with VideoReader(result.file) as out, VideoReader(result.video) as shown:
+        assert (out.info.pix_fmt, out.info.color_transfer) == ("yuv420p10le", "arib-std-b67")
+        assert shown.info.pix_fmt == "yuv420p" and "10-bit" in result.message

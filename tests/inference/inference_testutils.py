@@ -56,6 +56,28 @@ def psnr(a, b) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
+def write_pngs(folder, frames):
+    """Write ``(T, H, W, 3)`` uint8 or uint16 frames as a PNG folder (8- or 16-bit PNGs) and return it."""
+    from wildvsr.video import VideoWriter
+
+    with VideoWriter(folder) as writer:
+        for img in frames:
+            writer.write(img)
+    return folder
+
+
+def interrupt_after(chunks: int):
+    """A ``progress`` callback that raises KeyboardInterrupt (Ctrl-C) once ``chunks`` chunks were reported."""
+    seen = []
+
+    def progress(n: int) -> None:
+        seen.append(n)
+        if len(seen) == chunks:
+            raise KeyboardInterrupt
+
+    return progress
+
+
 def kill_9_after_first_chunk(src, dst, opts: list, env: dict, timeout: float = 240) -> int:
     """Run ``wildvsr upscale src dst *opts`` in a subprocess, SIGKILL it once its work folder records a finished
     chunk, and return the number of chunks recorded then (0 if the run never got that far before the timeout)."""

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from wildvsr_testing import synthetic_frames, write_clip
-from inference_testutils import TinyBiRecurrent
+from inference_testutils import TinyBiRecurrent, interrupt_after, write_pngs
 from wildvsr.errors import InputError, OutputExistsError, VSRError
 from wildvsr.inference import UpscaleConfig, Upscaler, upscale_video
 from wildvsr.inference.resume import work_dir_for
-from wildvsr.video import VideoReader, VideoWriter
+from wildvsr.video import VideoReader
 
 CFG = UpscaleConfig(device="cpu", chunk_size=4, overlap=2)
 
@@ -19,13 +19,6 @@ def read_all(path):
     with VideoReader(path) as r:
         frames = list(r)
         return r.info, np.stack([f.image for f in frames]), [f.pts for f in frames]
-
-
-def write_pngs(folder, frames):
-    with VideoWriter(folder) as w:
-        for img in frames:
-            w.write(img)
-    return folder
 
 
 def test_video_to_video_keeps_size_count_timestamps_and_audio(tmp_path):
@@ -65,16 +58,9 @@ def test_interrupted_run_resumes_to_identical_frames(tmp_path, monkeypatch):
     src = write_pngs(tmp_path / "frames", frames)
     model = TinyBiRecurrent()
     full = upscale_video(src, tmp_path / "full", CFG, model=model)
-    seen = []
-
-    def interrupt(n):
-        seen.append(n)
-        if len(seen) == 2:
-            raise KeyboardInterrupt
-
     dst = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        upscale_video(src, dst, CFG, progress=interrupt, model=model)
+        upscale_video(src, dst, CFG, progress=interrupt_after(2), model=model)
     assert not dst.exists() and work_dir_for(dst).is_dir()
     with pytest.raises(OutputExistsError, match="--resume"):
         upscale_video(src, dst, CFG, model=model)

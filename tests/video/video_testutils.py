@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from wildvsr_testing import mux_frames
 
 # Kr, Kb of the YCbCr matrices.
 KR_KB = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
@@ -57,13 +58,7 @@ def write_yuv_clip(path: Path, img: np.ndarray, *, matrix: str, full_range: bool
             cc.colorspace = 1 if matrix == "bt709" else 6
             cc.color_range = 2 if full_range else 1
             cc.color_primaries = cc.color_trc = 1 if matrix == "bt709" else 6
-        for t in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
-            frame.pts = t
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        mux_frames(container, stream, (av.VideoFrame.from_ndarray(i420, format="yuv420p") for _ in range(num_frames)))
     return path
 
 

@@ -238,8 +238,20 @@ def run_upscale(upload: Path, choice: ModelChoice, temporal: bool, precision: st
             raise
     compare = save_comparison(source, output, compare_frame, job)
     info = read_info(output)
-    message = f"Done: {info.num_frames} frame(s) at {info.width}x{info.height}."
-    return UpscaleResult(video=None if single else output, file=output, compare=compare, message=message)
+    message = f"Done: {info.num_frames} frame(s) at {info.width}x{info.height}, {info.bit_depth}-bit."
+    return UpscaleResult(video=None if single else _playable(output, info.bit_depth, job), file=output,
+                         compare=compare, message=message)
+
+
+def _playable(video: Path, bit_depth: int, job: Path) -> Path:
+    """What the page plays: the output, or for a 10-bit output (kept at the source's depth, as the CLI does) an
+    8-bit copy, since browsers do not play 10-bit H.264; the download is the output itself."""
+    if bit_depth <= 8:
+        return video
+    preview = job / "preview.mp4"
+    if not preview.exists():
+        convert_video(video, preview, crf=12, pix_fmt="yuv420p")
+    return preview
 
 
 def comparison_pair(source: Path, output: Path, index: int) -> tuple[np.ndarray, np.ndarray]:

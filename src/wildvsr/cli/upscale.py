@@ -48,6 +48,9 @@ def upscale(
     codec: Annotated[str, typer.Option(help="Video codec of the output.")] = "libx264",
     crf: Annotated[int | None, typer.Option(help="Constant rate factor (quality) of the output codec.")] = None,
     preset: Annotated[str | None, typer.Option(help="Encoder preset, e.g. medium.")] = None,
+    pix_fmt: Annotated[str | None, typer.Option(
+        help="Encoder pixel format, e.g. yuv420p for 8-bit (default: the source's bit depth, yuv420p10le for a "
+             "10-bit source).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -59,6 +62,7 @@ def upscale(
                            batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap,
                            tile=tile, tile_overlap=tile_overlap, scale=scale,
                            temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
+                           pix_fmt=pix_fmt,
                            overwrite=overwrite, resume=resume, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
         upscale_video(input, output, config, progress=advance)

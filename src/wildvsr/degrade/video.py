@@ -9,6 +9,11 @@ interpolation, final order) hold for the whole video. The output has the source'
 
 Outputs to a video container use libx264 at CRF 0 with 4:4:4 chroma by default, so the output encoding adds only
 RGB <-> YUV rounding on top of the degradation; give a folder (PNG frames) for bit-exact LQ frames.
+
+Bit depth: a source above 8 bits is read at its depth (uint16), so the steps before any compression see all of its
+bits. A preset with ``quantize`` (all shipped ones: the LQ stands for 8-bit delivered video) puts the LQ on 8-bit
+levels, which uint8 frames and an 8-bit format hold exactly; without ``quantize`` the LQ keeps the source's dtype and
+the default format is 4:4:4 at the source's depth (``yuv444p10le`` for a 10-bit source), as the upscale writer does.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import atomic_write_text, check_output_path
 from wildvsr.utils.seed import numpy_generator, torch_generator
 from wildvsr.utils.frames import to_frames, to_tensor
-from wildvsr.video import VideoReader
+from wildvsr.video import VideoReader, is_video_path
+from wildvsr.video.depth import pick_deep_format
 from wildvsr.video.writer import VideoWriter
 
 logger = logging.getLogger(__name__)
@@ -56,7 +62,8 @@ class DegradeConfig:
         chunk_size: frames per chunk (memory bound; also the codec's clip length).
         overwrite: replace existing outputs.
         device: where the tensor steps run.
-        codec, crf, pix_fmt: output encoding for video containers (ignored for frame folders).
+        codec, crf, pix_fmt: output encoding for video containers (ignored for frame folders); ``pix_fmt`` None is
+            4:4:4 at the LQ frames' depth (``yuv444p``, or ``yuv444p10le`` for a deep source without ``quantize``).
         max_frames: degrade only the first ``max_frames`` frames.
     """
 
@@ -68,7 +75,7 @@ class DegradeConfig:
     device: str = "cpu"
     codec: str = "libx264"
     crf: int | None = 0
-    pix_fmt: str | None = "yuv444p"
+    pix_fmt: str | None = None
     max_frames: int | None = None
 
     def __post_init__(self) -> None:
@@ -127,7 +134,7 @@ def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, config: Degrad
     device = resolve_device(config.device)
     degrader = Degrader(cfg)
     rng, generator = numpy_generator(config.seed), torch_generator(config.seed, device)
-    with VideoReader(src) as reader:
+    with VideoReader(src, dtype="source") as reader:  # uint16 frames for a source above 8 bits
         info = reader.info
         total = _frame_count(reader, src, cfg.scale, config.max_frames)
         if progress is not None and hasattr(progress, "set_total"):
@@ -145,6 +152,13 @@ def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, config: Degrad
     if recorder is not None:
         save_gallery(recorder, gallery, overwrite=True)
     return result
+
+
+def _lq_pix_fmt(codec: str, lq_dtype: np.dtype, source_depth: int) -> str:
+    """4:4:4 (no chroma loss on top of the degradation) at the LQ frames' depth."""
+    if lq_dtype == np.uint8:
+        return "yuv444p"
+    return pick_deep_format(codec, "yuv444p10le", max(10, source_depth))
 
 
 def _frame_count(reader: VideoReader, src: str | os.PathLike, scale: int, max_frames: int | None) -> int:
@@ -165,9 +179,11 @@ def _degrade_frames(reader: VideoReader, dst: Path, total: int, degrader: Degrad
                     progress: Callable[[int], None] | None) -> int:
     """Degrade the first ``total`` frames chunk by chunk into ``dst`` (atomically), keeping their timestamps; returns
     the number of frames written."""
+    lq_dtype = np.uint8 if degrader.config.quantize else np.dtype(reader.dtype)  # 8-bit levels fit uint8 exactly
     writer_kw: dict[str, Any] = {"like": reader.info, "overwrite": config.overwrite, "copy_streams_from": None}
-    if dst.suffix:
-        writer_kw.update(codec=config.codec, crf=config.crf, pix_fmt=config.pix_fmt)
+    if is_video_path(dst):  # PNG output (folder or one image) has no encoder settings
+        writer_kw.update(codec=config.codec, crf=config.crf,
+                         pix_fmt=config.pix_fmt or _lq_pix_fmt(config.codec, lq_dtype, reader.info.bit_depth))
     done = 0
     with VideoWriter(dst, **writer_kw) as writer:
         frames = reader.frames(0, total)
@@ -175,13 +191,13 @@ def _degrade_frames(reader: VideoReader, dst: Path, total: int, degrader: Degrad
             chunk = [f for _, f in zip(range(min(config.chunk_size, total - done)), frames)]
             if not chunk:
                 break
-            hr = np.stack([f.image for f in chunk])  # (n, H, W, 3) uint8
+            hr = np.stack([f.image for f in chunk])  # (n, H, W, 3) uint8, or uint16 for a deep source
             gt = to_tensor(hr, device)[None]  # (1, n, 3, H, W)
             lq = degrader.apply(gt, params.frames(done, done + len(chunk)), generator,
                                 trace=recorder if done == 0 else None)
             if recorder is not None and done == 0:
                 recorder("output (8-bit)", lq[0, 0])
-            for f, img in zip(chunk, to_frames(lq[0])):
+            for f, img in zip(chunk, to_frames(lq[0], lq_dtype)):
                 writer.write(img, pts=f.pts)
             done += len(chunk)
             logger.debug("degraded frames %d/%d", done, total)

@@ -59,6 +59,9 @@ class UpscaleConfig:
         refine_threshold: RealBasicVSR dynamic-refinement threshold on a 0-255 scale (None: the model's default).
         codec: video codec of the output (ignored for PNG-folder output).
         crf: constant rate factor for the codec, or None for the writer's default.
+        pix_fmt: encoder pixel format of a video output, or None for the codec's format at the source's bit depth
+            (``yuv420p`` for 8-bit, ``yuv420p10le`` for 10-bit; :mod:`wildvsr.video.depth`). A format the codec
+            cannot encode is refused before any frame.
         preset: encoder preset (e.g. ``medium``), or None.
         overwrite: replace an existing output.
         resume: continue an interrupted run from its work directory.
@@ -81,6 +84,7 @@ class UpscaleConfig:
     refine_threshold: float | None = None
     codec: str = "libx264"
     crf: int | None = None
+    pix_fmt: str | None = None
     preset: str | None = None
     overwrite: bool = False
     resume: bool = False
@@ -114,6 +118,8 @@ class UpscaleConfig:
             _check_int("crf", self.crf, 0)
         if not isinstance(self.codec, str) or not self.codec:
             raise ConfigError("codec must be a non-empty encoder name, e.g. libx264")
+        if self.pix_fmt is not None and (not isinstance(self.pix_fmt, str) or not self.pix_fmt):
+            raise ConfigError("pix_fmt must be a pixel format name, e.g. yuv420p, or None for the source's depth")
         if self.weights is not None:
             object.__setattr__(self, "weights", os.fspath(self.weights))
 

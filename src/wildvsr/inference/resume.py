@@ -2,7 +2,8 @@
 
 Beside the output ``OUT`` lives ``.OUT.wildvsr-work/`` holding ``manifest.json`` (the input's fingerprint, the settings
 that change pixels, and the finished chunks) and one lossless segment per finished chunk (FFV1 in Matroska, RGB
-``bgr0``: decodes to exactly the frames that were stored). A chunk counts as finished only once the manifest, written
+``bgr0`` for uint8 frames and ``gbrp16le`` for the uint16 frames of a source above 8 bits: decodes to exactly the
+frames that were stored). A chunk counts as finished only once the manifest, written
 atomically after its segment, lists it, so a kill at any moment leaves a consistent directory. Resuming re-encodes
 the stored chunks into the output and computes only the missing ones; because chunks are planned from frame indices
 alone, the result is frame-for-frame the one an uninterrupted run gives. A run whose chunks depend on the chunk
@@ -38,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 _SEGMENT_CODEC = "ffv1"
-_SEGMENT_PIX_FMT = "bgr0"  # packed RGB in FFV1: lossless for rgb24 frames
+#: Frame dtype -> FFV1 pixel format that stores it losslessly (packed RGB for rgb24, planar 16-bit RGB for rgb48).
+_SEGMENT_PIX_FMT = {np.dtype(np.uint8): "bgr0", np.dtype(np.uint16): "gbrp16le"}
 
 
 def work_dir_for(output: str | os.PathLike) -> Path:
@@ -117,8 +119,8 @@ class WorkDir:
         return index in self.chunks
 
     def save_chunk(self, spec: ChunkSpec, frames: np.ndarray, state: dict[str, torch.Tensor] | None = None) -> None:
-        """Store a finished chunk's output ``(K, H, W, 3)`` uint8 losslessly (and the carried ``state`` after it, if
-        any), then list it in the manifest. Only the latest chunk's state is kept."""
+        """Store a finished chunk's output ``(K, H, W, 3)`` uint8 or uint16 losslessly (and the carried ``state``
+        after it, if any), then list it in the manifest. Only the latest chunk's state is kept."""
         name = f"chunk_{spec.index:06d}.mkv"
         tmp = self.path / f".{name}.partial.mkv"
         _write_segment(tmp, frames)
@@ -153,7 +155,7 @@ class WorkDir:
             raise InputError(f"{self.path / name} is damaged ({exc}); delete {self.path} to start over") from exc
 
     def load_chunk(self, spec: ChunkSpec) -> np.ndarray:
-        """The stored output of a finished chunk, ``(K, H, W, 3)`` uint8.
+        """The stored output of a finished chunk, ``(K, H, W, 3)`` of the dtype it was stored with.
 
         Raises:
             InputError: the stored chunk does not match the plan or cannot be decoded.
@@ -214,13 +216,14 @@ def _norm(value: Any) -> Any:
 
 
 def _write_segment(path: Path, frames: np.ndarray) -> None:
-    with VideoWriter(path, fps=Fraction(1, 1), codec=_SEGMENT_CODEC, pix_fmt=_SEGMENT_PIX_FMT, overwrite=True) as w:
+    pix_fmt = _SEGMENT_PIX_FMT[frames.dtype]
+    with VideoWriter(path, fps=Fraction(1, 1), codec=_SEGMENT_CODEC, pix_fmt=pix_fmt, overwrite=True) as w:
         for img in frames:
             w.write(np.ascontiguousarray(img))
 
 
 def _read_segment(path: Path) -> np.ndarray:
-    with VideoReader(path) as reader:
+    with VideoReader(path, dtype="source") as reader:  # a 16-bit segment reads back as uint16
         frames = [f.image for f in reader.frames()]
     if not frames:
         raise InputError(f"{path} holds no frames")

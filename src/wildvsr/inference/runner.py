@@ -24,6 +24,7 @@ from wildvsr.models.weights_spec import split_name
 from wildvsr.utils.files import check_output_path
 from wildvsr.utils.pipeline import ReadAhead, WriteBehind
 from wildvsr.video import VideoReader, VideoWriter, is_image_path, is_video_path
+from wildvsr.video.writer import check_video_output
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,10 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     if not src.exists():
         raise InputError(f"input {src} does not exist")
     check_output_path(dst, overwrite=config.overwrite, inputs=[src])
+    _check_encoding(dst, config)
     upscaler = build_upscaler(config, model)
 
-    with VideoReader(src) as reader:
+    with VideoReader(src, dtype="source") as reader:  # uint16 frames for a source above 8 bits
         info = reader.info
         if progress is not None and hasattr(progress, "set_total") and info.num_frames:
             progress.set_total(info.num_frames)
@@ -110,13 +112,14 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
             raise InputError(f"output {dst} is a single image but the input has {info.num_frames} frames; give a "
                              "folder or a video file as output")
         work = WorkDir(dst, input_fingerprint(src, info.num_frames),
-                       _settings(config, model, upscaler, info.height, info.width))
+                       _settings(config, model, upscaler, info.height, info.width) | {"frames": reader.dtype})
         work.open(config.resume)
         try:
             copy_from = src if (src.is_file() and is_video_path(src)) else None
             writer_kwargs = {}
             if is_video_path(dst):
-                writer_kwargs = {"codec": config.codec, "crf": config.crf, "preset": config.preset}
+                writer_kwargs = {"codec": config.codec, "crf": config.crf, "preset": config.preset,
+                                 "pix_fmt": config.pix_fmt}
             with VideoWriter(dst, like=info, copy_streams_from=copy_from, overwrite=config.overwrite,
                              **writer_kwargs) as writer:
                 done = _run(reader, writer, upscaler, work, progress, info.height, info.width)
@@ -134,11 +137,20 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     return dst
 
 
+def _check_encoding(dst: Path, config: UpscaleConfig) -> None:
+    """Refuse encoder settings the output cannot take before the model loads or any frame is read."""
+    if is_video_path(dst):
+        check_video_output(dst, config.codec, config.crf, config.preset, config.pix_fmt)
+    elif config.pix_fmt is not None:
+        raise InputError(f"--pix-fmt {config.pix_fmt} applies to video output; {dst} gets PNG frames, which keep "
+                         "the source's depth (8 or 16 bits)")
+
+
 READ_AHEAD_FRAMES = 8
 """Decoded frames the reader thread may hold beyond what the chunking buffer already keeps."""
 
 WRITE_BEHIND_CHUNKS = 2
-"""Finished chunks waiting for the encoder thread (each is one chunk's upscaled uint8 frames)."""
+"""Finished chunks waiting for the encoder thread (each is one chunk's upscaled uint8 or uint16 frames)."""
 
 
 def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[int], None] | None, height: int,
@@ -166,7 +178,7 @@ def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[
             todo = [w for w in group if not work.has(w.spec.index)]
             if todo and stabilizer is not None and restored:
                 stabilizer.load_state_dict(work.load_state(todo[0].spec.index - 1))
-            outs = upscaler.process_batch([np.stack([f.image for f in w.items]) for w in todo],  # (N, H, W, 3) uint8
+            outs = upscaler.process_batch([np.stack([f.image for f in w.items]) for w in todo],  # (N, H, W, 3) uint8/16
                                           [w.spec for w in todo]) if todo else []
             computed = {w.spec.index: out for w, out in zip(todo, outs)}
             state = stabilizer.state_dict() if stabilizer is not None else None  # batch is 1 with a stabilizer

@@ -7,6 +7,10 @@ reflection pre-pad around the frame (Real-ESRGAN's ``pre_pad``) that keeps their
 An optional stabilizer (:mod:`wildvsr.inference.stabilizer`) smooths the x4 output over time, carrying its state
 across chunks.
 
+Frames are uint8, or uint16 for sources above 8 bits; either way the model, the tiles and the stabilizer see the same
+float [0, 1] tensors (:mod:`wildvsr.utils.frames`), and the output has the input's dtype, so a 10-bit source keeps
+its precision to the writer.
+
 :class:`Upscaler` holds only settings and the model; every call works on its arguments (nothing per call is kept on
 ``self`` but the stabilizer's state, which is reset at the start of each video), so one instance can serve several
 videos, one after the other.
@@ -171,11 +175,11 @@ class Upscaler:
         """Upscale a clip held in memory, chunk by chunk.
 
         Args:
-            frames: ``(T, H, W, 3)`` uint8 RGB.
+            frames: ``(T, H, W, 3)`` uint8 or uint16 RGB.
             progress: called with the number of frames finished after each chunk.
 
         Returns:
-            ``(T, H*scale, W*scale, 3)`` uint8 RGB.
+            ``(T, H*scale, W*scale, 3)`` RGB of the input's dtype.
         """
         frames = _check_frames(frames)
         outs = []
@@ -186,7 +190,8 @@ class Upscaler:
         return np.concatenate(outs, 0)
 
     def stream(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[ChunkSpec, np.ndarray]]:
-        """Upscale a stream of ``(H, W, 3)`` uint8 frames of one size; yields each chunk and its kept output frames.
+        """Upscale a stream of ``(H, W, 3)`` uint8 (or uint16) frames of one size; yields each chunk and its kept
+        output frames.
 
         Holds at most ``batch`` context windows of ``chunk_size_for(H, W) + 2*overlap`` input frames at a time. A
         stream is one video: the stabilizer is reset.
@@ -249,13 +254,14 @@ class Upscaler:
             self.tile_for(height, width) is None
         if not one_call:
             return [self.process_window(w, s) for w, s in zip(windows, specs)]
-        frames = np.stack([_check_frames(w) for w in windows])  # (B, N, H, W, 3) uint8
+        frames = np.stack([_check_frames(w) for w in windows])  # (B, N, H, W, 3) uint8/uint16
         b, n, h, w, _ = frames.shape
         if self.check_memory:
             self._check_fits(b * n, h, w)
         first = min(s.keep.start for s in specs)  # the union of the kept frames: one call reconstructs them all
         out = self._forward(frames, slice(first, max(s.keep.stop for s in specs)))  # (B, K, 3, 4h, 4w)
-        return [self._to_frames(o[s.keep.start - first: s.keep.stop - first], h, w) for o, s in zip(out, specs)]
+        return [self._to_frames(o[s.keep.start - first: s.keep.stop - first], h, w, frames.dtype)
+                for o, s in zip(out, specs)]
 
     def reset(self) -> None:
         """Start a new video: forget the stabilizer's state (a no-op without one)."""
@@ -267,11 +273,11 @@ class Upscaler:
         stabilizer is set: it carries its state from one window to the next).
 
         Args:
-            frames: ``(N, H, W, 3)`` uint8, the chunk's context window.
+            frames: ``(N, H, W, 3)`` uint8 or uint16, the chunk's context window.
             spec: the chunk (its ``keep`` slice selects the output); None keeps all frames.
 
         Returns:
-            ``(K, H*scale, W*scale, 3)`` uint8.
+            ``(K, H*scale, W*scale, 3)`` of the input's dtype.
         """
         frames = _check_frames(frames)
         n, h, w, _ = frames.shape
@@ -294,7 +300,7 @@ class Upscaler:
         if self.stabilizer is not None:
             lq = to_tensor(frames[keep], self.device)  # (K, 3, H, W)
             out = self.stabilizer(lq, out.to(self.device))
-        return self._to_frames(out, h, w)
+        return self._to_frames(out, h, w, frames.dtype)
 
     # ---------------------------------------------------------------------------------------------------- helpers
     def _check_fits(self, n: int, h: int, w: int) -> None:
@@ -311,8 +317,8 @@ class Upscaler:
                 f"{free / 2**30:.1f} GiB is free; retry with --tile {tile} (or a smaller --chunk-size/--overlap)")
 
     def _forward(self, frames: np.ndarray, keep: slice = slice(None)) -> torch.Tensor:
-        """Model call on ``([B,] N, h, w, 3)`` uint8 -> ``([B,] K, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped) of the
-        K frames ``keep`` selects, on device (a batch ``B`` of windows only for video models)."""
+        """Model call on ``([B,] N, h, w, 3)`` uint8/uint16 -> ``([B,] K, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped)
+        of the K frames ``keep`` selects, on device (a batch ``B`` of windows only for video models)."""
         if not self.temporal:
             return self._forward_frames(frames[keep])
         batched = frames.ndim == 5
@@ -331,8 +337,8 @@ class Upscaler:
         return max(1, FRAME_BATCH_BUDGET // max(1, estimate_memory(self.model, 1, height, width)))
 
     def _forward_frames(self, frames: np.ndarray) -> torch.Tensor:
-        """Per-frame model on ``(N, h, w, 3)`` uint8 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent frames
-        (as many as :data:`FRAME_BATCH_BUDGET` allows by :func:`estimate_memory`, at least one)."""
+        """Per-frame model on ``(N, h, w, 3)`` uint8/uint16 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent
+        frames (as many as :data:`FRAME_BATCH_BUDGET` allows by :func:`estimate_memory`, at least one)."""
         n, h, w, _ = frames.shape
         batch = min(n, self.frames_per_call(h, w))
         outs = []
@@ -372,12 +378,13 @@ class Upscaler:
                 raise out_of_memory_error(self.device, frames, x.shape[-2], x.shape[-1], self.tile) from exc
             raise
 
-    def _to_frames(self, out: torch.Tensor, h: int, w: int) -> np.ndarray:
-        """``(K, 3, 4h, 4w)`` float -> ``(K, h*scale, w*scale, 3)`` uint8 on CPU (resizing when scale < 4)."""
+    def _to_frames(self, out: torch.Tensor, h: int, w: int, dtype: np.dtype) -> np.ndarray:
+        """``(K, 3, 4h, 4w)`` float -> ``(K, h*scale, w*scale, 3)`` ``dtype`` (the input's) on CPU (resizing when
+        scale < 4)."""
         if self.scale != MODEL_SCALE:
             out = F.interpolate(out, size=(h * self.scale, w * self.scale), mode="bicubic", align_corners=False,
                                 antialias=True)
-        return np.ascontiguousarray(to_frames(out))
+        return np.ascontiguousarray(to_frames(out, dtype))
 
 
 def _backend_module(model: torch.nn.Module, backend: str, device: torch.device, precision: str
@@ -398,9 +405,10 @@ def _pre_pad_size(pad: int, h: int, w: int) -> int:
 
 
 def _check_frames(frames: np.ndarray) -> np.ndarray:
-    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3 or \
+            frames.dtype not in (np.uint8, np.uint16):
         got = f"{getattr(frames, 'dtype', type(frames).__name__)} {getattr(frames, 'shape', '')}"
-        raise InputError(f"frames must be a (T, H, W, 3) uint8 array, got {got}")
+        raise InputError(f"frames must be a (T, H, W, 3) uint8 or uint16 array, got {got}")
     if frames.shape[0] == 0:
         raise InputError("frames is empty: nothing to upscale")
     return frames

@@ -29,9 +29,7 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, *, codec: str 
         The output path.
     """
     src, dst = Path(src), Path(dst)
-    with VideoReader(src) as probe:
-        deep = probe.info.bit_depth > 8
-    with VideoReader(src, dtype="uint16" if deep else "uint8") as reader:
+    with VideoReader(src, dtype="source") as reader:
         info = reader.info
         has_streams = bool(info.audio_streams or info.subtitle_streams)
         copy_from = src if (copy_audio and has_streams and not info.is_image_sequence) else None

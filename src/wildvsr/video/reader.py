@@ -27,6 +27,7 @@ from av.video.reformatter import Interpolation, VideoReformatter
 from wildvsr.errors import InputError, VideoIOError
 from wildvsr.video.colour import (MATRIX_NAMES, PRIMARIES_NAMES, RANGE_NAMES, SWS_MATRIX, SWS_RANGE, TRANSFER_NAMES,
                                   decode_params, tag_name)
+from wildvsr.video.depth import format_depth
 from wildvsr.video.info import (IMAGE_EXTENSIONS, AudioStreamInfo, Frame, SubtitleStreamInfo, VideoInfo,
                                 check_frame_size, is_image_path, natural_key)
 from PIL import Image, UnidentifiedImageError
@@ -34,15 +35,21 @@ from PIL import Image, UnidentifiedImageError
 logger = logging.getLogger(__name__)
 
 _DTYPES = {"uint8": "rgb24", "uint16": "rgb48le"}
+#: ``dtype`` choices: a fixed frame dtype, or ``source``: the one that keeps the source's bits.
+DTYPE_CHOICES = ("uint8", "uint16", "source")
 # Decoding this many frames forward is cheaper than seeking (a seek restarts at a keyframe anyway).
 _SKIP_AHEAD = 48
 
 
 def _bit_depth(pix_fmt: str) -> tuple[int, bool]:
-    fmt = av.VideoFormat(pix_fmt)
-    comps = list(fmt.components)
-    bits = max((c.bits for c in comps if not c.is_alpha), default=8)
-    return (8 if fmt.has_palette else bits), any(c.is_alpha for c in comps)
+    return format_depth(pix_fmt), any(c.is_alpha for c in av.VideoFormat(pix_fmt).components)
+
+
+def _frame_dtype(dtype: str, bit_depth: int) -> str:
+    """``source`` -> uint16 for a source above 8 bits (a 10-bit one keeps its precision), else uint8."""
+    if dtype != "source":
+        return dtype
+    return "uint16" if bit_depth > 8 else "uint8"
 
 
 def _rotation_k(rotation: int) -> int:
@@ -168,7 +175,7 @@ class _VideoFile:
             decode_matrix=matrix, decode_range=rng, has_alpha=has_alpha, start_pts=first.pts,
             stream_index=stream.index, bit_rate=container.bit_rate or None)
         self.cursor = cursor
-        return info, _Converter(self.dtype, matrix, rng, k)
+        return info, _Converter(_frame_dtype(self.dtype, bit_depth), matrix, rng, k)
 
     # -- decoding ------------------------------------------------------------------------------------------------
     def _decode(self) -> Iterator[av.VideoFrame]:
@@ -300,7 +307,7 @@ class _ImageSequence:
         rotation = round(first.rotation or 0) % 360
         k = _rotation_k(rotation) if (apply_rotation and rotation) else 0
         width, height = (first.height, first.width) if k % 2 else (first.width, first.height)
-        self.convert = _Converter(dtype, matrix, rng, k)
+        self.convert = _Converter(_frame_dtype(dtype, bit_depth), matrix, rng, k)
         self.info = VideoInfo(
             path=str(path), width=width, height=height, fps=None, time_base=None, num_frames=len(files),
             pix_fmt=pix_fmt, bit_depth=bit_depth, color_matrix=tag_name(MATRIX_NAMES, first.colorspace),
@@ -331,7 +338,8 @@ class VideoReader:
         source: a video file (any FFmpeg-readable container: mp4, mkv, webm, mov, avi, y4m, gif, ...), a folder of
             images (png/jpg/bmp/tif/webp, sorted naturally: ``2.png`` before ``10.png``), or one image.
         dtype: ``"uint8"`` (default) or ``"uint16"``; with ``"uint16"`` frames use the full 16-bit scale whatever
-            the source depth (a 10-bit source keeps its precision; an 8-bit one is scaled by 257).
+            the source depth (a 10-bit source keeps its precision; an 8-bit one is scaled by 257); ``"source"``
+            gives uint16 for sources above 8 bits and uint8 otherwise (``reader.dtype`` says which).
         apply_rotation: turn frames upright by the display-matrix rotation (multiples of 90 degrees; mirroring in
             the matrix is ignored). With False, frames are as stored and ``info.rotation`` carries the angle.
 
@@ -346,8 +354,8 @@ class VideoReader:
     """
 
     def __init__(self, source: str | os.PathLike, *, dtype: str = "uint8", apply_rotation: bool = True) -> None:
-        if dtype not in _DTYPES:
-            raise InputError(f"dtype must be 'uint8' or 'uint16', not {dtype!r}")
+        if dtype not in DTYPE_CHOICES:
+            raise InputError(f"dtype must be 'uint8', 'uint16' or 'source', not {dtype!r}")
         path = Path(source)
         if not path.exists():
             raise VideoIOError(f"input {path} does not exist")
@@ -365,7 +373,7 @@ class VideoReader:
         else:
             self._source = _VideoFile(path, dtype, apply_rotation)
         self.path = path
-        self.dtype = dtype
+        self.dtype = _frame_dtype(dtype, self.info.bit_depth)  # what frames are, ``source`` resolved
 
     @property
     def info(self) -> VideoInfo:

@@ -8,8 +8,13 @@ Decisions:
   frames), 8-bit RGB PNG for uint8 frames and 16-bit RGB PNG for uint16 frames.
 - Colour: RGB -> YUV with BT.709 for HD output (height >= 720 or width >= 1280) and BT.601 for SD, limited range,
   and the stream is tagged with exactly that matrix/range (plus matching primaries/transfer, or the source's
-  primaries/transfer when ``like`` has them, since no transfer conversion is done). A BT.2020 source stays BT.2020.
+  primaries/transfer when ``like`` has them, since no transfer conversion is done). A source tagged BT.709, BT.601
+  or BT.2020 keeps that matrix whatever the output size.
   RGB pixel formats (FFV1's default ``bgr0``) are lossless and tagged ``rgb``/full range.
+- Bit depth: the default pixel format keeps the source's depth (:mod:`wildvsr.video.depth`): uint8 frames get the
+  codec's 8-bit format, uint16 frames from a 10-bit source ``yuv420p10le`` (12-bit: ``yuv420p12le`` where the
+  encoder has it). An encoder with nothing as deep (this build's libvpx-vp9, mpeg4) writes its deepest format with a
+  warning naming the lost bits. An explicit ``pix_fmt`` is always obeyed (8-bit on request is not a loss to warn of).
 - Odd sizes: chroma-subsampled formats (yuv420p) need even sizes. When ``pix_fmt`` is not given, an odd-sized output
   uses the codec's 4:4:4 format instead (a warning says so; nothing is cropped or padded); when ``yuv420p`` is asked for
   explicitly, or the codec has no 4:4:4 format (mpeg4), :class:`~wildvsr.errors.InputError` says what to do.
@@ -40,6 +45,7 @@ from av.video.reformatter import Interpolation, VideoReformatter
 from wildvsr.errors import InputError, OutputExistsError, VideoIOError
 from wildvsr.utils.files import atomic_path, check_output_path
 from wildvsr.video.colour import ENCODE_TAGS, SWS_MATRIX, SWS_RANGE, encode_matrix, needs_matrix
+from wildvsr.video.depth import encoder_formats, pick_deep_format
 from wildvsr.video.info import IMAGE_EXTENSIONS, VideoInfo, is_video_path
 from wildvsr.video.x264 import deterministic_x264_options
 from wildvsr.video.colour import PRIMARIES_NAMES, TRANSFER_NAMES
@@ -65,7 +71,8 @@ CRF_RANGES = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "li
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
 PRESETS = {"libx264": X26X_PRESETS, "libx265": X26X_PRESETS, "libsvtav1": tuple(str(i) for i in range(14))}
-_444 = {"yuv420p": "yuv444p", "yuv420p10le": "yuv444p10le", "yuv422p": "yuv444p", "yuv422p10le": "yuv444p10le"}
+_444 = {"yuv420p": "yuv444p", "yuv420p10le": "yuv444p10le", "yuv420p12le": "yuv444p12le", "yuv422p": "yuv444p",
+        "yuv422p10le": "yuv444p10le"}
 _FRAME_NAME_DIGITS = 8
 
 
@@ -110,12 +117,8 @@ def check_encoder_options(codec: str, crf: float | None, preset: str | None, pix
         _check_pix_fmt(codec, pix_fmt)
 
 
-def _encoder_formats(codec: str) -> list[str]:
-    return [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
-
-
 def _check_pix_fmt(codec: str, pix_fmt: str) -> None:
-    supported = _encoder_formats(codec)
+    supported = encoder_formats(codec)
     try:
         av.VideoFormat(pix_fmt)
         known = True
@@ -124,6 +127,26 @@ def _check_pix_fmt(codec: str, pix_fmt: str) -> None:
     if not known or (supported and pix_fmt not in supported):
         shown = ", ".join(supported[:12]) + (", ..." if len(supported) > 12 else "")
         raise InputError(f"codec {codec} cannot encode pixel format {pix_fmt!r}; it supports {shown}")
+
+
+def check_video_output(path: str | os.PathLike, codec: str, crf: float | None = None, preset: str | None = None,
+                       pix_fmt: str | None = None) -> None:
+    """Refuse a codec this build lacks or the container of ``path`` cannot hold, and the options of
+    :func:`check_encoder_options`, before any work (what :class:`VideoWriter` checks when it is made; callers that
+    load a model first call it earlier).
+
+    Raises:
+        InputError: naming what to use instead.
+    """
+    path = Path(path)
+    if not _codec_available(codec):
+        hint = " (try libsvtav1)" if "av1" in codec else ""
+        raise InputError(f"codec {codec} is not available in this FFmpeg build{hint}; available here: "
+                         f"{', '.join(c for c in CODEC_DEFAULTS if _codec_available(c))}")
+    fmt = CONTAINERS.get(path.suffix.lower())
+    if fmt is not None and codec not in _supported_codecs(fmt):
+        raise InputError(f"codec {codec} cannot be stored in a {path.suffix} file; use .mkv (or another codec)")
+    check_encoder_options(codec, crf, preset, pix_fmt)
 
 
 class VideoWriter:
@@ -139,7 +162,8 @@ class VideoWriter:
             ``libsvtav1``, ``mpeg4``; any other FFmpeg encoder name is passed through.
         crf: quality (codec defaults: x264 18, x265 20, vp9/aom 30, svt-av1 35; for mpeg4 it is the qscale 2-31).
         preset: encoder preset (x264/x265 ``medium`` by default; svt-av1 a number 0-13).
-        pix_fmt: encoder pixel format (default ``yuv420p``; ``bgr0`` (RGB) for ffv1; 10-bit/16-bit for uint16 frames).
+        pix_fmt: encoder pixel format (default: the codec's format at the source's depth, see "Bit depth" above:
+            ``yuv420p`` for 8-bit, ``yuv420p10le`` for 10-bit; ffv1 ``bgr0``/``gbrp16le``).
         bit_rate: target bit rate in bit/s (used instead of crf when crf is not given).
         copy_streams_from: a video file whose audio and subtitle streams are copied into the output.
         overwrite: replace an existing output (only once writing succeeded).
@@ -187,23 +211,16 @@ class VideoWriter:
         self.crf, self.preset, self.pix_fmt, self.bit_rate = crf, preset, pix_fmt, bit_rate
         self.options = dict(options or {})
         if self.kind == "video":
-            self._check_codec(CONTAINERS[suffix])
+            check_video_output(self.path, self.codec, self.crf, self.preset, self.pix_fmt)
+        elif self.pix_fmt is not None:
+            raise InputError(f"a pixel format ({self.pix_fmt}) applies to video output only; PNG frames keep the "
+                             f"frames' depth (8 or 16 bits)")
         self._stack: contextlib.ExitStack | None = None
         self._tmp: Path | None = None
         self._impl: _VideoSink | _PngSink | None = None
         self.count = 0
         self._last_pts: int | None = None
         self._shape: tuple | None = None
-
-    def _check_codec(self, fmt: str) -> None:
-        if not _codec_available(self.codec):
-            hint = " (try libsvtav1)" if "av1" in self.codec else ""
-            raise InputError(f"codec {self.codec} is not available in this FFmpeg build{hint}; available here: "
-                             f"{', '.join(c for c in CODEC_DEFAULTS if _codec_available(c))}")
-        if self.codec not in _supported_codecs(fmt):
-            raise InputError(f"codec {self.codec} cannot be stored in a {self.path.suffix} file; use .mkv "
-                             f"(or another codec)")
-        check_encoder_options(self.codec, self.crf, self.preset, self.pix_fmt)
 
     # -- context -------------------------------------------------------------------------------------------------
     def __enter__(self) -> VideoWriter:
@@ -253,7 +270,7 @@ class VideoWriter:
             raise InputError(f"frames must be (H, W, 3) uint8 or uint16 RGB, got {image.shape} {image.dtype}")
         if self._shape is None:
             self._shape = (image.shape, image.dtype)
-            self._impl = self._open(image.shape[1], image.shape[0], image.dtype == np.uint16)
+            self._impl = self._open(image.shape[1], image.shape[0], self._source_depth(image.dtype))
         elif (image.shape, image.dtype) != self._shape:
             raise InputError(f"frame {self.count} is {image.shape} {image.dtype} but the first was "
                              f"{self._shape[0]} {self._shape[1]}; all frames must match")
@@ -268,10 +285,19 @@ class VideoWriter:
         self._last_pts = pts
         self.count += 1
 
-    def _open(self, width: int, height: int, high_depth: bool) -> _VideoSink | _PngSink:
+    def _source_depth(self, dtype: np.dtype) -> int:
+        """Bits the default format must keep: 8 for uint8 frames; for uint16 frames the source's depth when ``like``
+        says it is above 8 bits, 10 for an 8-bit ``like`` (frames read deep on purpose), 16 with no ``like``."""
+        if dtype == np.uint8:
+            return 8
+        if self.like is None:
+            return 16
+        return max(10, self.like.bit_depth)
+
+    def _open(self, width: int, height: int, depth: int) -> _VideoSink | _PngSink:
         assert self._tmp is not None
         if self.kind == "video":
-            return _VideoSink(self, self._tmp, width, height, high_depth)
+            return _VideoSink(self, self._tmp, width, height, depth)
         return _PngSink(self._tmp, single=self.kind == "image")
 
 
@@ -312,16 +338,32 @@ def write_png(path: Path, image: np.ndarray) -> None:
         fh.write(data)
 
 
+def _output_matrix(like: VideoInfo | None, width: int, height: int) -> str:
+    """The source's matrix when it is tagged with one we encode (BT.709/601/2020: an HLG phone clip stays BT.2020,
+    a small BT.709 clip stays BT.709 although its x4 output is SD); otherwise the size rule (BT.709 for HD)."""
+    if like is not None and like.color_matrix is not None and like.decode_matrix in ENCODE_TAGS:
+        return like.decode_matrix
+    return encode_matrix(width, height)
+
+
+def _default_pix_fmt(codec: str, depth: int) -> str:
+    """The codec's format for frames of a ``depth``-bit source (a warning when it cannot hold that many bits)."""
+    _, _, pix8, pix16 = CODEC_DEFAULTS.get(codec, (None, None, "yuv420p", "yuv420p10le"))
+    if depth <= 8:
+        return pix8
+    return pick_deep_format(codec, pix16, depth)
+
+
 class _VideoSink:
     """An open output container: the video encoder plus copied/transcoded audio and subtitle streams."""
 
-    def __init__(self, writer: VideoWriter, tmp: Path, width: int, height: int, high_depth: bool) -> None:
+    def __init__(self, writer: VideoWriter, tmp: Path, width: int, height: int, depth: int) -> None:
         self.writer = writer
         fmt = CONTAINERS[writer.path.suffix.lower()]
         codec = writer.codec
-        crf_default, preset_default, pix8, pix16 = CODEC_DEFAULTS.get(codec, (None, None, "yuv420p", "yuv420p10le"))
-        pix_fmt = writer.pix_fmt or (pix16 if high_depth else pix8)
-        supported = _encoder_formats(codec)
+        crf_default, preset_default, _, _ = CODEC_DEFAULTS.get(codec, (None, None, "yuv420p", "yuv420p10le"))
+        pix_fmt = writer.pix_fmt or _default_pix_fmt(codec, depth)
+        supported = encoder_formats(codec)
         if not _holds_size(pix_fmt, width, height):
             alt = _444.get(pix_fmt)
             if writer.pix_fmt is not None or alt is None or (supported and alt not in supported):
@@ -333,7 +375,7 @@ class _VideoSink:
             pix_fmt = alt
         _check_pix_fmt(codec, pix_fmt)  # the default for the frames' depth, or the 4:4:4 one chosen above
         self.pix_fmt = pix_fmt
-        self.rgb_in = "rgb48le" if high_depth else "rgb24"
+        self.rgb_in = "rgb24" if depth == 8 else "rgb48le"
         self.time_base = writer.time_base
         # AVI stores one frame per tick of a constant rate, and MPEG-4 part 2 allows time-base denominators up to
         # 65535: encode in 1/fps there and rescale the pts (VFR is then rounded to the frame grid).
@@ -347,7 +389,7 @@ class _VideoSink:
         # Colour: the matrix/range we convert with are the ones we tag.
         self.yuv = needs_matrix(pix_fmt)
         if self.yuv:
-            self.matrix = "bt2020" if (like and like.decode_matrix == "bt2020") else encode_matrix(width, height)
+            self.matrix = _output_matrix(like, width, height)
             self.range = "full" if pix_fmt.startswith("yuvj") else "limited"
         else:
             self.matrix, self.range = None, "full"

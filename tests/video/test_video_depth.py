@@ -1,0 +1,55 @@
+"""Default pixel formats by source bit depth (:mod:`wildvsr.video.depth`) and the writer's use of them."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from wildvsr_testing import deep_ramp, write_deep_clip
+from wildvsr.errors import InputError
+from wildvsr.video import VideoReader, VideoWriter, read_info
+from wildvsr.video.depth import format_depth, pick_deep_format
+
+
+@pytest.mark.parametrize("codec,preferred,depth,expected", [
+    ("libx264", "yuv420p10le", 10, "yuv420p10le"),
+    ("libx265", "yuv420p10le", 10, "yuv420p10le"),
+    ("libx265", "yuv420p10le", 12, "yuv420p12le"),  # the shallowest format that holds every source bit
+    ("libsvtav1", "yuv420p10le", 10, "yuv420p10le"),
+    ("ffv1", "gbrp16le", 10, "gbrp16le"),  # lossless RGB is kept as configured
+])
+def test_pick_deep_format_keeps_the_depth(codec, preferred, depth, expected):
+    assert pick_deep_format(codec, preferred, depth) == expected
+
+
+def test_encoder_without_a_deep_format_warns(caplog):
+    """This build's libvpx-vp9 and mpeg4 are 8-bit only: the loss is written in a warning, never silent."""
+    with caplog.at_level(logging.WARNING, logger="wildvsr.video.depth"):
+        chosen = pick_deep_format("mpeg4", "yuv420p", 10)
+    assert format_depth(chosen) == 8
+    assert "10 bits" in caplog.text and "mpeg4" in caplog.text
+
+
+def test_writer_default_follows_the_source_depth(tmp_path):
+    src = write_deep_clip(tmp_path / "in.mkv", deep_ramp(2, 32, 32))
+    with VideoReader(src, dtype="source") as reader:
+        assert reader.dtype == "uint16"
+        with VideoWriter(tmp_path / "o.mkv", like=reader.info, codec="libx265", preset="ultrafast") as writer:
+            for frame in reader:
+                writer.write(frame.image, frame.pts)
+    info = read_info(tmp_path / "o.mkv")
+    assert info.pix_fmt == "yuv420p10le" and info.color_transfer == "arib-std-b67"
+
+
+def test_pix_fmt_for_png_output_is_refused(tmp_path):
+    with pytest.raises(InputError, match="video output only"):
+        VideoWriter(tmp_path / "frames", pix_fmt="yuv420p")
+
+
+def test_reader_source_dtype_is_uint8_for_8_bit(tmp_path):
+    with VideoWriter(tmp_path / "f") as writer:
+        writer.write(np.zeros((8, 8, 3), np.uint8))
+    with VideoReader(tmp_path / "f", dtype="source") as reader:
+        assert reader.dtype == "uint8" and next(iter(reader)).image.dtype == np.uint8
