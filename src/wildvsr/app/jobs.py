@@ -40,6 +40,7 @@ from wildvsr.errors import InputError, VSRError
 from wildvsr.evaluate import evaluate
 from wildvsr.evaluate.methods import bicubic_x4
 from wildvsr.inference import UpscaleConfig, upscale_video
+from wildvsr.inference.device import release_cached_memory
 from wildvsr.video import VideoReader, is_image_path, read_info
 from wildvsr.video.convert import convert_video
 
@@ -236,6 +237,8 @@ def run_upscale(upload: Path, choice: ModelChoice, temporal: bool, precision: st
             if not any(job.glob(".*.wildvsr-work")):
                 shutil.rmtree(job, ignore_errors=True)  # nothing resumable: leave no files
             raise
+        finally:  # the app lives on between jobs: hand this job's cached GPU memory back (other processes, the next job)
+            release_cached_memory()
     compare = save_comparison(source, output, compare_frame, job)
     info = read_info(output)
     message = f"Done: {info.num_frames} frame(s) at {info.width}x{info.height}, {info.bit_depth}-bit."
@@ -315,6 +318,8 @@ def run_degrade(upload: Path, preset: str, seed: int, settings: AppSettings, fol
     except BaseException:
         shutil.rmtree(job, ignore_errors=True)
         raise
+    finally:
+        release_cached_memory()
     return DegradeResult(clip, preview, job / "gallery.png", job / "params.json",
                          f"Done: preset {preset}, seed {int(seed)}.")
 

@@ -34,7 +34,7 @@ from wildvsr.degrade.config import DegradationConfig, load_preset
 from wildvsr.degrade.gallery import GalleryRecorder, save_gallery
 from wildvsr.degrade.pipeline import Degrader
 from wildvsr.errors import InputError
-from wildvsr.utils.device import resolve_device
+from wildvsr.utils.device import exact_fp32, resolve_device
 from wildvsr.utils.files import atomic_write_text, check_output_path
 from wildvsr.utils.seed import numpy_generator, torch_generator
 from wildvsr.utils.frames import to_frames, to_tensor
@@ -57,11 +57,12 @@ class DegradeConfig:
 
     Attributes:
         preset: preset name (``realbasicvsr``, ``realesrgan``, ``vcisr``, ``bicubic``), YAML path or config.
-        seed: same seed, same output bytes.
+        seed: same seed, same output bytes on the same kind of device (CPU and CUDA draw different random streams
+            from one seed, so their outputs differ; the parameters JSON records the device).
         scale: LQ = HR / scale (overrides the preset's).
         chunk_size: frames per chunk (memory bound; also the codec's clip length).
         overwrite: replace existing outputs.
-        device: where the tensor steps run.
+        device: where the tensor steps run (fp32 on CUDA too: no TF32 convolutions).
         codec, crf, pix_fmt: output encoding for video containers (ignored for frame folders); ``pix_fmt`` None is
             4:4:4 at the LQ frames' depth (``yuv444p``, or ``yuv444p10le`` for a deep source without ``quantize``).
         max_frames: degrade only the first ``max_frames`` frames.
@@ -98,6 +99,7 @@ class DegradeResult:
     output_size: tuple[int, int]
     config: dict[str, Any]
     params: dict[str, Any]
+    device: str = "cpu"  # where the tensor steps ran: the same seed gives other bytes on CUDA than on CPU
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON record: ``{"source", "output", "preset", "seed", ..., "params"}`` (sizes as lists)."""
@@ -147,7 +149,7 @@ def degrade_video(src: str | os.PathLike, dst: str | os.PathLike, config: Degrad
     result = DegradeResult(source=str(src), output=str(dst), preset=cfg.name, seed=int(config.seed), scale=cfg.scale,
                            num_frames=total, chunk_size=config.chunk_size, input_size=(info.width, info.height),
                            output_size=(info.width // cfg.scale, info.height // cfg.scale), config=cfg.to_dict(),
-                           params=params.to_dict())
+                           params=params.to_dict(), device=str(device))
     atomic_write_text(params_path, json.dumps(result.to_dict(), indent=1), overwrite=True)
     if recorder is not None:
         save_gallery(recorder, gallery, overwrite=True)
@@ -193,8 +195,9 @@ def _degrade_frames(reader: VideoReader, dst: Path, total: int, degrader: Degrad
                 break
             hr = np.stack([f.image for f in chunk])  # (n, H, W, 3) uint8, or uint16 for a deep source
             gt = to_tensor(hr, device)[None]  # (1, n, 3, H, W)
-            lq = degrader.apply(gt, params.frames(done, done + len(chunk)), generator,
-                                trace=recorder if done == 0 else None)
+            with exact_fp32("fp32", device):  # the blur/USM convolutions in full fp32, not cuDNN's TF32 default
+                lq = degrader.apply(gt, params.frames(done, done + len(chunk)), generator,
+                                    trace=recorder if done == 0 else None)
             if recorder is not None and done == 0:
                 recorder("output (8-bit)", lq[0, 0])
             for f, img in zip(chunk, to_frames(lq[0], lq_dtype)):

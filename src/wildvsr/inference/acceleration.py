@@ -17,6 +17,8 @@ import os
 import torch
 from torch import nn
 
+from wildvsr.utils.device import cuda_has_native_bf16
+
 logger = logging.getLogger(__name__)
 
 _BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -45,14 +47,16 @@ def cpu_has_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> ``bf16`` on CUDA devices with bf16 and on CPUs with native bf16 units, else ``fp32``.
+    """``auto`` -> ``bf16`` on CUDA devices with native bf16 (compute capability 8.0+, checked on ``device`` itself)
+    and on CPUs with native bf16 units, else ``fp32``.
 
+    A T4 or V100 gets fp32: PyTorch emulates bf16 there, but cuDNN has no bf16 convolution below capability 8.0.
     Any other value is returned as given (validated by :func:`wildvsr.inference.device.check_precision`).
     """
     if precision != "auto":
         return precision
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if cuda_has_native_bf16(device) else "fp32"
     return "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
 
 

@@ -46,20 +46,36 @@ class ChunkSpec:
         return slice(self.start - self.context_start, self.stop - self.context_start)
 
 
-def plan_chunk_size(frame_bytes: int, fixed_bytes: int, overlap: int, budget_bytes: int, max_chunk: int,
-                    min_chunk: int = 1) -> int:
-    """The longest kept length ``T <= max_chunk`` whose context window fits the memory budget (at least
-    ``min_chunk``).
+def plan_chunk_size(frame_bytes: int, fixed_bytes: int, overlap: int, budget_bytes: int, max_chunk: int) -> int:
+    """The longest kept length ``T <= max_chunk`` whose context window fits the memory budget (at least 1).
 
     A chunk's model call holds ``T + 2*overlap`` frames, estimated at ``frame_bytes`` each plus ``fixed_bytes``. The
     recomputed share of a long video's work is ``2*overlap / (T + 2*overlap)``; a longer T lowers it, so T is as long
     as the budget allows. The result depends only on its arguments (not on free memory at run time), so a resumed run
-    plans the same chunks.
+    plans the same chunks. When not even ``T = 1`` fits, it is 1: the call is over the budget, and the free-memory
+    check before the call decides (its error suggests a tile).
     """
     if frame_bytes <= 0 or max_chunk < 1:
         raise ValueError(f"frame_bytes and max_chunk must be positive, got {frame_bytes}, {max_chunk}")
     fits = (budget_bytes - fixed_bytes) // frame_bytes - 2 * overlap
-    return int(max(min_chunk, 1, min(max_chunk, fits)))
+    return int(max(1, min(max_chunk, fits)))
+
+
+def plan_call(frame_bytes: int, fixed_bytes: int, overlap: int, budget_bytes: int, max_chunk: int, batch: int,
+              min_chunk: int) -> tuple[int, int]:
+    """Chunk length ``T`` and windows per call ``B <= batch`` of a video model whose call on ``B`` windows is
+    estimated at ``B * (fixed_bytes + frame_bytes * (T + 2*overlap))``, kept within ``budget_bytes``.
+
+    Stacking windows only buys throughput, while short chunks cost recomputed overlap, so the chunk comes first: the
+    most windows whose chunks still reach ``min_chunk`` frames, else one window with the longest chunk that fits
+    (shorter than ``min_chunk`` where the frame is that large: the budget is the promise, and a tile is the better fix
+    than a longer, over-budget call).
+    """
+    for windows in range(max(1, batch), 1, -1):
+        chunk = plan_chunk_size(frame_bytes, fixed_bytes, overlap, budget_bytes // windows, max_chunk)
+        if chunk >= min_chunk and windows * (fixed_bytes + frame_bytes * (chunk + 2 * overlap)) <= budget_bytes:
+            return chunk, windows
+    return plan_chunk_size(frame_bytes, fixed_bytes, overlap, budget_bytes, max_chunk), 1
 
 
 def plan_chunks(num_frames: int, chunk_size: int, overlap: int) -> list[ChunkSpec]:

@@ -202,7 +202,9 @@ def _settings(config: UpscaleConfig, model: nn.Module | None, upscaler: Upscaler
     settings["tile"] = upscaler.tile_for(height, width)
     settings["tile_overlap"] = config.tile_overlap if settings["tile"] else None
     tile = settings["tile"]
-    settings["frames_per_call"] = upscaler.frames_per_call(min(height, tile or height), min(width, tile or width))
+    # a video model plans its call for the whole frame; a per-frame model batches frames of the tile size
+    call_h, call_w = (height, width) if upscaler.temporal else (min(height, tile or height), min(width, tile or width))
+    settings["frames_per_call"] = upscaler.frames_per_call(call_h, call_w)
     if model is not None:
         settings["model"] = f"<{type(model).__name__} given in code>"
         settings["weights"] = None

@@ -32,10 +32,10 @@ from wildvsr.defaults import (AUTO_TILE, AUTO_TILE_MIN_SIDE, DEFAULT_CHUNK_SIZE,
                               MAX_CHUNK_SIZE)
 from wildvsr.inference.acceleration import (frames_to_channels_last, model_to_channels_last, resolve_channels_last,
                                             resolve_precision)
-from wildvsr.inference.chunking import ChunkSpec, Item, Window, iter_windows, plan_chunk_size
+from wildvsr.inference.chunking import ChunkSpec, Item, Window, iter_windows, plan_call
 from wildvsr.inference.config import BACKENDS, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, MODEL_SCALE
-from wildvsr.inference.device import (autocast, available_memory, check_precision, empty_cache, is_out_of_memory,
-                                      out_of_memory_error, resolve_device)
+from wildvsr.inference.device import (autocast, available_memory, check_precision, empty_cache, exact_fp32,
+                                      is_out_of_memory, out_of_memory_error, resolve_device)
 from wildvsr.inference.openvino_backend import OpenVINOModule, check_openvino
 from wildvsr.inference.tiling import TileBlender, iter_tiles
 from wildvsr.utils.frames import to_frames, to_tensor
@@ -73,8 +73,10 @@ def pad_input(x: torch.Tensor, multiple: int = 1, min_size: int = 1) -> tuple[to
     return flat.reshape(b, t, c, h + ph, w + pw), h, w
 
 
-def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int, scale: int = MODEL_SCALE) -> int:
-    """Rough peak bytes of one fp32 forward of a BasicVSR-style model on ``frames`` x ``height`` x ``width``.
+def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int, scale: int = MODEL_SCALE, *,
+                    batch: int = 1, precision: str = "fp32") -> int:
+    """Rough peak bytes of one forward of a BasicVSR-style model on ``batch`` clips of ``frames`` x ``height`` x
+    ``width`` (a per-frame model: ``frames`` images; ``batch`` multiplies them).
 
     Per input pixel and frame it counts the stored propagation features and the x4 output, plus the transient
     reconstruction activations at x2/x4 of one frame (or one strip of rows, for models that declare
@@ -82,21 +84,29 @@ def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int
     (``temporal = False``) it counts, per frame, three feature maps at input size (a dense block's concatenation),
     three of its ``hr_channels`` at output size (RRDBNet's upsampling convs) and the x4 output. It is used to refuse
     calls that clearly cannot fit, to plan chunk lengths and to size per-frame batches, before any work is done.
+
+    The figures are fp32 CPU peaks. A batch of clips runs each time step's reconstruction for all of them at once, so
+    every term, the transient ones included, scales with ``batch``. Under ``bf16``/``fp16`` autocast the feature
+    activations (convolution outputs) take 2 bytes, while the input, the flows and the x4 output stay fp32 (the
+    output is cast back with ``.float()``); that is the element size, not a measured GPU peak (no GPU has run this
+    project yet).
     """
+    act = 2 if precision in ("bf16", "fp16") else 4  # bytes per feature activation
     if not getattr(model, "temporal", True):
         feat = int(getattr(model, "config", {}).get("num_feat", 64))
         hr = int(getattr(model, "hr_channels", 0))
-        return int(frames * height * width * 4 * (3 * feat + (3 * hr + 2 * 3) * scale * scale + 3))
+        per_pixel = act * (3 * feat + 3 * hr * scale * scale) + 4 * (2 * 3 * scale * scale + 3)
+        return int(batch * frames * height * width * per_pixel)
     mid = getattr(model, "mid_channels", None) or getattr(getattr(model, "basicvsr", None), "mid_channels", 64)
     # Stored per frame: one direction's features, the x4 output, input and flows (measured for official BasicVSR at
     # 320x180 in fp32: 537 B per input pixel and frame, peak RSS over 4 vs 12 frames; this gives 540). Transient:
     # SPyNet's full-resolution activations of one pair, and the upsampling path of one frame (12.3 KB per pixel), or
     # of one strip of rows for a model that reconstructs large frames in strips (``reconstruction_rows``). Checked with
     # strips at 336x336, channels-last: peak RSS growth 730 / 1158 MiB for 4 / 12 frames, estimated 676 / 1141.
-    per_frame = 4 * (mid + 3 * scale * scale + 3 + 4 + 16)
+    per_frame = act * mid + 4 * (3 * scale * scale + 3 + 4 + 16)
     rows = getattr(model, "reconstruction_rows", lambda h, _: h)(height, width)
-    upsampling = 4 * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2) * rows * width
-    return int(height * width * (frames * per_frame + 4 * 96) + upsampling)
+    upsampling = act * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2) * rows * width
+    return int(batch * (height * width * (frames * per_frame + act * 96) + upsampling))
 
 
 class Upscaler:
@@ -123,9 +133,11 @@ class Upscaler:
             (:func:`~wildvsr.inference.acceleration.resolve_channels_last`). The model is converted in place.
         backend: ``torch`` (eager), ``compile`` (``torch.compile`` of the model, inductor) or ``openvino`` (per-frame
             models on the CPU, :mod:`wildvsr.inference.openvino_backend`).
-        batch: chunks of one shape stacked into one model call of a video model by :meth:`stream` (B > 1); 0 = auto
-            (4 on CUDA, 1 on CPU). Per-frame models batch the frames of a chunk instead.
-        memory_budget_gib: estimated memory per model call that plans ``chunk_size`` when it is None.
+        batch: most chunks of one shape stacked into one model call of a video model by :meth:`stream` (B > 1);
+            0 = auto (4 on CUDA, 1 on CPU). Fewer are stacked where ``batch`` windows would not fit the memory budget
+            (:meth:`call_plan`), and tiled frames never stack. Per-frame models batch the frames of a chunk instead.
+        memory_budget_gib: estimated memory per model call (all its stacked windows, in the resolved precision) that
+            plans ``chunk_size`` when it is None, and bounds per-frame batches.
     """
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", precision: str = "auto",
@@ -208,19 +220,37 @@ class Upscaler:
 
     def chunk_size_for(self, height: int, width: int) -> int:
         """Frames kept per chunk for frames of ``height`` x ``width``: the given ``chunk_size``; else for a per-frame
-        model :data:`~wildvsr.defaults.DEFAULT_CHUNK_SIZE` (no overlap to amortize), and for a video model the longest
-        whose context window (``batch`` of them per call) fits the memory budget by :func:`estimate_memory` (largest
-        tile when tiling), between ``DEFAULT_CHUNK_SIZE`` and :data:`~wildvsr.defaults.MAX_CHUNK_SIZE`."""
+        model :data:`~wildvsr.defaults.DEFAULT_CHUNK_SIZE` (no overlap to amortize), and for a video model the chunk
+        of :meth:`call_plan`."""
         if self.chunk_size is not None:
             return self.chunk_size
         if not self.temporal:
             return DEFAULT_CHUNK_SIZE
-        largest = max(iter_tiles(height, width, self.tile_for(height, width), self.tile_overlap),
-                      key=lambda t: t.height * t.width)
-        fixed = estimate_memory(self.model, 0, largest.height, largest.width)
-        per_frame = estimate_memory(self.model, 1, largest.height, largest.width) - fixed
-        return plan_chunk_size(per_frame, fixed, self.overlap, self.memory_budget // self.batch, MAX_CHUNK_SIZE,
-                               DEFAULT_CHUNK_SIZE)
+        return self.call_plan(height, width)[0]
+
+    def windows_per_call(self, height: int, width: int) -> int:
+        """Context windows one model call of a video model takes (1 for a per-frame model): the second half of
+        :meth:`call_plan`."""
+        return self.call_plan(height, width)[1] if self.temporal else 1
+
+    def call_plan(self, height: int, width: int) -> tuple[int, int]:
+        """``(chunk length, windows per call)`` of a video model for frames of ``height`` x ``width``: the model call
+        :meth:`process_batch` will really make, in this precision, planned to the memory budget.
+
+        Only untiled windows without a stabilizer are stacked into one call (:meth:`process_batch`); tiled ones go
+        one window, one tile at a time, so they are planned for one window of the largest tile. An explicit
+        ``chunk_size`` is kept; the windows per call then come down until the call fits (at least one).
+        """
+        tile = self.tile_for(height, width)
+        largest = max(iter_tiles(height, width, tile, self.tile_overlap), key=lambda t: t.height * t.width)
+        stackable = self.batch if tile is None and self.stabilizer is None else 1
+        fixed = estimate_memory(self.model, 0, largest.height, largest.width, precision=self.precision)
+        per_frame = estimate_memory(self.model, 1, largest.height, largest.width, precision=self.precision) - fixed
+        if self.chunk_size is not None:
+            window = fixed + per_frame * (self.chunk_size + 2 * self.overlap)
+            return self.chunk_size, max(1, min(stackable, self.memory_budget // max(1, window)))
+        return plan_call(per_frame, fixed, self.overlap, self.memory_budget, MAX_CHUNK_SIZE, stackable,
+                         DEFAULT_CHUNK_SIZE)
 
     def tile_for(self, height: int, width: int) -> int | None:
         """Tile core size for frames of ``height`` x ``width``: the given ``tile`` (None: whole frames); with
@@ -235,12 +265,13 @@ class Upscaler:
         """Context windows over ``items`` (frames of ``height`` x ``width``), in order, grouped for one model call:
         up to ``batch`` consecutive windows of one length (the last windows of a video are shorter)."""
         group: list[Window[Item]] = []
+        per_call = self.windows_per_call(height, width)
         for window in iter_windows(items, self.chunk_size_for(height, width), self.overlap):
             if group and len(group[0].items) != len(window.items):
                 yield group
                 group = []
             group.append(window)
-            if len(group) == self.batch:
+            if len(group) == per_call:
                 yield group
                 group = []
         if group:
@@ -257,7 +288,7 @@ class Upscaler:
         frames = np.stack([_check_frames(w) for w in windows])  # (B, N, H, W, 3) uint8/uint16
         b, n, h, w, _ = frames.shape
         if self.check_memory:
-            self._check_fits(b * n, h, w)
+            self._check_fits(n, h, w, batch=b)
         first = min(s.keep.start for s in specs)  # the union of the kept frames: one call reconstructs them all
         out = self._forward(frames, slice(first, max(s.keep.stop for s in specs)))  # (B, K, 3, 4h, 4w)
         return [self._to_frames(o[s.keep.start - first: s.keep.stop - first], h, w, frames.dtype)
@@ -285,9 +316,11 @@ class Upscaler:
         p = _pre_pad_size(self.pre_pad, h, w)
         padded = np.pad(frames, ((0, 0), (p, p), (p, p), (0, 0)), mode="reflect") if p else frames
         tiles = list(iter_tiles(h + 2 * p, w + 2 * p, self.tile_for(h, w), self.tile_overlap))
-        if self.check_memory:
+        if self.check_memory:  # the largest call this window makes: one clip, or one batch of per-frame images
             largest = max(tiles, key=lambda s: s.height * s.width)
-            self._check_fits(n if self.temporal else 1, largest.height, largest.width)
+            per_call = n if self.temporal else min(len(range(n)[keep]),
+                                                    self.frames_per_call(largest.height, largest.width))
+            self._check_fits(per_call, largest.height, largest.width)
         if len(tiles) == 1:
             out = self._forward(padded, keep)  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
         else:
@@ -303,17 +336,18 @@ class Upscaler:
         return self._to_frames(out, h, w, frames.dtype)
 
     # ---------------------------------------------------------------------------------------------------- helpers
-    def _check_fits(self, n: int, h: int, w: int) -> None:
+    def _check_fits(self, n: int, h: int, w: int, batch: int = 1) -> None:
         free = available_memory(self.device)
-        need = estimate_memory(self.model, n, h, w)
+        need = estimate_memory(self.model, n, h, w, batch=batch, precision=self.precision)
         if free is not None and need > MEMORY_SAFETY * free:
             # Suggest the largest square tile whose estimate fits.
             tile = max(h, w)
-            while tile > 32 and estimate_memory(self.model, n, tile + 2 * self.tile_overlap,
-                                                tile + 2 * self.tile_overlap) > MEMORY_SAFETY * free:
+            while tile > 32 and estimate_memory(self.model, n, tile + 2 * self.tile_overlap, tile + 2 * self.tile_overlap,
+                                                precision=self.precision) > MEMORY_SAFETY * free:
                 tile //= 2
+            frames = f"{batch} x {n}" if batch > 1 else f"{n}"
             raise DeviceError(
-                f"{n} frames of {w}x{h} need about {need / 2**30:.1f} GiB on {self.device} but only "
+                f"{frames} frames of {w}x{h} need about {need / 2**30:.1f} GiB on {self.device} but only "
                 f"{free / 2**30:.1f} GiB is free; retry with --tile {tile} (or a smaller --chunk-size/--overlap)")
 
     def _forward(self, frames: np.ndarray, keep: slice = slice(None)) -> torch.Tensor:
@@ -328,13 +362,16 @@ class Upscaler:
         return out if batched else out[0]
 
     def frames_per_call(self, height: int, width: int) -> int:
-        """Most frames (per-frame model) or context windows (video model) one model call takes at this input size.
+        """Most frames (per-frame model, at this input size) or context windows (video model, frames of this size:
+        :meth:`windows_per_call`) one model call takes; a per-frame batch stays within both
+        :data:`FRAME_BATCH_BUDGET` and the memory budget.
 
         Recorded in the resume manifest: CPU convolution kernels are chosen by shape, so a run resumed with another
         call size could differ from an uninterrupted one in the last bit; a different plan is refused instead."""
         if self.temporal:
-            return self.batch
-        return max(1, FRAME_BATCH_BUDGET // max(1, estimate_memory(self.model, 1, height, width)))
+            return self.windows_per_call(height, width)
+        budget = min(FRAME_BATCH_BUDGET, self.memory_budget)
+        return max(1, budget // max(1, estimate_memory(self.model, 1, height, width, precision=self.precision)))
 
     def _forward_frames(self, frames: np.ndarray) -> torch.Tensor:
         """Per-frame model on ``(N, h, w, 3)`` uint8/uint16 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent
@@ -365,18 +402,20 @@ class Upscaler:
         if self.channels_last:
             x = frames_to_channels_last(x)  # oneDNN's AMX / cuDNN's tensor-core kernels want NHWC
         try:
-            with torch.no_grad(), autocast(precision, self.device):
+            with torch.no_grad(), autocast(precision, self.device), exact_fp32(precision, self.device):
                 if x.dim() == 4:
                     return self._module(x).float()
                 if self._takes_keep:
                     return self._module(x, keep=keep).float()
                 return self._module(x)[:, keep].float()
         except (RuntimeError, MemoryError) as exc:
-            if is_out_of_memory(exc):
-                empty_cache(self.device)
-                frames = x.shape[0] if x.dim() == 4 else x.shape[1]  # per-frame batch or clip length
-                raise out_of_memory_error(self.device, frames, x.shape[-2], x.shape[-1], self.tile) from exc
-            raise
+            if not is_out_of_memory(exc):
+                raise
+        # Only after an out-of-memory failure, and outside the except block on purpose: there the exception's
+        # traceback still holds the failed call's frames and their device tensors, so empty_cache could not free them.
+        empty_cache(self.device)
+        frames = x.shape[0] if x.dim() == 4 else x.shape[1]  # per-frame batch or clip length
+        raise out_of_memory_error(self.device, frames, x.shape[-2], x.shape[-1], self.tile)
 
     def _to_frames(self, out: torch.Tensor, h: int, w: int, dtype: np.dtype) -> np.ndarray:
         """``(K, 3, 4h, 4w)`` float -> ``(K, h*scale, w*scale, 3)`` ``dtype`` (the input's) on CPU (resizing when

@@ -62,7 +62,8 @@ class Progress(Callback):
 
 class MetricsLog(Callback):
     """Every ``every`` steps (and at the last): loss means over the window averaged across ranks, a progress line and
-    a ``metrics.jsonl`` record (main process) with ``it_s``, ``data_wait``, ``lr`` (and ``peak_mem_gib`` on CUDA)."""
+    a ``metrics.jsonl`` record (main process) with ``it_s``, ``data_wait``, ``lr`` (and on CUDA
+    ``peak_mem_gib``, the peak allocated memory since the previous record)."""
 
     def __init__(self, every: int) -> None:
         self.every = every
@@ -88,6 +89,8 @@ class MetricsLog(Callback):
             record = {**means, "it_s": it_s, "data_wait": frac, "lr": lr}
             if trainer.device.type == "cuda":
                 record["peak_mem_gib"] = torch.cuda.max_memory_allocated(trainer.device) / 2**30
+                # the peak of this window only: without a reset every record repeats the run's largest peak so far
+                torch.cuda.reset_peak_memory_stats(trainer.device)
             trainer.logbook.write(rec.step, record)
         self._reset()
 

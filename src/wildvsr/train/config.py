@@ -239,7 +239,8 @@ class TeacherConfig:
             (``temporal = False``) get the frames flattened to ``(B*T, 3, h, w)``.
         weights: weights tag (``x4plus``) or file; None = random initialisation (tests only; warns).
         kwargs: constructor arguments (e.g. the registry's tiny sizes in tests).
-        amp: ``auto`` = bf16 autocast on CUDA with bf16 support (else fp16), fp32 on CPU; or ``bf16``/``fp16``/``fp32``.
+        amp: ``auto`` = bf16 autocast on a CUDA device with native bf16 (compute capability 8.0+), fp16 on older
+            GPUs, fp32 on CPU; or ``bf16``/``fp16``/``fp32``.
         batch_frames: frames per teacher forward (bounds its memory).
         cache_dir: folder of the on-disk teacher-output cache (safetensors shards + ``index.json``; one sub-folder per
             DDP rank); None = no cache.
@@ -310,14 +311,19 @@ class TrainLoopConfig:
 
     Attributes:
         max_steps: total optimisation steps (stage 1: 300k; stage 2: 150k).
-        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N`` (with torchrun: the local rank's GPU).
-        amp: mixed precision: ``auto`` = bf16 autocast on CUDA, fp32 on CPU; ``bf16``; ``fp32``.
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``. With torchrun each process gets its
+            own GPU: ``cuda``/``auto`` is ``cuda:<local rank>``, ``cuda:N`` is ``cuda:<N + local rank>``.
+        amp: mixed precision: ``auto`` = bf16 autocast on a CUDA device with native bf16 (compute capability 8.0+),
+            fp32 on older GPUs and on CPU; ``bf16`` (refused on a GPU without native bf16); ``fp32``.
         ema_decay: EMA momentum (0.999); 0 disables EMA.
         checkpoint_every: steps between checkpoints (one is always written at the end).
         keep_checkpoints: most recent checkpoints kept (older ones deleted).
         log_every: steps between progress lines / metric records.
         val_every: steps between validations (0 = never).
-        deterministic: ``torch.use_deterministic_algorithms`` (slower; for exact-resume checks).
+        deterministic: ``torch.use_deterministic_algorithms`` (slower; for exact-resume checks). On CPU a resumed
+            run equals an uninterrupted one bit for bit. On CUDA it is not exact: the backward of ``grid_sample``
+            (flow warping) and bilinear interpolation has no deterministic CUDA kernel (PyTorch only warns), so
+            gradients, and so weights, differ in the last bits from run to run; the forward is deterministic.
         find_unused_parameters: DDP option.
     """
 

@@ -36,6 +36,7 @@ from wildvsr.train.losses import FrequencyLoss, PixelLoss, TemporalLoss, tempora
 from wildvsr.train.parts import GeneratorPass, LossTerm, Objective, _seeded, build_objective, step_seed
 from wildvsr.train.teacher_cache import TeacherCache, frame_key, input_digest
 from wildvsr.train.trainer import Trainer
+from wildvsr.utils.device import cuda_has_native_bf16
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +45,13 @@ SYNTHETIC, REAL = "hr", "real"  # sample sources (also the first part of a cache
 
 # ---------------------------------------------------------------------------------------------------------- teacher
 def teacher_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype of the teacher: ``auto`` = bf16 on CUDA with bf16 support, else fp16 on CUDA, fp32 (None) on
-    CPU; ``bf16`` / ``fp16`` / ``fp32`` as named."""
+    """Autocast dtype of the teacher: ``auto`` = bf16 on a CUDA device with native bf16 (compute capability 8.0+),
+    fp16 on older GPUs (T4, V100: tensor cores for fp16, no bf16 convolution), fp32 (None) on CPU; ``bf16`` /
+    ``fp16`` / ``fp32`` as named."""
     if amp == "auto":
         if device.type != "cuda":
             return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if cuda_has_native_bf16(device) else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[amp]
 
 

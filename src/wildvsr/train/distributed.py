@@ -33,18 +33,24 @@ class DistInfo:
 
 
 def init_distributed(device: str = "auto") -> DistInfo:
-    """Join the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1), else a single-process ``DistInfo``."""
+    """Join the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1), else a single-process ``DistInfo``.
+
+    Under ``torchrun`` each process gets its own GPU (:func:`~wildvsr.utils.device.resolve_device` with its
+    ``LOCAL_RANK``). A CUDA device becomes the process's current device even in a single process: the DataLoader's
+    pin-memory thread and other ``cuda`` calls without an index use the current device, and would otherwise make a
+    context on GPU 0 when the run is on ``cuda:1``.
+    """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_rank = int(os.environ["LOCAL_RANK"]) if "LOCAL_RANK" in os.environ else None
     dev = resolve_device(device, local_rank)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
     if world_size > 1 and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
-        if dev.type == "cuda":
-            torch.cuda.set_device(dev)
         dist.init_process_group(backend=backend)
         logger.info("joined process group: rank %d/%d (%s, %s)", rank, world_size, backend, dev)
-    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=dev)
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank or 0, device=dev)
 
 
 def cleanup_distributed() -> None:

@@ -33,6 +33,7 @@ from wildvsr.train.checkpoint import (DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY,
                                       load_checkpoint, restore_rng_state, save_checkpoint)
 from wildvsr.train.config import TrainConfig
 from wildvsr.train.degradation import TrainingDegradation
+from wildvsr.train.device_support import training_amp_dtype, warn_deterministic_limits
 from wildvsr.train.distributed import DistInfo, init_distributed
 from wildvsr.train.logbook import Logbook
 from wildvsr.train.parts import (GeneratorPass, Objective, build_dataset, build_networks, build_objective,
@@ -79,11 +80,9 @@ class Trainer:
         self.cfg, self.output_dir, self.step = cfg, Path(output_dir), 0
         self.dist = dist_info or init_distributed(cfg.train.device)
         self.device = self.dist.device
-        if cfg.train.deterministic and not torch.are_deterministic_algorithms_enabled():
-            logger.warning("train.deterministic is set but deterministic algorithms are off in this process; "
-                           "call wildvsr.utils.seed.set_deterministic(True) first (train() does)")
-        amp = cfg.train.amp
-        self.amp_dtype = torch.bfloat16 if amp == "bf16" or (amp == "auto" and self.device.type == "cuda") else None
+        if cfg.train.deterministic:
+            warn_deterministic_limits(self.device)
+        self.amp_dtype = training_amp_dtype(cfg.train.amp, self.device)
         resume_from = _resume_checkpoint(self.output_dir / CHECKPOINT_DIR, resume)
 
         nets = build_networks(cfg, self.device, net_g, net_d)
