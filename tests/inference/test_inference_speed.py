@@ -6,6 +6,8 @@ frames (within stated tolerances) as the plain fp32 path.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -155,6 +157,21 @@ def test_graph_backends_equal_eager_for_a_per_frame_model(backend):
         a, b = eager.upscale_frames(frames), fast.upscale_frames(frames)
         assert a.shape == b.shape == (3, 4 * h, 4 * w, 3)
         assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_compile_cache_is_kept_apart_per_aten_capability(monkeypatch, tmp_path):
+    """Inductor reuses on-disk kernels across ATEN_CPU_CAPABILITY values (heap corruption or NaN measured here): with a
+    capability set, --backend compile uses its own cache folder; a folder the user chose is kept."""
+    from wildvsr.inference.acceleration import isolate_inductor_cache
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    assert isolate_inductor_cache() is None and "TORCHINDUCTOR_CACHE_DIR" not in os.environ
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "AVX2")
+    folder = isolate_inductor_cache()
+    assert folder.endswith("_avx2") and os.environ["TORCHINDUCTOR_CACHE_DIR"] == folder
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+    assert isolate_inductor_cache() is None and os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path)
 
 
 def test_openvino_backend_refuses_a_video_model():

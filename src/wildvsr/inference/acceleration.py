@@ -95,3 +95,26 @@ def frames_to_channels_last(x: torch.Tensor) -> torch.Tensor:
             return x
         return x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
     raise ValueError(f"expected a 4-D or 5-D tensor, got shape {tuple(x.shape)}")
+
+
+def isolate_inductor_cache() -> str | None:
+    """Give ``torch.compile`` a kernel cache folder of its own per ``ATEN_CPU_CAPABILITY``; returns the folder set.
+
+    Inductor's on-disk cache is not keyed by that variable: a CPU kernel compiled under one capability and reused
+    under another corrupted the heap (glibc "malloc assertion failure") or returned NaN (measured with torch 2.13.0 on
+    an AMD EPYC: compile with ``ATEN_CPU_CAPABILITY=avx2``, then again without it, same cache). A folder the user chose
+    (``TORCHINDUCTOR_CACHE_DIR``) is left alone.
+    """
+    capability = os.environ.get("ATEN_CPU_CAPABILITY")
+    if not capability or "TORCHINDUCTOR_CACHE_DIR" in os.environ:
+        return None
+    try:
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir  # private; its layout may move
+        base = default_cache_dir()
+    except ImportError:
+        import getpass
+        import tempfile
+        base = os.path.join(tempfile.gettempdir(), f"torchinductor_{getpass.getuser()}")
+    folder = f"{base}_{capability.lower()}"
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder
+    return folder

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from wildvsr.errors import DeviceError, InputError
 from wildvsr.defaults import (AUTO_TILE, AUTO_TILE_MIN_SIDE, DEFAULT_CHUNK_SIZE, DEFAULT_MEMORY_BUDGET_GIB,
                               MAX_CHUNK_SIZE)
-from wildvsr.inference.acceleration import (frames_to_channels_last, model_to_channels_last, resolve_channels_last,
-                                            resolve_precision)
+from wildvsr.inference.acceleration import (frames_to_channels_last, isolate_inductor_cache, model_to_channels_last,
+                                            resolve_channels_last, resolve_precision)
 from wildvsr.inference.chunking import ChunkSpec, Item, Window, iter_windows, plan_call
 from wildvsr.inference.config import BACKENDS, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, MODEL_SCALE
 from wildvsr.inference.device import (autocast, available_memory, check_precision, empty_cache, exact_fp32,
@@ -431,6 +431,7 @@ def _backend_module(model: torch.nn.Module, backend: str, device: torch.device, 
     """What a model call runs: the module (``torch``), its ``torch.compile`` (inductor compiles per input shape; after
     a second shape, a dynamic-shape graph), or an OpenVINO runner (per-frame models on the CPU)."""
     if backend == "compile":
+        isolate_inductor_cache()
         return torch.compile(model)
     if backend == "openvino":
         check_openvino(model, device, precision)
