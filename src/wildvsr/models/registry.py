@@ -182,7 +182,17 @@ _MODELS: dict[str, ModelEntry] = {
         name="rcvsr", builder=rcvsr.RCVSR, filter_fn=rcvsr.checkpoint_filter_fn,
         description="RCVSR x4: wildvsr's compact causal recurrent real-world video SR (SRVGG body + SPyNet-warped "
                     "hidden state, about 1/19 of x4plus's cost)",
-        paper=_PAPER_WILDVSR, default_tag=None,
+        paper=_PAPER_WILDVSR, default_tag="wild",
+        pretrained={
+            "wild": PretrainedCfg(
+                model="rcvsr", tag="wild", file="rcvsr_wild.safetensors", local_dir=_OWN_WEIGHTS,
+                sha256="7e33fbfe5280f185f7c86e16220f19afa8ebda7387d918e809d49048f85942c5",
+                source="wildvsr (trained by this project on a 2-core CPU: configs/rcvsr_wild.yaml, step 400; model "
+                       "card src/wildvsr/models/weights/rcvsr_wild.md)",
+                license="Apache-2.0", paper=_PAPER_WILDVSR, num_params=2_080_172,
+                notes="fp16; a first, short training run (400 steps): see the model card for what it does and "
+                      "does not reach yet"),
+        },
         tiny_kwargs=(("num_feat", 8), ("num_conv", 2), ("hidden_channels", 4)), config_fn=rcvsr.infer_config,
     ),
     "unet_discriminator_sn": ModelEntry(
