@@ -6,12 +6,12 @@ CPU time per 320x180 frame, and memory over clip length.
 * model-only: CPU seconds (process time) of one forward over ``--frames`` real frames (``real_lq/videolq_000``
   resized to 320x180), after a warm-up, in ``--precision``.
 * end to end: ``wildvsr upscale`` in a subprocess on an H.264 file of those frames (H.264 out), its CPU time (user +
-  system, from ``os.wait4``) per frame and its peak RSS; ``--long`` repeats the compact model on a clip ``--long``
-  times longer to show that memory does not grow with length.
+  system, from ``os.wait4``) per frame. (Not its peak RSS: a forked child's ``ru_maxrss`` includes the parent's pages
+  at fork time; ``benchmarks/stabilizer_memory.py`` measures memory in a fresh process.)
 
 All methods run in one process, one after the other (compare rows of one run; this VM's speed drifts between runs).
 
-    python benchmarks/compact_cost.py --models rrdbnet.x4plus rcvsr.wild --frames 8 --precision fp32 auto
+    python benchmarks/compact_cost.py --models rrdbnet.x4plus rcvsr.wild --frames 4 --precision fp32
 """
 
 from __future__ import annotations
@@ -86,8 +86,7 @@ def end_to_end(spec: str, src: Path, dst: Path, num_frames: int, precision: str)
     err = proc.stderr.read().decode()
     if status != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {err}")
-    return {"cpu_s_per_frame": (usage.ru_utime + usage.ru_stime) / num_frames, "wall_s_per_frame": wall / num_frames,
-            "peak_rss_mib": usage.ru_maxrss / 1024}
+    return {"cpu_s_per_frame": (usage.ru_utime + usage.ru_stime) / num_frames, "wall_s_per_frame": wall / num_frames}
 
 
 def write_clip(path: Path, frames: np.ndarray) -> Path:
@@ -102,7 +101,6 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["rrdbnet.x4plus", "rcvsr.wild"])
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--precision", nargs="+", default=["fp32"])
-    parser.add_argument("--long", type=int, default=4, help="the last model again on a clip this many times longer")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -118,21 +116,15 @@ def main() -> None:
                 e2e = end_to_end(name, src, Path(tmp) / f"out{len(rows)}_{precision}.mp4", len(frames), precision)
                 rows[name].update({f"{k}_{precision}": v for k, v in e2e.items()})
                 print(name, precision, json.dumps(rows[name]), flush=True)
-        if args.long > 1:
-            name, precision = args.models[-1], args.precision[0]
-            long_src = write_clip(Path(tmp) / "long.mp4", real_frames(args.frames * args.long))
-            long = end_to_end(name, long_src, Path(tmp) / "long_out.mp4", args.frames * args.long, precision)
-            rows[name][f"peak_rss_mib_{args.long}x_frames"] = long["peak_rss_mib"]
     base = rows[args.models[0]]
     print("\n| model | M multiply-adds / input px | " + " | ".join(
-        f"model-only CPU s/frame {p} | end-to-end CPU s/frame {p} | peak RSS MiB {p}" for p in args.precision) + " |")
-    print("|---|---|" + "---|---|---|" * len(args.precision))
+        f"model-only CPU s/frame {p} | end-to-end CPU s/frame {p}" for p in args.precision) + " |")
+    print("|---|---|" + "---|---|" * len(args.precision))
     for name, r in rows.items():
         cells = [f"{r['macs_per_pixel_M']:.2f} ({r['macs_per_pixel_M'] / base['macs_per_pixel_M']:.3f}x)"]
         for p in args.precision:
             cells += [f"{r[f'model_s_{p}']:.2f} ({r[f'model_s_{p}'] / base[f'model_s_{p}']:.3f}x)",
-                      f"{r[f'cpu_s_per_frame_{p}']:.2f} ({r[f'cpu_s_per_frame_{p}'] / base[f'cpu_s_per_frame_{p}']:.3f}x)",
-                      f"{r[f'peak_rss_mib_{p}']:.0f}"]
+                      f"{r[f'cpu_s_per_frame_{p}']:.2f} ({r[f'cpu_s_per_frame_{p}'] / base[f'cpu_s_per_frame_{p}']:.3f}x)"]
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
