@@ -136,6 +136,9 @@ class LossConfig:
         cleaning: cleaned LQ (cleaning-module output) vs area-downsampled (x1/4) GT; weight 0 disables it.
         perceptual: VGG19 feature loss.
         gan_weight: generator adversarial weight (vanilla BCE-with-logits); 0 = no discriminator.
+        gan_frames: frames per clip the discriminator judges, evenly spaced (0 = all). On a CPU the U-Net
+            discriminator costs more than a compact generator; texture is a per-frame property, so a few frames
+            of each clip carry the signal at a fraction of the cost.
         aug_negative_weight: NegVSR lambda for L_Aug-N (0.5 in the paper); used only when ``negvsr.enabled``.
         sharpened_gt_pixel: pixel (and therefore cleaning) loss uses the USM GT (official: true).
         sharpened_gt_perceptual: perceptual loss uses the USM GT (official: true).
@@ -146,6 +149,7 @@ class LossConfig:
     cleaning: PixelLossConfig = field(default_factory=PixelLossConfig)
     perceptual: PerceptualLossConfig = field(default_factory=PerceptualLossConfig)
     gan_weight: float = 0.0
+    gan_frames: int = 0
     aug_negative_weight: float = 0.5
     sharpened_gt_pixel: bool = True
     sharpened_gt_perceptual: bool = True
@@ -406,6 +410,8 @@ def validate(cfg: TrainConfig) -> None:
               f"keys must be VGG19 features indices 0-35, got '{k}'")
         _need(w >= 0, f"loss.perceptual.layer_weights.{k}", f"must be >= 0, got {w}")
     _need(lo.gan_weight >= 0, "loss.gan_weight", f"must be >= 0, got {lo.gan_weight}")
+    _need(0 <= lo.gan_frames <= d.num_frames, "loss.gan_frames",
+          f"must be between 0 (all) and data.num_frames ({d.num_frames}), got {lo.gan_frames}")
     _need(lo.aug_negative_weight >= 0, "loss.aug_negative_weight", f"must be >= 0, got {lo.aug_negative_weight}")
     _need(o.lr > 0, "optim.lr", f"must be > 0, got {o.lr}")
     _need(o.lr_d > 0, "optim.lr_d", f"must be > 0, got {o.lr_d}")

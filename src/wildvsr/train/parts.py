@@ -160,6 +160,16 @@ class Objective:
     wants_cleaned: bool
 
 
+def gan_frames(video: torch.Tensor, k: int) -> torch.Tensor:
+    """The frames of ``video`` ``(B, T, C, H, W)`` the discriminator judges, as ``(B * k, C, H, W)``: ``k`` evenly
+    spaced frames per clip (the centres of ``k`` equal parts of the clip), or all ``T`` when ``k`` is 0."""
+    t = video.shape[1]
+    if k == 0 or k == t:
+        return video.flatten(0, 1)
+    idx = [int((i + 0.5) * t / k) for i in range(k)]
+    return video[:, idx].flatten(0, 1)
+
+
 def build_objective(cfg: TrainConfig, device: torch.device, net_d: nn.Module | None) -> Objective:
     """The recipe's loss terms, in the order they are summed: pix, clean, per, gan, aug_n (those switched on)."""
     lo = cfg.loss
@@ -177,7 +187,8 @@ def build_objective(cfg: TrainConfig, device: torch.device, net_d: nn.Module | N
         perceptual.to(device)
         terms.append(LossTerm("loss/per", lambda p: perceptual(p.out, p.gt_per)))
     if net_d is not None:  # the raw module: the generator step needs no DDP sync of D
-        terms.append(LossTerm("loss/gan", lambda p: gan(net_d(p.out.flatten(0, 1)), True, is_disc=False)))
+        k = lo.gan_frames
+        terms.append(LossTerm("loss/gan", lambda p: gan(net_d(gan_frames(p.out, k)), True, is_disc=False)))
     if cfg.negvsr.enabled:
         aug_negative = AugNegativeLoss(weight=lo.aug_negative_weight)
         terms.append(LossTerm("loss/aug_n", lambda p: aug_negative(p.out_neg, p.out)))

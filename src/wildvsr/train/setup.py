@@ -90,7 +90,7 @@ def load_generator_weights(model: nn.Module, weights: str) -> dict[str, torch.Te
 
     Returns the checkpoint's EMA state when it has one (stage 2 starts its EMA from stage 1's, as mmedit ``load_from``).
     """
-    path = Path(weights)
+    path = Path(weights).expanduser()
     if path.suffix == ".pt" and path.is_file():
         state = load_checkpoint(path)
         model.load_state_dict(generator_weights(state, ema=False, source=path))

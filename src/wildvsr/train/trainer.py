@@ -37,7 +37,7 @@ from wildvsr.train.device_support import training_amp_dtype, warn_deterministic_
 from wildvsr.train.distributed import DistInfo, init_distributed
 from wildvsr.train.logbook import Logbook
 from wildvsr.train.parts import (GeneratorPass, Objective, build_dataset, build_networks, build_objective,
-                                 build_optimizers, step_seed, unwrap, wrap_ddp)
+                                 build_optimizers, gan_frames, step_seed, unwrap, wrap_ddp)
 from wildvsr.train.validation import Validator
 from wildvsr.utils.files import atomic_write_text
 
@@ -209,14 +209,14 @@ class Trainer:
         return {k: v.detach() for k, v in logs.items()}
 
     def _discriminator_step(self, p: GeneratorPass) -> dict[str, torch.Tensor]:
-        net_d, gan = self.net_d, self.objective.gan
+        net_d, gan, k = self.net_d, self.objective.gan, self.cfg.loss.gan_frames
         unwrap(net_d).requires_grad_(True)
         self.optim.optim_d.zero_grad(set_to_none=True)
         with self._autocast():
-            l_real = gan(net_d(p.gt_gan.flatten(0, 1)), True, is_disc=True)
+            l_real = gan(net_d(gan_frames(p.gt_gan, k)), True, is_disc=True)
         l_real.backward()
         with self._autocast():
-            l_fake = gan(net_d(p.out.detach().flatten(0, 1)), False, is_disc=True)
+            l_fake = gan(net_d(gan_frames(p.out.detach(), k)), False, is_disc=True)
         l_fake.backward()
         self.optim.optim_d.step()
         self.optim.sched_d.step()
