@@ -82,7 +82,7 @@ def run_video(lq: np.ndarray, name: str = "basicvsr") -> tuple[np.ndarray, float
     CPU s/frame."""
     from wildvsr.inference import UpscaleConfig, build_upscaler
 
-    model, _, weights = name.partition("@")
+    model, _, weights = name.partition("=")[-1].partition("@")
     upscaler = build_upscaler(UpscaleConfig(model=model, weights=weights or None, device="cpu", precision="fp32"))
     start = time.process_time()
     out = upscaler.upscale_frames(lq)
@@ -90,8 +90,10 @@ def run_video(lq: np.ndarray, name: str = "basicvsr") -> tuple[np.ndarray, float
 
 
 def label(name: str) -> str:
-    """The table's name of a method given as ``name@weights-file``."""
-    return name.partition("@")[0]
+    """The table's name of a method given as ``name``, ``name@weights-file`` or ``label=name@weights-file`` (to
+    compare checkpoints of one architecture side by side)."""
+    tag, eq, spec = name.partition("=")
+    return tag if eq else spec.partition("@")[0] if spec else tag.partition("@")[0]
 
 
 def time_methods(lq: np.ndarray, models: list[str], settings: list[str], video_models: list[str]) -> dict[str, float]:
@@ -220,7 +222,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=6, help="first N frames of each clip")
     parser.add_argument("--models", default=",".join(PER_FRAME_MODELS))
     parser.add_argument("--video-models", default="", help="comma-separated video models besides BasicVSR "
-                        "(name, name.tag or name@weights-file)")
+                        "(name, name.tag, name@weights-file or label=name@weights-file)")
     parser.add_argument("--stabilizers", default=",".join(STABILIZERS))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clips", default="", help="comma-separated clip names to score now (default: all)")
