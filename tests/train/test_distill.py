@@ -67,6 +67,21 @@ def test_distill_loss_falls_teacher_frozen_and_export(clip_dir, tmp_path):
         assert torch.equal(student.state_dict()[k], v)
 
 
+def test_gt_only_recipe_never_runs_the_teacher(clip_dir, tmp_path):
+    """The ablation without teacher targets (no real clips, teacher and frequency weights 0): no term reads the
+    teacher, so it must not cost a forward; the L1 to the GT still trains the student."""
+    cfg = distill_config(clip_dir, "data.num_samples=2", "distill.teacher_loss.weight=0", "loss.pixel.weight=1.0",
+                         "loss.cleaning.weight=0")
+    trainer = DistillTrainer(cfg, tmp_path / "run", dist_info=CPU)
+    calls = []
+    forward = trainer.teacher.model.forward
+    trainer.teacher.model.forward = lambda *a, **k: calls.append(1) or forward(*a, **k)
+    trainer.fit()
+    pix = [r["loss/pix"] for r in _records(tmp_path / "run") if "loss/pix" in r]
+    assert calls == [] and "loss/distill" not in _records(tmp_path / "run")[0]
+    assert pix[-1] < 0.8 * pix[0]
+
+
 def test_distill_resume_equals_uninterrupted_and_cache_changes_nothing(clip_dir, real_dir, tmp_path):
     """10 steps == 5 + resume 5 (within 1e-6, the base trainer's tolerance: both runs do the same float operations in
     the same order), with half the samples real LQ, the temporal term on, and the split run reading its teacher

@@ -91,3 +91,41 @@ def test_shipped_recipe_loads_and_builds_its_student():
     model, _ = build_generator(cfg.model)
     assert not any(p.requires_grad for p in model.spynet.parameters())
     assert torch.count_nonzero(model.body[0].weight[:, 3:]) == 0  # starts as animevideov3
+
+
+def test_gan_frames_picks_evenly_spaced_frames():
+    from wildvsr.train.parts import gan_frames
+
+    video = torch.arange(2 * 10).float().view(2, 10, 1, 1, 1).expand(2, 10, 3, 4, 4)
+    picked = gan_frames(video, 2)
+    assert picked.shape == (4, 3, 4, 4)
+    assert picked[:, 0, 0, 0].tolist() == [2, 7, 12, 17]  # the centres of the two halves of each clip
+    assert torch.equal(gan_frames(video, 0), video.flatten(0, 1))
+
+
+def test_rcvsr_texture_stage_trains_its_discriminator_and_resumes_exactly(clip_dir, tmp_path):
+    """The GAN stage on a tiny RCVSR (discriminator on 2 of 4 frames): both sides get losses, the discriminator's
+    weights move, and 4 + resume 4 == 8 steps (within 1e-6)."""
+    gan = ("loss.gan_weight=0.05", "loss.gan_frames=2", "discriminator.kwargs={mid_channels: 8}",
+           "train.deterministic=true", "train.checkpoint_every=4", "data.num_samples=2")
+    full = DistillTrainer(_config(clip_dir, *gan, "train.max_steps=8"), tmp_path / "full", dist_info=CPU)
+    d_before = {k: v.clone() for k, v in full.net_d.state_dict().items()}
+    full.fit()
+    assert all(len(_losses(tmp_path / "full", k)) == 2 for k in ("loss/gan", "loss/d_real", "loss/d_fake"))
+    assert any(not torch.equal(v, d_before[k]) for k, v in full.net_d.state_dict().items())
+    DistillTrainer(_config(clip_dir, *gan, "train.max_steps=4"), tmp_path / "split", dist_info=CPU).fit()
+    second = DistillTrainer(_config(clip_dir, *gan, "train.max_steps=8"), tmp_path / "split", resume=True,
+                            dist_info=CPU)
+    second.fit()
+    for a, b in ((full.raw_net_g, second.raw_net_g), (full.net_d, second.net_d)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert max((sa[k].float() - sb[k].float()).abs().max().item() for k in sa) <= 1e-6
+
+
+def test_texture_stage_recipe_starts_from_stage_one():
+    cfg = load_config(REPO / "configs" / "rcvsr_wild_gan.yaml")
+    stage1 = load_config(REPO / "configs" / "rcvsr_wild.yaml")
+    assert cfg.loss.gan_weight > 0 and cfg.loss.gan_frames == 2 and cfg.discriminator.kwargs == {"mid_channels": 16}
+    assert cfg.model.weights.startswith("~/wildvsr-runs/rcvsr_wild/") and not cfg.model.init_pretrained
+    # the same samples and teacher cache as stage 1: the teacher does not run again
+    assert (cfg.seed, cfg.data, cfg.distill) == (stage1.seed, stage1.data, stage1.distill)

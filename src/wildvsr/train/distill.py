@@ -285,6 +285,9 @@ class DistillTrainer(Trainer):
         tc = cfg.distill.teacher
         cache = Path(tc.cache_dir).expanduser() / f"rank{self.dist.rank}" if tc.cache_dir else None
         self.teacher = teacher or Teacher(tc, self.device, cfg.seed, cache)
+        ds = cfg.distill
+        # GT-only recipes (the ablation without teacher targets) skip the teacher: no term reads it
+        self.needs_teacher = ds.teacher_loss.weight > 0 or ds.frequency_weight > 0 or ds.real_fraction > 0
         self.flow_fn = None
         if cfg.distill.temporal.weight > 0:
             self.flow_fn = spynet_flow_fn(self.device)
@@ -348,7 +351,8 @@ class DistillTrainer(Trainer):
             lqs.append(real["lq"].to(self.device, non_blocking=True))
             keys += self._cache_keys(real, REAL)
         lq = torch.cat(lqs)
-        teacher = self.teacher(lq, keys)
+        teacher = self.teacher(lq, keys) if self.needs_teacher else lq.new_zeros(
+            (0, *lq.shape[1:3], lq.shape[-2] * self.cfg.data.scale, lq.shape[-1] * self.cfg.data.scale))
         num_gt = len(gts) and gts[0].shape[0]
         rest = [teacher[num_gt:]] if num_gt < lq.shape[0] else []
         gt_flow = gts[0] if gts else teacher[:0]
