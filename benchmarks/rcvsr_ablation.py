@@ -77,7 +77,7 @@ def main() -> None:
     specs = [f"{labels[name]}=rcvsr@{train(name, overrides, runs, args.steps)}" for name, overrides in chosen.items()]
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "realworld_default.py"), "--out", str(args.eval),
                     "--crop", str(args.crop), "--frames", str(args.frames), "--models", "rrdbnet.x4plus",
-                    "--stabilizers", "", "--video-models", ",".join(specs)], check=True, cwd=ROOT)
+                    "--stabilizers", "", "--no-timing", "--video-models", ",".join(specs)], check=True, cwd=ROOT)
     rows = json.loads((args.eval.expanduser() / "results.json").read_text())["rows"]
     print(f"\n| variant ({args.steps} steps) | NIQE | BRISQUE | WE real | Vid4 PSNR-Y | WE Vid4 |")
     print("|---|---|---|---|---|---|")

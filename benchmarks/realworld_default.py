@@ -82,7 +82,7 @@ def run_video(lq: np.ndarray, name: str = "basicvsr") -> tuple[np.ndarray, float
     CPU s/frame."""
     from wildvsr.inference import UpscaleConfig, build_upscaler
 
-    model, _, weights = name.partition("=")[-1].partition("@")
+    model, _, weights = name.split("=", 1)[-1].partition("@")
     upscaler = build_upscaler(UpscaleConfig(model=model, weights=weights or None, device="cpu", precision="fp32"))
     start = time.process_time()
     out = upscaler.upscale_frames(lq)
@@ -187,7 +187,7 @@ def markdown(rows: dict[str, dict], seconds: dict[str, float], plain: dict[str, 
         ratio = f"{r['we_real'] / rows[base]['we_real']:.2f}" if base else ""
         lines.append(f"| {name} | {r['clips_real']}/{r['clips_vid4']} | {r['niqe']:.3f} | {r['brisque']:.2f} | "
                      f"{r['we_real']:.3f} | {ratio} | "
-                     f"{r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['we_vid4']:.3f} | {seconds[name]:.1f} |")
+                     f"{r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['we_vid4']:.3f} | {seconds.get(name, float('nan')):.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +227,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clips", default="", help="comma-separated clip names to score now (default: all)")
     parser.add_argument("--cached-only", action="store_true", help="skip models whose output is not cached yet")
+    parser.add_argument("--no-timing", action="store_true", help="skip the back-to-back CPU timing of new methods "
+                        "(checkpoints of an architecture already timed cost the same)")
     parser.add_argument("--figure", type=Path, default=None, help="also write the comparison picture here")
     parser.add_argument("--figure-clip", default="videolq_000")
     args = parser.parse_args()
@@ -296,7 +298,7 @@ def main() -> None:
     rows = {m: summarise(v) for m, v in per_method.items()}
     timing_path = args.out / "timing.json"  # timed once per method list: a rerun with a new method times all again
     timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-    if not set(rows) <= set(timing):
+    if not set(rows) <= set(timing) and not args.no_timing:
         timing = time_methods(clips[0]["lq"], models, settings, video_models)
         timing_path.write_text(json.dumps(timing))
     seconds = {m: v * scale for m, v in timing.items()}
