@@ -114,7 +114,7 @@ def test_paper_weight_is_sigma_squared():
     guide = _pan_guide()
     z = torch.randn(1, T, C, H, W, generator=torch.Generator().manual_seed(0))
 
-    def zero_eps(zz: torch.Tensor, t: int) -> torch.Tensor:
+    def zero_eps(zz: torch.Tensor, _t: int) -> torch.Tensor:
         return torch.zeros_like(zz)
 
     a = motion_guided_sample(zero_eps, sched, z, guide, eta=0.0, generator=frame_generators(0, range(T)))
