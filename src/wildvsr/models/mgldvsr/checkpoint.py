@@ -24,7 +24,7 @@ from wildvsr.models.mgldvsr.manifest import UNET_IGNORED, VAE_IGNORED
 from wildvsr.models.mgldvsr.model import MGLDVSR
 from wildvsr.models.mgldvsr.text import OpenCLIPText, TextConfig, load_prompt_embedding
 
-__all__ = ["UNET_KEY_MAP", "VAE_KEY_MAP", "TEXT_PREFIX", "read_checkpoint", "map_keys", "load_official",
+__all__ = ["UNET_KEY_MAP", "VAE_KEY_MAP", "TEXT_PREFIX", "read_checkpoint", "map_keys", "load_official", "checkpoint_filter_fn",
            "OFFICIAL_SOURCE"]
 
 OFFICIAL_SOURCE = ("the MGLD-VSR authors' BaiduNetDisk/OneDrive links in the README of "
@@ -160,3 +160,10 @@ def load_official(model: MGLDVSR, unet_weights: str | os.PathLike, vae_weights: 
         model.spynet.load_state_dict(spynet_state, strict=True)
     model.prompt_embedding.copy_(embedding.to(model.prompt_embedding))
     return model
+
+
+def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The registry's one-file loader does not apply: MGLD-VSR needs the authors' two files together."""
+    raise WeightsMismatchError("MGLD-VSR loads from two official files: use --weights UNET.ckpt --vae-weights "
+                               f"VAE.ckpt (library: wildvsr.models.mgldvsr.load_official); {len(state)} tensors "
+                               "given alone")

@@ -113,7 +113,7 @@ class MGLDVSR(nn.Module):
     """
 
     temporal = "diffusion"  # not a bool on purpose: the generic upscale runner does not plan this model
-    parts = {"unet": "unet", "vae": "vae"}
+    parts = {"spynet": "spynet"}
 
     def __init__(self, config: MGLDVSRConfig | None = None, *, size: str = "official", **sampling) -> None:
         super().__init__()
