@@ -54,8 +54,27 @@ def upscale(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    vae_weights: Annotated[str | None, typer.Option(
+        help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
+             "both).")] = None,
+    prompt_embedding: Annotated[str | None, typer.Option(
+        help="mgldvsr: empty-prompt OpenCLIP embedding file, only if the U-Net checkpoint lacks the text tower.")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="mgldvsr: DDPM sampling steps.")] = 50,
+    guidance: Annotated[float, typer.Option(help="mgldvsr: motion guidance strength eta (0 = off).")] = 10.0,
+    seed: Annotated[int, typer.Option(help="mgldvsr: seed of the per-frame noise.")] = 0,
 ) -> None:
     """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
+    if model.partition(".")[0] == "mgldvsr":  # a diffusion model: its own clip-by-clip job (issue 29)
+        from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
+
+        resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
+        job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
+                         guidance=guidance, seed=seed, device=device, precision=precision, codec=codec, crf=crf,
+                         overwrite=overwrite)
+        with progress("upscaling", input, quiet=quiet) as advance:
+            upscale_mgldvsr(input, output, job, progress=advance)
+        return
     from wildvsr.inference import UpscaleConfig, upscale_video
 
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
