@@ -156,11 +156,14 @@ class MGLDVSR(nn.Module):
                 total[y:y + tile_h, x:x + tile_w] += weights
         return eps / total
 
+    def _upsampling(self, h: int, w: int) -> tuple[float, tuple[int, int]]:
+        """The official input scale ``max(min_side / min(h, w), 4)`` and the upsampled size."""
+        s = max(self.cfg.sampling.min_side / min(h, w), 4.0)
+        return s, (int(h * s), int(w * s))
+
     def _prepare(self, lqs: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
         """``(B, T, 3, h, w)`` [0, 1] -> upsampled, [-1, 1], reflect-padded ``(B*T, 3, H', W')``; scale; size."""
-        h, w = lqs.shape[-2:]
-        s = max(self.cfg.sampling.min_side / min(h, w), 4.0)
-        size = (int(h * s), int(w * s))
+        s, size = self._upsampling(*lqs.shape[-2:])
         x = F.interpolate(lqs.flatten(0, 1).float(), size=size, mode="bicubic", align_corners=False)
         x = x.clamp(0, 1) * 2 - 1
         pad_h, pad_w = (-size[0]) % 32, (-size[1]) % 32
@@ -168,24 +171,25 @@ class MGLDVSR(nn.Module):
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
         return x, s, size
 
-    def restore_clip(self, lqs: torch.Tensor, generators: list[torch.Generator],
-                     callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """One clip: ``(B, T, 3, h, w)`` RGB [0, 1] -> ``(B, T, 3, 4h, 4w)`` [0, 1].
+    def sample_latents(self, lqs: torch.Tensor, generators: list[torch.Generator],
+                       callback: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Motion-guided sampling of one clip: ``(B, T, 3, h, w)`` [0, 1] -> (``z_0`` ``(B, T, 4, H'/8, W'/8)``
+        (scaled by ``scale_factor``), the prepared input ``x`` ``(B*T, 3, H', W')`` in [-1, 1]).
 
         Args:
             lqs: LR frames.
             generators: ``B*T`` generators, frame-major (see :func:`~.guidance.frame_generators`).
             callback: ``(step, steps)`` after each sampling step.
         """
-        b, t, _, h, w = lqs.shape
+        b, t = lqs.shape[:2]
         if len(generators) != b * t:
             raise ValueError(f"need one generator per frame ({b * t}), got {len(generators)}")
         s = self.cfg.sampling
-        x, scale, size = self._prepare(lqs)
+        x, _, _ = self._prepare(lqs)
         hp, wp = x.shape[-2:]
-        latent_size = (hp // 8, wp // 8)
         small = F.interpolate((x + 1) / 2, size=(hp // 4, wp // 4), mode="bicubic", align_corners=False).clamp(0, 1)
-        guide = latent_motion_guide(small.reshape(b, t, *small.shape[1:]), latent_size, self.flow) if t > 1 else None
+        guide = latent_motion_guide(small.reshape(b, t, *small.shape[1:]), (hp // 8, wp // 8), self.flow) \
+            if t > 1 else None
 
         def randn(shape: tuple[int, ...]) -> torch.Tensor:
             return torch.stack([torch.randn(shape, generator=g, device=g.device) for g in generators]).to(x)
@@ -201,12 +205,24 @@ class MGLDVSR(nn.Module):
 
         z0 = motion_guided_sample(denoiser, sched, z_start, guide, eta=s.eta, weight=s.guidance_weight,
                                   generator=generators, callback=callback)
+        return z0, x
+
+    def decode_latents(self, z0: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Temporal-aware decoding of ``z_0`` ``(B, T, 4, h, w)`` with CFW on the features of ``x`` (the prepared LR,
+        ``(B*T, 3, 8h, 8w)`` in [-1, 1]) -> ``(B*T, 3, 8h, 8w)`` in [-1, 1] (colour-corrected when configured)."""
+        s = self.cfg.sampling
+        _, features = self.vae.encode(x)
+        img = self.vae.decode(z0.flatten(0, 1) / self.cfg.scale_factor, features, z0.shape[1], s.fusion_w)
+        return adain_color_fix(img, x) if s.color_fix == "adain" else img
+
+    def restore_clip(self, lqs: torch.Tensor, generators: list[torch.Generator],
+                     callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """One clip: ``(B, T, 3, h, w)`` RGB [0, 1] -> ``(B, T, 3, 4h, 4w)`` [0, 1] (see :meth:`sample_latents`)."""
+        b, t, _, h, w = lqs.shape
+        z0, x = self.sample_latents(lqs, generators, callback)
+        scale, size = self._upsampling(h, w)
         with torch.no_grad():
-            _, features = self.vae.encode(x)
-            img = self.vae.decode(z0.flatten(0, 1) / self.cfg.scale_factor, features, t, s.fusion_w)
-            if s.color_fix == "adain":
-                img = adain_color_fix(img, x)
-            out = ((img + 1) / 2).clamp(0, 1)[..., :size[0], :size[1]]
+            out = ((self.decode_latents(z0, x) + 1) / 2).clamp(0, 1)[..., :size[0], :size[1]]
             if scale > 4:
                 out = F.interpolate(out, size=(4 * h, 4 * w), mode="bicubic", align_corners=False).clamp(0, 1)
         return out.reshape(b, t, 3, 4 * h, 4 * w)
