@@ -126,3 +126,12 @@ def test_latent_tiles_cover_larger_frames_and_helpers(tiny_model):
     assert torch.allclose(fixed.mean((2, 3)), ref.mean((2, 3)), atol=1e-5)
     lqs = torch.rand(1, 3, 3, 20, 12, generator=torch.Generator().manual_seed(3))  # latent 10x6 > tile 8: 2 tiles
     assert tiny_model(lqs).shape == (1, 3, 3, 80, 48)
+
+
+def test_bf16_autocast_keeps_the_latent_chain_in_fp32(tiny_model):
+    lqs = torch.rand(1, 3, 3, 8, 8, generator=torch.Generator().manual_seed(4))
+    gens = [torch.Generator().manual_seed(i) for i in range(3)]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z0, x = tiny_model.sample_latents(lqs, gens)
+        out = tiny_model.decode_latents(z0, x)
+    assert z0.dtype == torch.float32 and out.dtype == torch.float32 and torch.isfinite(out).all()

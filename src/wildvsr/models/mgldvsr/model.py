@@ -145,9 +145,9 @@ class MGLDVSR(nn.Module):
         tile_h, tile_w = min(s.tile_size, h), min(s.tile_size, w)
         ts = torch.full((n,), t, device=z.device, dtype=torch.long)
         context = self.prompt_embedding.to(z.dtype).expand(n, -1, -1)
-        weights = gaussian_tile_weights(tile_h, tile_w).to(z)
-        eps = torch.zeros_like(z)
-        total = torch.zeros(h, w, dtype=z.dtype, device=z.device)
+        weights = gaussian_tile_weights(tile_h, tile_w).to(z.device)
+        eps = torch.zeros(z.shape, dtype=torch.float32, device=z.device)
+        total = torch.zeros(h, w, dtype=torch.float32, device=z.device)
         for y in _tile_starts(h, tile_h, s.tile_overlap):
             for x in _tile_starts(w, tile_w, s.tile_overlap):
                 win = (slice(None), slice(None), slice(y, y + tile_h), slice(x, x + tile_w))
@@ -194,14 +194,14 @@ class MGLDVSR(nn.Module):
         def randn(shape: tuple[int, ...]) -> torch.Tensor:
             return torch.stack([torch.randn(shape, generator=g, device=g.device) for g in generators]).to(x)
 
-        with torch.no_grad():
-            mean, logvar = self.latent_encoder(x).chunk(2, dim=1)
+        with torch.no_grad():  # the latent chain stays fp32 under autocast (50 steps of bf16 rounding otherwise)
+            mean, logvar = self.latent_encoder(x).float().chunk(2, dim=1)
             z_lr = self.cfg.scale_factor * (mean + (0.5 * logvar.clamp(-30, 20)).exp() * randn(mean.shape[1:]))
             sched = RespacedDDPM(s.steps)
             z_start = sched.add_noise(z_lr, randn(z_lr.shape[1:]), 999).reshape(b, t, *z_lr.shape[1:])
 
         def denoiser(z: torch.Tensor, step_t: int) -> torch.Tensor:
-            return self._eps(z.flatten(0, 1), step_t, z_lr, t).reshape(z.shape)
+            return self._eps(z.flatten(0, 1), step_t, z_lr, t).float().reshape(z.shape)
 
         z0 = motion_guided_sample(denoiser, sched, z_start, guide, eta=s.eta, weight=s.guidance_weight,
                                   generator=generators, callback=callback)
@@ -212,8 +212,8 @@ class MGLDVSR(nn.Module):
         ``(B*T, 3, 8h, 8w)`` in [-1, 1]) -> ``(B*T, 3, 8h, 8w)`` in [-1, 1] (colour-corrected when configured)."""
         s = self.cfg.sampling
         _, features = self.vae.encode(x)
-        img = self.vae.decode(z0.flatten(0, 1) / self.cfg.scale_factor, features, z0.shape[1], s.fusion_w)
-        return adain_color_fix(img, x) if s.color_fix == "adain" else img
+        img = self.vae.decode(z0.flatten(0, 1) / self.cfg.scale_factor, features, z0.shape[1], s.fusion_w).float()
+        return adain_color_fix(img, x.float()) if s.color_fix == "adain" else img
 
     def restore_clip(self, lqs: torch.Tensor, generators: list[torch.Generator],
                      callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
