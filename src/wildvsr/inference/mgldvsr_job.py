@@ -23,10 +23,12 @@ from wildvsr.models.mgldvsr.guidance import frame_generators
 from wildvsr.utils.device import resolve_device
 from wildvsr.video.reader import VideoReader
 from wildvsr.video.writer import VideoWriter
+from wildvsr.weights import cache_dir
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MGLDVSRJob", "resolve_mgldvsr_files", "build_mgldvsr", "upscale_mgldvsr"]
+__all__ = ["MGLDVSRJob", "default_weights_dir", "resolve_mgldvsr_files", "build_mgldvsr", "upscale_mgldvsr",
+           "mgldvsr_frames_fn"]
 
 _WEIGHT_SUFFIXES = (".ckpt", ".pth", ".pt", ".safetensors")
 
@@ -56,10 +58,18 @@ def _from_folder(folder: Path) -> tuple[Path | None, Path | None]:
     return (unet[0] if len(unet) == 1 else None), (vae[0] if len(vae) == 1 else None)
 
 
+def default_weights_dir() -> Path:
+    """Where the two files are looked for when no path is given: ``$WILDVSR_CACHE/mgldvsr``."""
+    return cache_dir() / "mgldvsr"
+
+
 def resolve_mgldvsr_files(weights: str | None, vae_weights: str | None) -> tuple[Path, Path]:
-    """The two official files, or one :class:`WeightsNotFoundError` line naming each missing one and its source."""
+    """The two official files (given paths, a folder, else :func:`default_weights_dir`), or one
+    :class:`WeightsNotFoundError` line naming each missing one and where the authors publish them."""
     unet = Path(weights).expanduser() if weights else None
     vae = Path(vae_weights).expanduser() if vae_weights else None
+    if unet is None and default_weights_dir().is_dir():
+        unet = default_weights_dir()
     if unet is not None and unet.is_dir():
         found_unet, found_vae = _from_folder(unet)
         unet, vae = found_unet or unet / "<U-Net checkpoint>", vae or found_vae or unet / "<video VAE checkpoint>"
@@ -67,7 +77,7 @@ def resolve_mgldvsr_files(weights: str | None, vae_weights: str | None) -> tuple
     for label, option, path in (("U-Net (LDM) checkpoint", "--weights", unet),
                                 ("video VAE checkpoint", "--vae-weights", vae)):
         if path is None:
-            problems.append(f"the {label} ({option}) was not given")
+            problems.append(f"the {label} ({option}) was not given (nor found in {default_weights_dir()})")
         elif not path.is_file():
             problems.append(f"the {label} ({option}) {path} does not exist")
     if problems:
@@ -139,3 +149,16 @@ def upscale_mgldvsr(src: str | Path, dst: str | Path, job: MGLDVSRJob,
             if frame is None:
                 break
     logger.info("mgldvsr: %d frames -> %s", done, dst)
+
+
+def mgldvsr_frames_fn(job: MGLDVSRJob, device: torch.device) -> Callable[[np.ndarray], np.ndarray]:
+    """``(T, H, W, 3)`` uint8 -> ``(T, 4H, 4W, 3)`` uint8 with the official model (for benchmarks); clips of 5."""
+    model = build_mgldvsr(job, device)
+
+    def run(frames: np.ndarray) -> np.ndarray:
+        lqs = _to_tensor(list(frames), device)
+        with _autocast(device, job.precision):
+            out = model.restore_sequence(lqs, seed=job.seed)[0].float()
+        return (out.permute(0, 2, 3, 1).clamp(0, 1) * 255).round().byte().cpu().numpy()
+
+    return run
