@@ -12,6 +12,7 @@ pytest.importorskip("diffusers")
 from diffusers.models.autoencoders.vae import Decoder as DiffusersDecoder  # noqa: E402
 from diffusers.models.autoencoders.vae import Encoder as DiffusersEncoder  # noqa: E402
 
+from wildvsr.models.mgldvsr.guidance import frame_generators  # noqa: E402
 from wildvsr.models.mgldvsr.model import MGLDVSR, adain_color_fix, gaussian_tile_weights  # noqa: E402
 from wildvsr.models.mgldvsr.vae import VAEConfig, VideoVAE  # noqa: E402
 
@@ -135,3 +136,18 @@ def test_bf16_autocast_keeps_the_latent_chain_in_fp32(tiny_model):
         z0, x = tiny_model.sample_latents(lqs, gens)
         out = tiny_model.decode_latents(z0, x)
     assert z0.dtype == torch.float32 and out.dtype == torch.float32 and torch.isfinite(out).all()
+
+
+def test_large_frames_are_restored_in_averaged_patches():
+    """Frames above pixel_tile (after upsampling) run patch by patch: 32x64 px upsampled with 32 px patches, stride
+    16 px -> 1 x 3 patches, each a full sampling run."""
+    torch.manual_seed(0)
+    model = MGLDVSR(size="tiny", pixel_tile=32, pixel_tile_stride=16).eval()
+    lqs = torch.rand(1, 3, 3, 8, 16, generator=torch.Generator().manual_seed(5))
+    steps = []
+    out = model.restore_clip(lqs, frame_generators(0, range(3)), callback=lambda k, _n: steps.append(k))
+    assert out.shape == (1, 3, 3, 32, 64) and torch.isfinite(out).all()
+    assert len(steps) == 3 * model.cfg.sampling.steps
+    whole = MGLDVSR(size="tiny").eval()
+    whole.load_state_dict(model.state_dict())
+    assert not torch.equal(whole.restore_clip(lqs, frame_generators(0, range(3))), out)

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wildvsr.models.mgldvsr.guidance import frame_generators, latent_motion_guide, motion_guided_sample
+from wildvsr.models.mgldvsr.guidance import MotionGuide, frame_generators, latent_motion_guide, motion_guided_sample
 from wildvsr.models.mgldvsr.scheduler import RespacedDDPM
 from wildvsr.models.mgldvsr.unet import EncoderConfig, MGLDUNet, TimeAwareEncoder, UNetConfig
 from wildvsr.models.mgldvsr.vae import LatentEncoder, VAEConfig, VideoVAE
@@ -50,6 +50,8 @@ class SamplingConfig:
     tile_overlap: int = 32
     min_side: int = 512  # the LR is upsampled until its short side reaches this (and at least x4)
     color_fix: str = "adain"  # "adain" or "none"
+    pixel_tile: int = 960  # frames larger than this (after upsampling) are restored in patches (official vqgantile)
+    pixel_tile_stride: int = 744  # official 750 px for the image, 750 // 8 latents for the flows: 93 latents here
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,13 @@ def gaussian_tile_weights(height: int, width: int, var: float = 0.01) -> torch.T
     wx = torch.exp(-((xs - (width - 1) / 2) ** 2) / (width * width) / (2 * var)) / math.sqrt(2 * math.pi * var)
     wy = torch.exp(-((ys - height / 2) ** 2) / (height * height) / (2 * var)) / math.sqrt(2 * math.pi * var)
     return torch.outer(wy, wx).float()
+
+
+def _patch_starts(size: int, tile: int, stride: int) -> list[int]:
+    """Patch starts every ``stride`` with the last patches moved inside (the official ``ImageSpliterTh``)."""
+    if size <= tile:
+        return [0]
+    return sorted({min(s, size - tile) for s in range(0, size, stride)})
 
 
 def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
@@ -171,28 +180,22 @@ class MGLDVSR(nn.Module):
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
         return x, s, size
 
-    def sample_latents(self, lqs: torch.Tensor, generators: list[torch.Generator],
-                       callback: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Motion-guided sampling of one clip: ``(B, T, 3, h, w)`` [0, 1] -> (``z_0`` ``(B, T, 4, H'/8, W'/8)``
-        (scaled by ``scale_factor``), the prepared input ``x`` ``(B*T, 3, H', W')`` in [-1, 1]).
-
-        Args:
-            lqs: LR frames.
-            generators: ``B*T`` generators, frame-major (see :func:`~.guidance.frame_generators`).
-            callback: ``(step, steps)`` after each sampling step.
-        """
-        b, t = lqs.shape[:2]
-        if len(generators) != b * t:
-            raise ValueError(f"need one generator per frame ({b * t}), got {len(generators)}")
-        s = self.cfg.sampling
-        x, _, _ = self._prepare(lqs)
+    def _guide(self, x: torch.Tensor, b: int, t: int) -> MotionGuide | None:
+        """Flows and masks on the latent grid of the prepared clip ``x`` ``(B*T, 3, H', W')`` (None for one frame);
+        flows come from the frames at 1/4 of ``x``'s size, as in the official script."""
+        if t < 2:
+            return None
         hp, wp = x.shape[-2:]
-        small = F.interpolate((x + 1) / 2, size=(hp // 4, wp // 4), mode="bicubic", align_corners=False).clamp(0, 1)
-        guide = latent_motion_guide(small.reshape(b, t, *small.shape[1:]), (hp // 8, wp // 8), self.flow) \
-            if t > 1 else None
+        small = F.interpolate((x.float() + 1) / 2, size=(hp // 4, wp // 4), mode="bicubic", align_corners=False)
+        return latent_motion_guide(small.clamp(0, 1).reshape(b, t, *small.shape[1:]), (hp // 8, wp // 8), self.flow)
+
+    def _sample(self, x: torch.Tensor, guide: MotionGuide | None, generators: list[torch.Generator], b: int,
+                t: int, callback: Callable[[int, int], None] | None) -> torch.Tensor:
+        """``z_0`` ``(B, T, 4, H'/8, W'/8)`` of the prepared clip ``x`` (see :meth:`sample_latents`)."""
+        s = self.cfg.sampling
 
         def randn(shape: tuple[int, ...]) -> torch.Tensor:
-            return torch.stack([torch.randn(shape, generator=g, device=g.device) for g in generators]).to(x)
+            return torch.stack([torch.randn(shape, generator=g, device=g.device) for g in generators]).to(x.device)
 
         with torch.no_grad():  # the latent chain stays fp32 under autocast (50 steps of bf16 rounding otherwise)
             mean, logvar = self.latent_encoder(x).float().chunk(2, dim=1)
@@ -203,9 +206,29 @@ class MGLDVSR(nn.Module):
         def denoiser(z: torch.Tensor, step_t: int) -> torch.Tensor:
             return self._eps(z.flatten(0, 1), step_t, z_lr, t).float().reshape(z.shape)
 
-        z0 = motion_guided_sample(denoiser, sched, z_start, guide, eta=s.eta, weight=s.guidance_weight,
-                                  generator=generators, callback=callback)
-        return z0, x
+        return motion_guided_sample(denoiser, sched, z_start, guide, eta=s.eta, weight=s.guidance_weight,
+                                    generator=generators, callback=callback)
+
+    def _check_generators(self, lqs: torch.Tensor, generators: list[torch.Generator]) -> tuple[int, int]:
+        b, t = lqs.shape[:2]
+        if len(generators) != b * t:
+            raise ValueError(f"need one generator per frame ({b * t}), got {len(generators)}")
+        return b, t
+
+    def sample_latents(self, lqs: torch.Tensor, generators: list[torch.Generator],
+                       callback: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Motion-guided sampling of one clip, whole frames: ``(B, T, 3, h, w)`` [0, 1] -> (``z_0``
+        ``(B, T, 4, H'/8, W'/8)`` (scaled by ``scale_factor``), the prepared input ``x`` ``(B*T, 3, H', W')`` in
+        [-1, 1]).
+
+        Args:
+            lqs: LR frames.
+            generators: ``B*T`` generators, frame-major (see :func:`~.guidance.frame_generators`).
+            callback: ``(step, steps)`` after each sampling step.
+        """
+        b, t = self._check_generators(lqs, generators)
+        x, _, _ = self._prepare(lqs)
+        return self._sample(x, self._guide(x, b, t), generators, b, t, callback), x
 
     def decode_latents(self, z0: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Temporal-aware decoding of ``z_0`` ``(B, T, 4, h, w)`` with CFW on the features of ``x`` (the prepared LR,
@@ -215,14 +238,39 @@ class MGLDVSR(nn.Module):
         img = self.vae.decode(z0.flatten(0, 1) / self.cfg.scale_factor, features, z0.shape[1], s.fusion_w).float()
         return adain_color_fix(img, x.float()) if s.color_fix == "adain" else img
 
+    def _restore_patches(self, x: torch.Tensor, guide: MotionGuide | None, generators: list[torch.Generator],
+                         b: int, t: int, callback: Callable[[int, int], None] | None) -> torch.Tensor:
+        """Sampling and decoding patch by patch (the official ``vqgantile``: 960 px, stride 750, averaged), bounding
+        the VAE's memory on large frames; flows and masks are computed on the whole frame and cropped."""
+        s = self.cfg.sampling
+        tile, stride = s.pixel_tile // 8, max(s.pixel_tile_stride // 8, 1)  # on the latent grid
+        hl, wl = x.shape[-2] // 8, x.shape[-1] // 8
+        out = torch.zeros(x.shape, dtype=torch.float32, device=x.device)
+        count = torch.zeros(x.shape[-2:], dtype=torch.float32, device=x.device)
+        for y0 in _patch_starts(hl, tile, stride):
+            for x0 in _patch_starts(wl, tile, stride):
+                th, tw = min(tile, hl), min(tile, wl)
+                px = (slice(None), slice(None), slice(8 * y0, 8 * (y0 + th)), slice(8 * x0, 8 * (x0 + tw)))
+                sub = None if guide is None else MotionGuide(
+                    *(f[..., y0:y0 + th, x0:x0 + tw] for f in (guide.flow_next, guide.flow_prev, guide.valid_next,
+                                                               guide.valid_prev)))
+                z0 = self._sample(x[px], sub, generators, b, t, callback)
+                with torch.no_grad():
+                    out[px] += self.decode_latents(z0, x[px])
+                count[px[2:]] += 1
+        return out / count
+
     def restore_clip(self, lqs: torch.Tensor, generators: list[torch.Generator],
                      callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """One clip: ``(B, T, 3, h, w)`` RGB [0, 1] -> ``(B, T, 3, 4h, 4w)`` [0, 1] (see :meth:`sample_latents`)."""
+        """One clip: ``(B, T, 3, h, w)`` RGB [0, 1] -> ``(B, T, 3, 4h, 4w)`` [0, 1]; frames larger than
+        ``pixel_tile`` (after upsampling) are restored in overlapping patches."""
         b, t, _, h, w = lqs.shape
-        z0, x = self.sample_latents(lqs, generators, callback)
-        scale, size = self._upsampling(h, w)
+        self._check_generators(lqs, generators)
+        x, scale, size = self._prepare(lqs)
+        guide = self._guide(x, b, t)
+        img = self._restore_patches(x, guide, generators, b, t, callback)
         with torch.no_grad():
-            out = ((self.decode_latents(z0, x) + 1) / 2).clamp(0, 1)[..., :size[0], :size[1]]
+            out = ((img + 1) / 2).clamp(0, 1)[..., :size[0], :size[1]]
             if scale > 4:
                 out = F.interpolate(out, size=(4 * h, 4 * w), mode="bicubic", align_corners=False).clamp(0, 1)
         return out.reshape(b, t, 3, 4 * h, 4 * w)
