@@ -92,3 +92,11 @@ def test_benchmark_method_from_the_cache_folder(tmp_path, monkeypatch):
     frames = np.random.default_rng(0).integers(0, 255, (4, 8, 12, 3), np.uint8)
     out = run(frames)
     assert out.shape == (4, 32, 48, 3) and out.dtype == np.uint8
+
+
+def test_options_of_the_other_kind_are_refused(capsys, tmp_path, tiny_clip):
+    code, _, err = _run(capsys, "upscale", tiny_clip, tmp_path / "a.mp4", "--model", "rrdbnet", "--steps", "20", "-q")
+    assert code == 2 and "--steps: options of --model mgldvsr only" in err
+    code, _, err = _run(capsys, "upscale", tiny_clip, tmp_path / "b.mp4", "--model", "mgldvsr", "--scale", "2",
+                        "--resume", "-q")
+    assert code == 2 and "--model mgldvsr does not take --scale, --resume yet" in err and err.count("\n") == 1

@@ -65,9 +65,25 @@ def upscale(
     seed: Annotated[int, typer.Option(help="mgldvsr: seed of the per-frame noise.")] = 0,
 ) -> None:
     """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
-    if model.partition(".")[0] == "mgldvsr":  # a diffusion model: its own clip-by-clip job (issue 29)
+    from wildvsr.errors import InputError
+
+    is_mgldvsr = model.partition(".")[0] == "mgldvsr"
+    only_mgldvsr = [o for o, used in (("--vae-weights", vae_weights is not None), ("--steps", steps != 50),
+                                      ("--prompt-embedding", prompt_embedding is not None),
+                                      ("--guidance", guidance != 10.0), ("--seed", seed != 0)) if used]
+    if only_mgldvsr and not is_mgldvsr:
+        raise InputError(f"{', '.join(only_mgldvsr)}: options of --model mgldvsr only")
+    if is_mgldvsr:  # a diffusion model: its own clip-by-clip job (issue 29)
         from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
 
+        not_yet = [o for o, used in (("--scale", scale != 4), ("--resume", resume), ("--backend", backend != "torch"),
+                                     ("--tile", tile is not None), ("--chunk-size", chunk_size is not None),
+                                     ("--batch", batch != 0), ("--refine-threshold", refine_threshold is not None),
+                                     ("--temporal", temporal != "auto"), ("--preset", preset is not None),
+                                     ("--pix-fmt", pix_fmt is not None)) if used]
+        if not_yet:
+            raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, "
+                             "whole frames up to 960 px after upsampling, x4)")
         resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
         job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
                          guidance=guidance, seed=seed, device=device, precision=precision, codec=codec, crf=crf,
