@@ -131,3 +131,16 @@ def test_checkpoint_without_text_tower_needs_a_prompt_embedding(official_files, 
     torch.save(emb, tmp_path / "empty_prompt.pt")
     model = load_official(MGLDVSR(size="tiny"), path, vp, prompt_embedding=tmp_path / "empty_prompt.pt")
     assert torch.equal(model.prompt_embedding, emb)
+
+
+def test_loaded_model_round_trips_through_save_pretrained(official_files, tmp_path):
+    """Convert once: our safetensors keep every tensor, the prompt embedding included."""
+    from wildvsr.models import from_pretrained, save_pretrained
+
+    up, vp, _, _ = official_files
+    model = load_official(MGLDVSR(size="tiny"), up, vp)
+    save_pretrained(model, tmp_path / "mgldvsr_tiny.safetensors")
+    again = from_pretrained(tmp_path / "mgldvsr_tiny.safetensors")
+    assert isinstance(again, MGLDVSR)
+    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), k

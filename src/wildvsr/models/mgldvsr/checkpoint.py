@@ -43,7 +43,8 @@ VAE_KEY_MAP: dict[str, str] = {
     "post_quant_conv.": "vae.post_quant_conv.",
 }
 TEXT_PREFIX = "cond_stage_model.model."
-NOT_FROM_OFFICIAL_FILES = ("spynet.",)  # filled from our own SPyNet weights (official BasicVSR), not these files
+# filled from our own SPyNet weights (official BasicVSR), and computed from the text tower, not mapped
+NOT_FROM_OFFICIAL_FILES = ("spynet.", "prompt_embedding")
 
 
 def read_checkpoint(path: str | os.PathLike, what: str) -> dict[str, torch.Tensor]:
@@ -163,7 +164,10 @@ def load_official(model: MGLDVSR, unet_weights: str | os.PathLike, vae_weights: 
 
 
 def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The registry's one-file loader does not apply: MGLD-VSR needs the authors' two files together."""
-    raise WeightsMismatchError("MGLD-VSR loads from two official files: use --weights UNET.ckpt --vae-weights "
-                               f"VAE.ckpt (library: wildvsr.models.mgldvsr.load_official); {len(state)} tensors "
-                               "given alone")
+    """Our own layout (``save_pretrained`` of a loaded model) passes through; an official file alone is refused:
+    MGLD-VSR needs the authors' two files together (:func:`load_official`)."""
+    official = tuple(UNET_KEY_MAP) + tuple(VAE_KEY_MAP) + (TEXT_PREFIX,)
+    if any(k.startswith(official) for k in state):
+        raise WeightsMismatchError("MGLD-VSR loads from two official files: use --weights UNET.ckpt --vae-weights "
+                                   "VAE.ckpt (library: wildvsr.models.mgldvsr.load_official), not one file alone")
+    return state

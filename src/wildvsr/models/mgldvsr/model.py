@@ -128,19 +128,26 @@ class MGLDVSR(nn.Module):
         super().__init__()
         if config is None:
             if size not in ("official", "tiny"):
-                raise ValueError(f"size must be 'official' or 'tiny', got {size!r}")
+                raise ValueError(f"size must be 'official' or 'tiny', got {size!r} (a model built from a hand-made "
+                                 "MGLDVSRConfig cannot be rebuilt from its saved kwargs)")
             config = MGLDVSRConfig() if size == "official" else TINY_CONFIG
+        elif size != "official":
+            raise ValueError("give either config or size, not both")
+        base = config
         if sampling:
             config = replace(config, sampling=replace(config.sampling, **sampling))
         self.cfg = config
-        self.config = {"size": size, **sampling}  # constructor kwargs (what save_pretrained stores)
+        # constructor kwargs (what save_pretrained stores); a hand-made config is not representable by them
+        preset = "official" if base == MGLDVSRConfig() else "tiny" if base == TINY_CONFIG else "custom"
+        self.config = {"size": preset, **sampling}
         self.unet = MGLDUNet(config.unet)
         self.struct_encoder = TimeAwareEncoder(config.encoder)
         self.latent_encoder = LatentEncoder(config.vae)  # the LDM's first stage (its SD VAE encoder)
         self.vae = VideoVAE(config.vae)  # the video VAE (its own encoder copy feeds CFW)
         self.spynet = SPyNet()  # flows for the guidance (weights: the official BasicVSR SPyNet, set by the loader)
-        self.register_buffer("prompt_embedding", torch.zeros(1, config.context_length, config.unet.context_dim),
-                             persistent=False)
+        # the fixed empty-prompt text embedding (computed at load from the checkpoint's text tower); saved with the
+        # model, so a converted model needs neither the text tower nor the official files again
+        self.register_buffer("prompt_embedding", torch.zeros(1, config.context_length, config.unet.context_dim))
 
     def flow(self, ref: torch.Tensor, supp: torch.Tensor) -> torch.Tensor:
         """SPyNet flow ``ref <- supp`` (``(N, 3, H, W)`` [0, 1] each) in fp32, no gradients."""
