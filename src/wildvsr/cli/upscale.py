@@ -65,25 +65,12 @@ def upscale(
     seed: Annotated[int, typer.Option(help="mgldvsr: seed of the per-frame noise.")] = 0,
 ) -> None:
     """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
-    from wildvsr.errors import InputError
-
-    is_mgldvsr = model.partition(".")[0] == "mgldvsr"
-    only_mgldvsr = [o for o, used in (("--vae-weights", vae_weights is not None), ("--steps", steps != 50),
-                                      ("--prompt-embedding", prompt_embedding is not None),
-                                      ("--guidance", guidance != 10.0), ("--seed", seed != 0)) if used]
-    if only_mgldvsr and not is_mgldvsr:
-        raise InputError(f"{', '.join(only_mgldvsr)}: options of --model mgldvsr only")
-    if is_mgldvsr:  # a diffusion model: its own clip-by-clip job (issue 29)
+    if _mgldvsr_selected(model, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
+                         guidance=guidance, seed=seed, scale=scale, resume=resume, backend=backend, tile=tile,
+                         chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
+                         preset=preset, pix_fmt=pix_fmt):
         from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
 
-        not_yet = [o for o, used in (("--scale", scale != 4), ("--resume", resume), ("--backend", backend != "torch"),
-                                     ("--tile", tile is not None), ("--chunk-size", chunk_size is not None),
-                                     ("--batch", batch != 0), ("--refine-threshold", refine_threshold is not None),
-                                     ("--temporal", temporal != "auto"), ("--preset", preset is not None),
-                                     ("--pix-fmt", pix_fmt is not None)) if used]
-        if not_yet:
-            raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, "
-                             "whole frames up to 960 px after upsampling, x4)")
         resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
         job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
                          guidance=guidance, seed=seed, device=device, precision=precision, codec=codec, crf=crf,
@@ -101,3 +88,26 @@ def upscale(
                            overwrite=overwrite, resume=resume, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
         upscale_video(input, output, config, progress=advance)
+
+
+def _mgldvsr_selected(model: str, **opts) -> bool:
+    """True for ``--model mgldvsr`` (a diffusion model with its own clip-by-clip job, issue 29); refuses, in one line,
+    its options given to another model and the generic options its job does not take yet."""
+    from wildvsr.errors import InputError
+
+    is_mgldvsr = model.partition(".")[0] == "mgldvsr"
+    only_mgldvsr = [o for o, used in (("--vae-weights", opts["vae_weights"] is not None), ("--steps", opts["steps"] != 50),
+                                      ("--prompt-embedding", opts["prompt_embedding"] is not None),
+                                      ("--guidance", opts["guidance"] != 10.0), ("--seed", opts["seed"] != 0)) if used]
+    if only_mgldvsr and not is_mgldvsr:
+        raise InputError(f"{', '.join(only_mgldvsr)}: options of --model mgldvsr only")
+    not_yet = [o for o, used in (("--scale", opts["scale"] != 4), ("--resume", opts["resume"]),
+                                 ("--backend", opts["backend"] != "torch"), ("--tile", opts["tile"] is not None),
+                                 ("--chunk-size", opts["chunk_size"] is not None), ("--batch", opts["batch"] != 0),
+                                 ("--refine-threshold", opts["refine_threshold"] is not None),
+                                 ("--temporal", opts["temporal"] != "auto"), ("--preset", opts["preset"] is not None),
+                                 ("--pix-fmt", opts["pix_fmt"] is not None)) if used]
+    if is_mgldvsr and not_yet:
+        raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, whole "
+                         "frames up to 960 px after upsampling, x4)")
+    return is_mgldvsr
