@@ -96,7 +96,8 @@ def _mgldvsr_selected(model: str, **opts) -> bool:
     from wildvsr.errors import InputError
 
     is_mgldvsr = model.partition(".")[0] == "mgldvsr"
-    only_mgldvsr = [o for o, used in (("--vae-weights", opts["vae_weights"] is not None), ("--steps", opts["steps"] != 50),
+    only_mgldvsr = [o for o, used in (("--vae-weights", opts["vae_weights"] is not None),
+                                      ("--steps", opts["steps"] != 50),
                                       ("--prompt-embedding", opts["prompt_embedding"] is not None),
                                       ("--guidance", opts["guidance"] != 10.0), ("--seed", opts["seed"] != 0)) if used]
     if only_mgldvsr and not is_mgldvsr:

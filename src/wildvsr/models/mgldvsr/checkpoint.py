@@ -24,8 +24,8 @@ from wildvsr.models.mgldvsr.manifest import UNET_IGNORED, VAE_IGNORED
 from wildvsr.models.mgldvsr.model import MGLDVSR
 from wildvsr.models.mgldvsr.text import OpenCLIPText, TextConfig, load_prompt_embedding
 
-__all__ = ["UNET_KEY_MAP", "VAE_KEY_MAP", "TEXT_PREFIX", "read_checkpoint", "map_keys", "load_official", "checkpoint_filter_fn",
-           "OFFICIAL_SOURCE"]
+__all__ = ["UNET_KEY_MAP", "VAE_KEY_MAP", "TEXT_PREFIX", "read_checkpoint", "map_keys", "load_official",
+           "checkpoint_filter_fn", "OFFICIAL_SOURCE"]
 
 OFFICIAL_SOURCE = ("the MGLD-VSR authors' BaiduNetDisk/OneDrive links in the README of "
                    "https://github.com/IanYeung/MGLD-VSR (section 'Inference')")

@@ -75,7 +75,8 @@ def occlusion_valid(flow_ab: torch.Tensor, flow_ba: torch.Tensor, alpha: float =
     """
     back = flow_warp(flow_ba, flow_ab.permute(0, 2, 3, 1))
     diff = torch.linalg.vector_norm(flow_ab + back, dim=1, keepdim=True)
-    mag = torch.linalg.vector_norm(flow_ab, dim=1, keepdim=True) + torch.linalg.vector_norm(flow_ba, dim=1, keepdim=True)
+    norm = torch.linalg.vector_norm
+    mag = norm(flow_ab, dim=1, keepdim=True) + norm(flow_ba, dim=1, keepdim=True)
     return (diff <= alpha * mag + beta).to(flow_ab.dtype)
 
 
@@ -122,7 +123,8 @@ def _guidance_scale(scheduler: Scheduler, t: int, weight: str) -> float:
     raise ValueError(f"weight must be 'official' or 'paper', got {weight!r}")
 
 
-def frame_generators(seed: int, frame_indices: Sequence[int], device: torch.device | str = "cpu") -> list[torch.Generator]:
+def frame_generators(seed: int, frame_indices: Sequence[int],
+                     device: torch.device | str = "cpu") -> list[torch.Generator]:
     """One generator per frame, seeded by (seed, frame index): the noise of a frame does not depend on how the video
     is cut into clips."""
     return [torch.Generator(device).manual_seed((seed * 1_000_003 + int(i)) % (2 ** 63)) for i in frame_indices]

@@ -2,8 +2,8 @@
 
 Official counterparts (IanYeung/MGLD-VSR ``ldm/modules/diffusionmodules/model.py``): ``Encoder`` (with
 ``return_fea``), ``VideoDecoder_Mix`` and ``Fuse_sft_block_ResidualDenseBlock``; the wrapper is
-``VideoAutoencoderKLResi`` (``configs/video_vae/video_autoencoder_kl_64x64x4_resi.yaml``). A :class:`TemporalConv` follows
-the middle ResnetBlock 1 and every up-block ResnetBlock; CFW (controllable feature warping, from StableSR) adds
+``VideoAutoencoderKLResi`` (``configs/video_vae/video_autoencoder_kl_64x64x4_resi.yaml``). A :class:`TemporalConv`
+follows the middle ResnetBlock 1 and every up-block ResnetBlock; CFW (controllable feature warping, from StableSR) adds
 ``w * f(cat[enc, dec])`` at the two middle resolutions, ``enc`` being the encoder's features of the LR input.
 Images are in [-1, 1], ``(B*T, 3, H, W)``; latents ``(B*T, 4, H/8, W/8)`` (unscaled: divide by 0.18215 first).
 """
@@ -180,7 +180,8 @@ class TemporalDecoder(nn.Module):
         for level in reversed(range(levels)):
             out = cfg.ch * cfg.ch_mult[level]
             stage = self.up[level]
-            stage.block = nn.ModuleList([ResnetBlock(ch if i == 0 else out, out) for i in range(cfg.num_res_blocks + 1)])
+            stage.block = nn.ModuleList([ResnetBlock(ch if i == 0 else out, out)
+                                         for i in range(cfg.num_res_blocks + 1)])
             stage.temporal_mixing = nn.ModuleList([TemporalConv(out) for _ in range(cfg.num_res_blocks + 1)])
             if level != 0:
                 stage.upsample = _Up(out)
