@@ -123,3 +123,26 @@ def test_paper_weight_is_sigma_squared():
     assert warping_energy(b, guide) < warping_energy(a, guide)
     with pytest.raises(ValueError, match="weight"):
         motion_guided_sample(zero_eps, sched, z, guide, eta=1.0, weight="nope")
+
+
+def test_scheduler_step_is_the_respaced_ddpm_posterior():
+    """diffusers' step on our custom timesteps == the official respaced chain: betas 1 - abar_t / abar_prev,
+    posterior mean of x0 = (z - sqrt(1 - abar) eps) / sqrt(abar) (no clipping), std sqrt(sigma_t^2)."""
+    sched = RespacedDDPM(steps=50)
+    acp = sched.alphas_cumprod.double()
+    ts = sched.timesteps
+    g = torch.Generator().manual_seed(0)
+    z, eps = torch.randn(2, 4, 6, 6, generator=g).double(), torch.randn(2, 4, 6, 6, generator=g).double()
+    for k in (0, 10, 48, 49):
+        t, prev = ts[k], (ts[k + 1] if k + 1 < len(ts) else None)
+        a_t, a_prev = acp[t], (acp[prev] if prev is not None else torch.tensor(1.0, dtype=torch.float64))
+        beta = 1 - a_t / a_prev
+        x0 = (z - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+        mean = beta * a_prev.sqrt() / (1 - a_t) * x0 + (1 - a_prev) * (1 - beta).sqrt() / (1 - a_t) * z
+        var = beta * (1 - a_prev) / (1 - a_t)
+        assert sched.variance(t) == pytest.approx(var.item(), rel=1e-6, abs=1e-12)
+        noise = torch.cat([torch.randn(1, 4, 6, 6, generator=torch.Generator().manual_seed(i)) for i in range(2)])
+        expected = mean + (var.sqrt() * noise.double() if t > 0 else 0)
+        gens = [torch.Generator().manual_seed(i) for i in range(2)]
+        got = sched.step(eps.float(), t, z.float(), generator=gens)
+        assert torch.allclose(got.double(), expected, atol=2e-5), (t, (got.double() - expected).abs().max())
