@@ -14,7 +14,9 @@ def test_models_json_lists_counts_and_availability(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
     infos = {info["name"]: info for info in json.loads(result.output)}
-    assert set(infos) == {"basicvsr", "rcvsr", "realbasicvsr", "rrdbnet", "spynet", "srvgg", "unet_discriminator_sn"}
+    assert set(infos) == {"basicvsr", "mgldvsr", "rcvsr", "realbasicvsr", "rrdbnet", "spynet", "srvgg",
+                          "unet_discriminator_sn"}
+    assert infos["mgldvsr"]["num_params"] > 1_000_000_000  # counted on the meta device (no 4 GiB allocation)
     assert infos["basicvsr"]["num_params"] == 6_291_311
     assert infos["realbasicvsr"]["num_params"] == 6_294_834
     tags = {w["tag"]: w for w in infos["basicvsr"]["weights"]}

@@ -32,7 +32,8 @@ def _tiny(name: str) -> torch.nn.Module:
 
 
 def test_registry_lists_the_models():
-    assert list_models() == ["basicvsr", "rcvsr", "realbasicvsr", "rrdbnet", "spynet", "srvgg", "unet_discriminator_sn"]
+    assert list_models() == ["basicvsr", "mgldvsr", "rcvsr", "realbasicvsr", "rrdbnet", "spynet", "srvgg",
+                             "unet_discriminator_sn"]
     assert list_models("*basicvsr", pretrained=True) == ["basicvsr", "realbasicvsr"]
     assert is_model("basicvsr.reds4") and not is_model("edvr")
     assert create is create_model

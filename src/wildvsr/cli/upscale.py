@@ -54,8 +54,30 @@ def upscale(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    vae_weights: Annotated[str | None, typer.Option(
+        help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
+             "both).")] = None,
+    prompt_embedding: Annotated[str | None, typer.Option(
+        help="mgldvsr: empty-prompt OpenCLIP embedding file, only if the U-Net checkpoint lacks the text tower.")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="mgldvsr: DDPM sampling steps.")] = 50,
+    guidance: Annotated[float, typer.Option(help="mgldvsr: motion guidance strength eta (0 = off).")] = 10.0,
+    seed: Annotated[int, typer.Option(help="mgldvsr: seed of the per-frame noise.")] = 0,
 ) -> None:
     """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
+    if _mgldvsr_selected(model, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
+                         guidance=guidance, seed=seed, scale=scale, resume=resume, backend=backend, tile=tile,
+                         chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
+                         preset=preset, pix_fmt=pix_fmt):
+        from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
+
+        resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
+        job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
+                         guidance=guidance, seed=seed, device=device, precision=precision, codec=codec, crf=crf,
+                         overwrite=overwrite)
+        with progress("upscaling", input, quiet=quiet) as advance:
+            upscale_mgldvsr(input, output, job, progress=advance)
+        return
     from wildvsr.inference import UpscaleConfig, upscale_video
 
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
@@ -66,3 +88,27 @@ def upscale(
                            overwrite=overwrite, resume=resume, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
         upscale_video(input, output, config, progress=advance)
+
+
+def _mgldvsr_selected(model: str, **opts) -> bool:
+    """True for ``--model mgldvsr`` (a diffusion model with its own clip-by-clip job, issue 29); refuses, in one line,
+    its options given to another model and the generic options its job does not take yet."""
+    from wildvsr.errors import InputError
+
+    is_mgldvsr = model.partition(".")[0] == "mgldvsr"
+    only_mgldvsr = [o for o, used in (("--vae-weights", opts["vae_weights"] is not None),
+                                      ("--steps", opts["steps"] != 50),
+                                      ("--prompt-embedding", opts["prompt_embedding"] is not None),
+                                      ("--guidance", opts["guidance"] != 10.0), ("--seed", opts["seed"] != 0)) if used]
+    if only_mgldvsr and not is_mgldvsr:
+        raise InputError(f"{', '.join(only_mgldvsr)}: options of --model mgldvsr only")
+    not_yet = [o for o, used in (("--scale", opts["scale"] != 4), ("--resume", opts["resume"]),
+                                 ("--backend", opts["backend"] != "torch"), ("--tile", opts["tile"] is not None),
+                                 ("--chunk-size", opts["chunk_size"] is not None), ("--batch", opts["batch"] != 0),
+                                 ("--refine-threshold", opts["refine_threshold"] is not None),
+                                 ("--temporal", opts["temporal"] != "auto"), ("--preset", opts["preset"] is not None),
+                                 ("--pix-fmt", opts["pix_fmt"] is not None)) if used]
+    if is_mgldvsr and not_yet:
+        raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, whole "
+                         "frames up to 960 px after upsampling, x4)")
+    return is_mgldvsr

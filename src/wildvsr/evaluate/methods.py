@@ -1,4 +1,5 @@
-"""Methods a benchmark runs: ``bicubic`` (torch bicubic x4) and the registered upscaling models.
+"""Methods a benchmark runs: ``bicubic`` (torch bicubic x4), the registered upscaling models, and ``mgldvsr`` (the
+authors' two files from ``$WILDVSR_CACHE/mgldvsr``).
 
 A method maps a clip ``(T, H, W, 3)`` uint8 RGB to ``(T, 4H, 4W, 3)`` uint8 RGB and records its own timing.
 Model names: a registered upscaling model (``basicvsr``, ``rrdbnet``: its default weights), ``name.tag``
@@ -96,9 +97,9 @@ def check_method_names(names: list[str]) -> None:
             raise UnknownModelError(f"unknown temporal stabilizer {stabilizer!r} in method {name!r}; "
                                     f"known: {', '.join(STABILIZERS)}")
         if (model == "bicubic" and stabilizer is None) or _weights_file(model) is not None \
-                or parse_weights_spec(model).model in models:
+                or parse_weights_spec(model).model in models or (model == "mgldvsr" and stabilizer is None):
             continue
-        raise UnknownModelError(f"unknown method {name!r}; use bicubic, a model ({', '.join(models)}), "
+        raise UnknownModelError(f"unknown method {name!r}; use bicubic, mgldvsr, a model ({', '.join(models)}), "
                                 f"name.tag, or a weights file, optionally followed by +STABILIZER")
 
 
@@ -127,6 +128,12 @@ def create_method(name: str, device: str = "cpu") -> Method:
         return Method(name, bicubic_x4, False, "torch bicubic x4")
 
     check_method_names([name])
+    if name == "mgldvsr":  # a diffusion model with two files: $WILDVSR_CACHE/mgldvsr (issue 29)
+        from wildvsr.inference.mgldvsr_job import MGLDVSRJob, mgldvsr_frames_fn
+        from wildvsr.utils.device import resolve_device
+
+        fn = mgldvsr_frames_fn(MGLDVSRJob(device=device), resolve_device(device))
+        return Method(name, fn, True, "MGLD-VSR (official weights from $WILDVSR_CACHE/mgldvsr, 50 steps, eta 10)")
     model, stabilizer = split_method_name(name)
     temporal = stabilizer or "off"  # a per-frame model is measured as it is unless a stabilizer is named
     plus, suffix = (f"+{stabilizer}", f" + {stabilizer} stabilizer") if stabilizer else ("", "")

@@ -17,7 +17,7 @@ from torch import nn
 
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL  # named once, torch-free
 from wildvsr.errors import UnknownModelError
-from wildvsr.models import basicvsr, discriminator, rcvsr, realbasicvsr, rrdbnet, spynet, srvgg
+from wildvsr.models import basicvsr, discriminator, mgldvsr, rcvsr, realbasicvsr, rrdbnet, spynet, srvgg
 from wildvsr.models.weights_spec import split_name
 from wildvsr.pretrained_cfg import PretrainedCfg
 from wildvsr.weights import locate
@@ -32,6 +32,8 @@ _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video 
 _PAPER_SPYNET = "Ranjan and Black, Optical Flow Estimation using a Spatial Pyramid Network, CVPR 2017"
 _PAPER_UNET_D = "Wang et al., Real-ESRGAN, ICCVW 2021, arXiv:2107.10833"
 _PAPER_REALESRGAN = _PAPER_UNET_D
+_PAPER_MGLDVSR = "Yang et al., Motion-Guided Latent Diffusion for Temporally Consistent Real-world Video " \
+                 "Super-resolution, ECCV 2024, arXiv:2312.00853"
 _PAPER_WILDVSR = "wildvsr (this project), issue 27: compact recurrent distillation of Real-ESRGAN x4plus"
 
 
@@ -195,6 +197,12 @@ _MODELS: dict[str, ModelEntry] = {
         },
         tiny_kwargs=(("num_feat", 8), ("num_conv", 2), ("hidden_channels", 4)), config_fn=rcvsr.infer_config,
     ),
+    "mgldvsr": ModelEntry(
+        name="mgldvsr", builder=mgldvsr.MGLDVSR, filter_fn=mgldvsr.checkpoint_filter_fn,
+        description="MGLD-VSR x4: SD 2.1 latent diffusion with SFT LR conditioning and temporal layers, motion-guided "
+                    "sampling, temporal-aware decoder with CFW (weights: the authors' two files, by path)",
+        paper=_PAPER_MGLDVSR, tiny_kwargs=(("size", "tiny"),),
+    ),
     "unet_discriminator_sn": ModelEntry(
         name="unet_discriminator_sn", builder=discriminator.UNetDiscriminatorSN,
         filter_fn=discriminator.checkpoint_filter_fn,
@@ -261,7 +269,8 @@ def get_pretrained_cfg(name: str, tag: str | None = None) -> PretrainedCfg:
 def model_info(name: str) -> dict[str, Any]:
     """Plain-data description: parameter count (default config), weights tags and where each is available offline."""
     entry = get_model_entry(name)
-    model = entry.builder()
+    with torch.device("meta"):  # counts and config only: no memory for a 1.1 B-parameter default (mgldvsr)
+        model = entry.builder()
     weights = []
     for tag, cfg in entry.pretrained.items():
         found = locate(cfg)
