@@ -188,7 +188,7 @@ _MODELS: dict[str, ModelEntry] = {
         pretrained={
             "wild": PretrainedCfg(
                 model="rcvsr", tag="wild", file="rcvsr_wild.safetensors", local_dir=_OWN_WEIGHTS,
-                sha256="7e33fbfe5280f185f7c86e16220f19afa8ebda7387d918e809d49048f85942c5",
+                sha256="10441013d0ec8e4ed5d5455f2ae5f6992fee57c7f323b254e58d8c43ff90787d",
                 source="wildvsr (trained by this project on a 2-core CPU: configs/rcvsr_wild.yaml, step 400; model "
                        "card src/wildvsr/models/weights/rcvsr_wild.md)",
                 license="Apache-2.0", paper=_PAPER_WILDVSR, num_params=2_080_172,
