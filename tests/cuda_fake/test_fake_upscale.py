@@ -10,7 +10,7 @@ import torch
 from wildvsr.errors import DeviceError
 from wildvsr.inference.device import available_memory
 from wildvsr.inference.upscaler import Upscaler, estimate_memory
-from wildvsr.models import create_model
+from wildvsr.models import ModelSpec, create_model
 from wildvsr.models.registry import get_model_entry, upscale_models
 
 GIB = 2**30
@@ -120,7 +120,7 @@ def test_out_of_memory_empties_the_cache_after_the_except_block(fake_cuda):
     """Finding 7: inside the ``except`` block the traceback still holds the failed call's tensors."""
 
     class Exhausted(torch.nn.Module):
-        temporal = False
+        spec = ModelSpec(temporal=False)
 
         def forward(self, _x):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

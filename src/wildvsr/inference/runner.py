@@ -19,7 +19,7 @@ from wildvsr.inference.resume import WorkDir, input_fingerprint
 from wildvsr.inference.stabilizer import build_stabilizer
 from wildvsr.inference.upscaler import Upscaler
 from wildvsr.models import create_model
-from wildvsr.models.registry import refine_threshold_kwarg, refining_models
+from wildvsr.models.registry import model_spec, refine_threshold_kwarg, refining_models
 from wildvsr.models.weights_spec import split_name
 from wildvsr.utils.files import check_output_path
 from wildvsr.utils.pipeline import ReadAhead, WriteBehind
@@ -63,7 +63,7 @@ def build_upscaler(config: UpscaleConfig, model: nn.Module | None = None) -> Ups
 def _stabilizer(config: UpscaleConfig, model: nn.Module, device):
     """The stabilizer ``config.temporal`` asks for: ``auto`` is the default one for per-frame models and none for
     temporal models (they are temporally consistent themselves); a name with a temporal model is an error."""
-    if getattr(model, "temporal", True):
+    if model_spec(model).temporal:
         if config.temporal not in ("auto", "off"):
             raise ConfigError(f"--temporal {config.temporal} applies to per-frame models only; {config.model} is a "
                               "video model (use --temporal auto or off)")

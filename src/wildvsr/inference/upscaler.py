@@ -1,6 +1,6 @@
 """Run a x4 video model over frames: temporal chunks, spatial tiles, precision guard, output resize.
 
-Two kinds of model (their class attribute ``temporal``): video models (BasicVSR) take ``(B, T, 3, H, W)`` clips and
+Two kinds of model (their spec's ``temporal``, :func:`wildvsr.models.model_spec`): video models (BasicVSR) take ``(B, T, 3, H, W)`` clips and
 get temporal context frames around each chunk; per-frame models (Real-ESRGAN's RRDBNet, SRVGGNetCompact) take
 ``(B, 3, H, W)`` images, get no temporal overlap (nothing recomputed), run a chunk's frames in batches, and get a
 reflection pre-pad around the frame (Real-ESRGAN's ``pre_pad``) that keeps their border artifacts out of the output.
@@ -18,7 +18,6 @@ videos, one after the other.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +37,8 @@ from wildvsr.inference.device import (autocast, available_memory, check_precisio
                                       is_out_of_memory, out_of_memory_error, resolve_device)
 from wildvsr.inference.openvino_backend import OpenVINOModule, check_openvino
 from wildvsr.inference.tiling import TileBlender, iter_tiles
+from wildvsr.models.registry import model_spec
+from wildvsr.models.spec import ModelSpec
 from wildvsr.utils.frames import to_frames, to_tensor
 
 logger = logging.getLogger(__name__)
@@ -75,38 +76,11 @@ def pad_input(x: torch.Tensor, multiple: int = 1, min_size: int = 1) -> tuple[to
 
 def estimate_memory(model: torch.nn.Module, frames: int, height: int, width: int, scale: int = MODEL_SCALE, *,
                     batch: int = 1, precision: str = "fp32") -> int:
-    """Rough peak bytes of one forward of a BasicVSR-style model on ``batch`` clips of ``frames`` x ``height`` x
-    ``width`` (a per-frame model: ``frames`` images; ``batch`` multiplies them).
-
-    Per input pixel and frame it counts the stored propagation features and the x4 output, plus the transient
-    reconstruction activations at x2/x4 of one frame (or one strip of rows, for models that declare
-    ``reconstruction_rows``) and SPyNet's full-resolution features of one frame pair. For a per-frame model
-    (``temporal = False``) it counts, per frame, three feature maps at input size (a dense block's concatenation),
-    three of its ``hr_channels`` at output size (RRDBNet's upsampling convs) and the x4 output. It is used to refuse
-    calls that clearly cannot fit, to plan chunk lengths and to size per-frame batches, before any work is done.
-
-    The figures are fp32 CPU peaks. A batch of clips runs each time step's reconstruction for all of them at once, so
-    every term, the transient ones included, scales with ``batch``. Under ``bf16``/``fp16`` autocast the feature
-    activations (convolution outputs) take 2 bytes, while the input, the flows and the x4 output stay fp32 (the
-    output is cast back with ``.float()``); that is the element size, not a measured GPU peak (no GPU has run this
-    project yet).
-    """
-    act = 2 if precision in ("bf16", "fp16") else 4  # bytes per feature activation
-    if not getattr(model, "temporal", True):
-        feat = int(getattr(model, "config", {}).get("num_feat", 64))
-        hr = int(getattr(model, "hr_channels", 0))
-        per_pixel = act * (3 * feat + 3 * hr * scale * scale) + 4 * (2 * 3 * scale * scale + 3)
-        return int(batch * frames * height * width * per_pixel)
-    mid = getattr(model, "mid_channels", None) or getattr(getattr(model, "basicvsr", None), "mid_channels", 64)
-    # Stored per frame: one direction's features, the x4 output, input and flows (measured for official BasicVSR at
-    # 320x180 in fp32: 537 B per input pixel and frame, peak RSS over 4 vs 12 frames; this gives 540). Transient:
-    # SPyNet's full-resolution activations of one pair, and the upsampling path of one frame (12.3 KB per pixel), or
-    # of one strip of rows for a model that reconstructs large frames in strips (``reconstruction_rows``). Checked with
-    # strips at 336x336, channels-last: peak RSS growth 730 / 1158 MiB for 4 / 12 frames, estimated 676 / 1141.
-    per_frame = act * mid + 4 * (3 * scale * scale + 3 + 4 + 16)
-    rows = getattr(model, "reconstruction_rows", lambda h, _: h)(height, width)
-    upsampling = act * (mid * scale * scale + 4 * mid * (scale // 2) ** 2 * 2) * rows * width
-    return int(batch * (height * width * (frames * per_frame + act * 96) + upsampling))
+    """Rough peak bytes of one forward of ``model`` on ``batch`` clips of ``frames`` x ``height`` x ``width`` (a
+    per-frame model: ``frames`` images; ``batch`` multiplies them): the estimate its spec declares
+    (:meth:`~wildvsr.models.ModelSpec.estimate_memory`, defined beside each architecture). It is used to refuse
+    calls that clearly cannot fit, to plan chunk lengths and to size per-frame batches, before any work is done."""
+    return model_spec(model).estimate_memory(frames, height, width, scale=scale, batch=batch, precision=precision)
 
 
 class Upscaler:
@@ -114,7 +88,8 @@ class Upscaler:
 
     Args:
         model: ``(B, T, 3, H, W)`` [0, 1] -> ``(B, T, 3, 4H, 4W)`` module (e.g. ``create_model("basicvsr", ...)``), or
-            with ``temporal = False`` a per-frame ``(B, 3, H, W)`` -> ``(B, 3, 4H, 4W)`` one (``rrdbnet``, ``srvgg``).
+            one whose spec says ``temporal=False``, a per-frame ``(B, 3, H, W)`` -> ``(B, 3, 4H, 4W)`` one
+            (``rrdbnet``, ``srvgg``). What else it provides is read from its spec (:func:`wildvsr.models.model_spec`).
         device: ``auto``, ``cpu``, ``cuda[:N]`` or a ``torch.device``.
         precision: ``auto`` (:func:`~wildvsr.inference.acceleration.resolve_precision`), ``fp32``, ``bf16`` (CUDA, or
             CPU) or ``fp16`` (CUDA only); ``self.precision`` is the resolved one.
@@ -160,15 +135,16 @@ class Upscaler:
         if scale not in (2, 3, 4):
             raise InputError(f"scale must be 2, 3 or 4, got {scale}")
         self.model = model.to(self.device).eval()
+        self.spec = model_spec(model)
         self.precision = precision
-        self.channels_last = resolve_channels_last(channels_last, precision, self.device, self.model)
+        self.channels_last = resolve_channels_last(channels_last, precision, self.device, self.spec)
         if self.channels_last:
             model_to_channels_last(self.model)
         self.backend = backend
-        self._module = _backend_module(self.model, backend, self.device, precision)
+        self._module = _backend_module(self.model, self.spec, backend, self.device, precision)
         self.chunk_size = chunk_size
         self.memory_budget = int(memory_budget_gib * 2**30)
-        self.temporal = bool(getattr(model, "temporal", True))
+        self.temporal = self.spec.temporal
         self.batch = (batch or (4 if self.device.type == "cuda" else 1)) if self.temporal else 1
         self.overlap = overlap if self.temporal else 0  # per-frame outputs need no temporal context
         self.pre_pad = 0 if self.temporal else PRE_PAD
@@ -177,10 +153,10 @@ class Upscaler:
         self.tile_overlap = tile_overlap
         self.scale = scale
         self.check_memory = check_memory
-        self.pad_multiple = int(getattr(model, "pad_multiple", 1))
+        self.pad_multiple = self.spec.pad_multiple
         # A video model whose forward takes `keep` reconstructs only the kept frames of a window (BasicVSR family).
-        self._takes_keep = self.temporal and "keep" in inspect.signature(self.model.forward).parameters
-        self.min_size = int(getattr(model, "min_input_size", 1))
+        self._takes_keep = self.temporal and self.spec.keep
+        self.min_size = self.spec.min_input_size
 
     # ----------------------------------------------------------------------------------------------------- public
     def upscale_frames(self, frames: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -244,8 +220,8 @@ class Upscaler:
         tile = self.tile_for(height, width)
         largest = max(iter_tiles(height, width, tile, self.tile_overlap), key=lambda t: t.height * t.width)
         stackable = self.batch if tile is None and self.stabilizer is None else 1
-        fixed = estimate_memory(self.model, 0, largest.height, largest.width, precision=self.precision)
-        per_frame = estimate_memory(self.model, 1, largest.height, largest.width, precision=self.precision) - fixed
+        fixed = self.spec.estimate_memory(0, largest.height, largest.width, precision=self.precision)
+        per_frame = self.spec.estimate_memory(1, largest.height, largest.width, precision=self.precision) - fixed
         if self.chunk_size is not None:
             window = fixed + per_frame * (self.chunk_size + 2 * self.overlap)
             return self.chunk_size, max(1, min(stackable, self.memory_budget // max(1, window)))
@@ -338,11 +314,11 @@ class Upscaler:
     # ---------------------------------------------------------------------------------------------------- helpers
     def _check_fits(self, n: int, h: int, w: int, batch: int = 1) -> None:
         free = available_memory(self.device)
-        need = estimate_memory(self.model, n, h, w, batch=batch, precision=self.precision)
+        need = self.spec.estimate_memory(n, h, w, batch=batch, precision=self.precision)
         if free is not None and need > MEMORY_SAFETY * free:
             # Suggest the largest square tile whose estimate fits.
             tile = max(h, w)
-            while tile > 32 and estimate_memory(self.model, n, tile + 2 * self.tile_overlap, tile + 2 * self.tile_overlap,
+            while tile > 32 and self.spec.estimate_memory(n, tile + 2 * self.tile_overlap, tile + 2 * self.tile_overlap,
                                                 precision=self.precision) > MEMORY_SAFETY * free:
                 tile //= 2
             frames = f"{batch} x {n}" if batch > 1 else f"{n}"
@@ -371,7 +347,7 @@ class Upscaler:
         if self.temporal:
             return self.windows_per_call(height, width)
         budget = min(FRAME_BATCH_BUDGET, self.memory_budget)
-        return max(1, budget // max(1, estimate_memory(self.model, 1, height, width, precision=self.precision)))
+        return max(1, budget // max(1, self.spec.estimate_memory(1, height, width, precision=self.precision)))
 
     def _forward_frames(self, frames: np.ndarray) -> torch.Tensor:
         """Per-frame model on ``(N, h, w, 3)`` uint8/uint16 -> ``(N, 3, 4h, 4w)`` float32, in batches of independent
@@ -426,7 +402,7 @@ class Upscaler:
         return np.ascontiguousarray(to_frames(out, dtype))
 
 
-def _backend_module(model: torch.nn.Module, backend: str, device: torch.device, precision: str
+def _backend_module(model: torch.nn.Module, spec: ModelSpec, backend: str, device: torch.device, precision: str
                     ) -> Callable[[torch.Tensor], torch.Tensor]:
     """What a model call runs: the module (``torch``), its ``torch.compile`` (inductor compiles per input shape; after
     a second shape, a dynamic-shape graph), or an OpenVINO runner (per-frame models on the CPU)."""
@@ -434,7 +410,7 @@ def _backend_module(model: torch.nn.Module, backend: str, device: torch.device, 
         isolate_inductor_cache()
         return torch.compile(model)
     if backend == "openvino":
-        check_openvino(model, device, precision)
+        check_openvino(spec, device, precision)
         return OpenVINOModule(model, precision)
     return model
 

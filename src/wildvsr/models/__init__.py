@@ -4,8 +4,9 @@ behind a timm-style registry.
 >>> from wildvsr.models import create_model
 >>> model = create_model("basicvsr", weights="reds4")   # (B, T, 3, H, W) [0, 1] -> (B, T, 3, 4H, 4W)
 
-Video models (``temporal = True``) take float ``(B, T, C, H, W)`` RGB in [0, 1]; per-frame models (``temporal =
-False``: RRDBNet, SRVGGNetCompact) take ``(B, C, H, W)``. Weights never download; see :mod:`wildvsr.weights`.
+Each model declares what it provides once, in a :class:`ModelSpec` (``model_spec(model)``): video models
+(``temporal=True``) take float ``(B, T, C, H, W)`` RGB in [0, 1]; per-frame models (``temporal=False``: RRDBNet,
+SRVGGNetCompact) take ``(B, C, H, W)``. Weights never download; see :mod:`wildvsr.weights`.
 """
 
 from wildvsr.models.basicvsr import BasicVSR
@@ -28,10 +29,13 @@ from wildvsr.models.registry import (
     is_per_frame_model,
     list_models,
     model_info,
+    model_spec,
+    register_model,
     upscale_models,
 )
 from wildvsr.models.rrdbnet import RRDBNet
 from wildvsr.models.spynet import SPyNet
+from wildvsr.models.spec import ModelSpec
 from wildvsr.models.srvgg import SRVGGNetCompact
 from wildvsr.models.weights_spec import WeightsSpec, parse_weights_spec, split_name
 
@@ -39,5 +43,6 @@ __all__ = [
     "BasicVSR", "RealBasicVSR", "RRDBNet", "SRVGGNetCompact", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
     "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg", "resolve_weights",
     "save_pretrained", "from_pretrained", "architecture_name", "guess_architecture", "init_from_basicvsr",
-    "WeightsSpec", "parse_weights_spec", "split_name", "upscale_models", "is_per_frame_model",
+    "WeightsSpec", "parse_weights_spec", "split_name", "upscale_models", "is_per_frame_model", "ModelSpec",
+    "model_spec", "register_model",
 ]
