@@ -76,7 +76,7 @@ def test_tiled_frames_are_planned_as_one_window_per_call(fake_cuda):
     with fake_cuda.running():
         gpu = Upscaler(fake_cuda.fake_module(create_model("basicvsr")), "cuda", "fp32", tile=320)
     cpu = Upscaler(model, "cpu", "fp32", tile=320)
-    assert gpu.batch == 4 and gpu.chunk_size_for(720, 1280) == cpu.chunk_size_for(720, 1280) > 24
+    assert gpu.batch == 4 and gpu.plan(720, 1280).chunk_size == cpu.plan(720, 1280).chunk_size > 24
 
 
 def test_free_memory_counts_pytorchs_cached_blocks(fake_cuda):
