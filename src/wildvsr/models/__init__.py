@@ -6,12 +6,12 @@ behind a timm-style registry.
 
 Each model declares what it provides once, in a :class:`ModelSpec` (``model_spec(model)``): video models
 (``temporal=True``) take float ``(B, T, C, H, W)`` RGB in [0, 1]; per-frame models (``temporal=False``: RRDBNet,
-SRVGGNetCompact) take ``(B, C, H, W)``. Weights never download; see :mod:`wildvsr.weights`.
+SRVGGNetCompact) take ``(B, C, H, W)``. Weights never download; see :mod:`wildvsr.models.weight_files`.
 """
 
 from wildvsr.models.basicvsr import BasicVSR
 from wildvsr.models.discriminator import UNetDiscriminatorSN
-from wildvsr.models.pretrained import (
+from wildvsr.models.factory import (
     architecture_name,
     create,
     create_model,

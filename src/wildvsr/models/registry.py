@@ -3,7 +3,7 @@ weights (timm-style ``create_model``).
 
 Everything shipped is listed here, in one table (no import-time side effects, no folder scanning);
 :func:`register_model` adds a model from outside (tiny test models, experiments). Weights are found offline by
-:mod:`wildvsr.weights` and models are built by :func:`wildvsr.models.pretrained.create_model`; nothing is ever
+:mod:`wildvsr.models.weight_files` and models are built by :func:`wildvsr.models.factory.create_model`; nothing is ever
 downloaded. :func:`model_spec` is how code outside :mod:`wildvsr.models` learns what a model instance provides.
 """
 
@@ -22,8 +22,8 @@ from wildvsr.errors import UnknownModelError
 from wildvsr.models import basicvsr, discriminator, rcvsr, realbasicvsr, rrdbnet, spynet, srvgg
 from wildvsr.models.spec import ModelSpec
 from wildvsr.models.weights_spec import split_name
-from wildvsr.pretrained_cfg import PretrainedCfg
-from wildvsr.weights import locate
+from wildvsr.models.pretrained_cfg import PretrainedCfg
+from wildvsr.models.weight_files import locate
 
 __all__ = ["PretrainedCfg", "ModelEntry", "ModelSpec", "list_models", "is_model", "model_info", "get_pretrained_cfg",
            "get_model_entry", "refine_threshold_kwarg", "refining_models", "upscale_models", "is_per_frame_model",

@@ -11,10 +11,10 @@ from torch import nn
 
 from wildvsr.errors import ConfigError
 from wildvsr.models import architecture_name, create_model, init_from_basicvsr, model_spec, resolve_weights
-from wildvsr.models.pretrained import unwrap_checkpoint
+from wildvsr.models.factory import unwrap_checkpoint
 from wildvsr.train.checkpoint import EMA_KEY, generator_weights, load_checkpoint
 from wildvsr.train.config import DiscriminatorConfig, ModelConfig, OptimConfig
-from wildvsr.weights import load_state_dict
+from wildvsr.models.weight_files import load_state_dict
 
 logger = logging.getLogger(__name__)
 

@@ -17,14 +17,14 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from wildvsr.checkpoint_keys import GENERATOR_KEY
+from wildvsr.models.checkpoint_keys import GENERATOR_KEY
 from wildvsr.errors import InputError, UnknownModelError, WeightsMismatchError, WeightsNotFoundError
 from wildvsr.models.registry import ModelEntry, get_model_entry, get_pretrained_cfg, list_models, model_spec
 from wildvsr.models.weights_spec import WeightsSpec, parse_weights_spec, split_name
-from wildvsr.ncnn_weights import assign_in_order, is_ncnn_pair
-from wildvsr.pretrained_cfg import PretrainedCfg
+from wildvsr.models.ncnn import assign_in_order, is_ncnn_pair
+from wildvsr.models.pretrained_cfg import PretrainedCfg
 from wildvsr.utils.files import atomic_path, atomic_write_text
-from wildvsr.weights import cached_file, load_file_metadata, load_state_dict, resolve_file
+from wildvsr.models.weight_files import cached_file, load_file_metadata, load_state_dict, resolve_file
 
 __all__ = ["unwrap_checkpoint", "load_checked", "load_pretrained", "save_pretrained", "from_pretrained",
            "read_config", "guess_architecture", "architecture_name", "create_model", "create", "resolve_weights",
