@@ -41,6 +41,34 @@ def test_console_script_exit_codes_and_stderr(tmp_path, tiny_clip):
     assert out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
 
 
+_IMPORTS = """
+import sys
+import wildvsr
+from wildvsr.cli import main
+try:
+    main(["--help"])
+except SystemExit:
+    pass
+assert "torch" not in sys.modules, "wildvsr --help imported torch"
+assert "upscale_video" in dir(wildvsr) and "torch" not in sys.modules
+from wildvsr.inference import upscale_video
+assert wildvsr.upscale_video is upscale_video and wildvsr.create_model.__module__ == "wildvsr.models.factory"
+print("ok")
+"""
+
+
+def test_help_imports_no_torch_and_the_api_is_lazy():
+    """``wildvsr --help`` and ``import wildvsr`` stay torch-free; the main API is importable from the top (PEP 562)
+    and is the same object as in its module. A fresh process: this one has torch imported already."""
+    res = subprocess.run([sys.executable, "-c", _IMPORTS], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, COLUMNS="120"))
+    assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr
+    import wildvsr
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        wildvsr.nope  # noqa: B018
+
+
 def test_help_version_debug_and_usage(capsys, tmp_path):
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "info" in out and "convert" in out

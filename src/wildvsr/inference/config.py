@@ -14,16 +14,12 @@ from typing import Any
 
 from wildvsr.config import from_dict
 from wildvsr.errors import ConfigError
-from wildvsr.defaults import (DEFAULT_CHUNK_SIZE, DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL,
-                              DEFAULT_TILE_OVERLAP,
+from wildvsr.defaults import (DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP,
                               DEFAULT_UPSCALE_MODEL)
 from wildvsr.inference.stabilizer_settings import TEMPORAL_CHOICES
 from wildvsr.utils.device import check_device_name
 
-DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
-"""Model used when none is given; named once, in :mod:`wildvsr.defaults` (its default weights: ``reds4``)."""
-__all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_MODEL", "DEFAULT_OVERLAP", "DEFAULT_TILE_OVERLAP", "UpscaleConfig",
-           "check_processing"]
+__all__ = ["UpscaleConfig", "check_processing"]
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BACKENDS = ("torch", "compile", "openvino")
@@ -71,7 +67,7 @@ class UpscaleConfig:
         quiet: no progress display (the CLI's concern; kept here so a config describes the whole run).
     """
 
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_UPSCALE_MODEL
     weights: str | None = None
     device: str = "auto"
     precision: str = "auto"

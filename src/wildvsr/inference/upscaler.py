@@ -32,11 +32,11 @@ import torch
 import torch.nn.functional as F
 
 from wildvsr.errors import DeviceError, InputError
-from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB
+from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP
 from wildvsr.inference.acceleration import (frames_to_channels_last, isolate_inductor_cache, model_to_channels_last,
                                             resolve_channels_last, resolve_precision)
 from wildvsr.inference.chunking import ChunkSpec, Item, Window, iter_windows
-from wildvsr.inference.config import DEFAULT_OVERLAP, DEFAULT_TILE_OVERLAP, MODEL_SCALE, check_processing
+from wildvsr.inference.config import MODEL_SCALE, check_processing
 from wildvsr.inference.device import (autocast, available_memory, check_precision, empty_cache, exact_fp32,
                                       is_out_of_memory, out_of_memory_error, resolve_device)
 from wildvsr.inference.openvino_backend import OpenVINOModule, check_openvino

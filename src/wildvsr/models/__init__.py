@@ -22,7 +22,6 @@ from wildvsr.models.factory import (
 )
 from wildvsr.models.realbasicvsr import RealBasicVSR, init_from_basicvsr
 from wildvsr.models.registry import (
-    DEFAULT_UPSCALE_MODEL,
     PretrainedCfg,
     get_pretrained_cfg,
     is_model,
@@ -40,7 +39,7 @@ from wildvsr.models.srvgg import SRVGGNetCompact
 from wildvsr.models.weights_spec import WeightsSpec, parse_weights_spec, split_name
 
 __all__ = [
-    "BasicVSR", "RealBasicVSR", "RRDBNet", "SRVGGNetCompact", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg", "DEFAULT_UPSCALE_MODEL",
+    "BasicVSR", "RealBasicVSR", "RRDBNet", "SRVGGNetCompact", "SPyNet", "UNetDiscriminatorSN", "PretrainedCfg",
     "create_model", "create", "list_models", "is_model", "model_info", "get_pretrained_cfg", "resolve_weights",
     "save_pretrained", "from_pretrained", "architecture_name", "guess_architecture", "init_from_basicvsr",
     "WeightsSpec", "parse_weights_spec", "split_name", "upscale_models", "is_per_frame_model", "ModelSpec",

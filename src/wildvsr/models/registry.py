@@ -17,7 +17,6 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from wildvsr.defaults import DEFAULT_UPSCALE_MODEL  # named once, torch-free
 from wildvsr.errors import UnknownModelError
 from wildvsr.models import basicvsr, discriminator, rcvsr, realbasicvsr, rrdbnet, spynet, srvgg
 from wildvsr.models.spec import ModelSpec
@@ -27,7 +26,7 @@ from wildvsr.models.weight_files import locate
 
 __all__ = ["PretrainedCfg", "ModelEntry", "ModelSpec", "list_models", "is_model", "model_info", "get_pretrained_cfg",
            "get_model_entry", "refine_threshold_kwarg", "refining_models", "upscale_models", "is_per_frame_model",
-           "register_model", "model_spec", "DEFAULT_UPSCALE_MODEL"]
+           "register_model", "model_spec"]
 
 _PAPER_BASICVSR = "Chan et al., BasicVSR, CVPR 2021, arXiv:2012.02181"
 _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video Super-Resolution, CVPR 2022, " \
