@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.inference.stabilizer_settings import STABILIZERS, StabilizerSettings
-from wildvsr.metrics.warping import consistency_mask, spynet_flow_fn
+from wildvsr.models.flow import consistency_mask, spynet_flow_fn
 from wildvsr.models.layers import flow_warp
 
 __all__ = ["STABILIZERS", "FlowStabilizer", "StabilizerSettings", "build_stabilizer", "screened_poisson_lowpass"]

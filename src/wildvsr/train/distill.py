@@ -28,7 +28,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from wildvsr.data.dataset import SequenceSpec, VideoSequenceDataset, collate
-from wildvsr.metrics.warping import spynet_flow_fn
+from wildvsr.models.flow import spynet_flow_fn
 from wildvsr.models import create_model, model_spec
 from wildvsr.train.callbacks import Callback, StepRecord
 from wildvsr.train.config import TeacherConfig, TrainConfig
