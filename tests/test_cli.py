@@ -80,6 +80,37 @@ def test_help_version_debug_and_usage(capsys, tmp_path):
     assert code == 2 and "Traceback" not in err
 
 
+def _walk(command, path=()):
+    """(command path, click command) of every command of the app."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _walk(sub, (*path, name))
+
+
+def test_help_texts_print_as_written_and_devices_default_to_auto(capsys):
+    """Rich markup would eat a ``[word]`` in a help text (``pip install 'wildvsr[openvino]'`` printed without its
+    extra): every help text shows its brackets; every ``--device`` defaults to ``auto``."""
+    from typer.main import get_command
+
+    from wildvsr.cli.app import app
+
+    checked = devices = 0
+    for path, command in _walk(get_command(app)):
+        for param in command.params:
+            if param.name == "device":
+                assert param.default == "auto", path
+                devices += 1
+            words = [w.strip(".,;:()'\"") for w in (param.help or "").split() if "[" in w]
+            if not words:
+                continue
+            code, out, _ = run(capsys, *path, "--help")
+            flat = " ".join(out.replace("│", " ").split())
+            for word in words:
+                assert word.replace("\\[", "[") in flat, (path, param.name, word)
+                checked += 1
+    assert checked >= 1 and devices >= 4
+
+
 def test_info_human_readable_and_json(capsys, tmp_path):
     clip = write_clip(tmp_path / "a.mp4", synthetic_frames(5, 32, 48), audio=True)
     code, out, _ = run(capsys, "info", clip)

@@ -25,7 +25,7 @@ def upscale(
                                                 "fp32, bf16 or fp16 (CUDA); chunks with NaN/inf are recomputed in "
                                                 "fp32.")] = "auto",
     backend: Annotated[str, typer.Option(help="torch (eager), compile (torch.compile, per frame size) or openvino "
-                                              "(per-frame models on CPU; pip install 'wildvsr[openvino]').")
+                                              "(per-frame models on CPU; pip install 'wildvsr\\[openvino]').")
                        ] = "torch",
     batch: Annotated[int, typer.Option(help="Chunks per model call of a video model; 0 = auto (4 on CUDA, 1 on "
                                             "CPU).")] = 0,
