@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from wildvsr.models.memory import video_memory
+
 __all__ = ["ModelSpec", "MemoryFn", "TASKS", "default_video_memory"]
 
 MemoryFn = Callable[..., int]
@@ -31,8 +33,6 @@ def default_video_memory(config: Mapping[str, Any], frames: int, height: int, wi
                          batch: int = 1, act: int = 4) -> int:
     """The estimate of a model that declares none: a BasicVSR-style recurrent video model of ``mid_channels``
     (default 64) channels reconstructing whole frames."""
-    from wildvsr.models.memory import video_memory  # the formulas, kept with the architectures they were measured on
-
     return video_memory(int(config.get("mid_channels", 64)), frames, height, width, scale=scale, batch=batch,
                         act=act)
 
