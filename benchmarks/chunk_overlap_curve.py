@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from wildvsr.inference import Upscaler, plan_chunks
-from wildvsr.inference.config import DEFAULT_CHUNK_SIZE
+from wildvsr.defaults import DEFAULT_CHUNK_SIZE
 from wildvsr.models import create_model
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_lq" / "videolq_000"

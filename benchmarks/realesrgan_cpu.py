@@ -22,6 +22,7 @@ setting runs twice.)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import torch
 from PIL import Image
 
 from wildvsr.inference import Upscaler
-from wildvsr.inference.upscaler import PRE_PAD
+from wildvsr.inference.plan import PRE_PAD
 from wildvsr.models import create_model
 from wildvsr.utils.frames import to_frames
 
@@ -113,8 +114,7 @@ def main() -> None:
         c = 4 * CONTEXT
         reference = context[c: c + 4 * height, c: c + 4 * width]
         padded = up.process_window(crop[None])[0]
-        up.pre_pad = 0
-        no_pad = up.process_window(crop[None])[0]
+        no_pad = up.process_window(crop[None], plan=dataclasses.replace(up.plan(*crop.shape[:2]), pre_pad=0))[0]
         tiled = Upscaler(model, "cpu", chunk_size=1, tile=args.tile, tile_overlap=args.tile_overlap)
         tiled_out = tiled.process_window(crop[None])[0]
         for pad, out in ((0, no_pad), (PRE_PAD, padded)):

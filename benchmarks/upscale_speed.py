@@ -182,8 +182,8 @@ def per_pixel_check(args) -> None:
 
     per_pixel = {}
     for w, h in ((160, 120), (640, 360)):
-        up = Upscaler(model_for(args), args.device, tile="auto")  # the CLI's defaults
-        chunk = up.chunk_size_for(h, w)
+        up = Upscaler(model_for(args), args.device, tile=None)  # the CLI's defaults (auto tile)
+        chunk = up.plan(h, w).chunk_size
         plan = plan_chunks(10 * chunk, chunk, up.overlap)
         waste = sum(s.context_stop - s.context_start for s in plan) / (10 * chunk)
         n = max(2, min(args.frames, chunk + 2 * up.overlap))
@@ -206,7 +206,7 @@ def per_pixel_check(args) -> None:
         # context frames after a chunk propagate backward only).
         per_output_frame = waste * prop + rec
         per_pixel[(w, h)] = per_output_frame / (w * h)
-        print(f"{w}x{h}: precision {up.precision}, channels_last {up.channels_last}, tile {up.tile_for(h, w)}, chunk "
+        print(f"{w}x{h}: precision {up.precision}, channels_last {up.channels_last}, tile {up.plan(h, w).tile}, chunk "
               f"{chunk} + 2x{up.overlap} overlap -> {waste:.3f} frames propagated per output frame on a long video; "
               f"measured over {n} frames: {1000 * prop:.0f} ms propagation + {1000 * rec:.0f} ms reconstruction per "
               f"frame -> {1000 * per_output_frame:.0f} ms, {1e6 * per_pixel[(w, h)]:.2f} us per input pixel",

@@ -41,6 +41,34 @@ def test_console_script_exit_codes_and_stderr(tmp_path, tiny_clip):
     assert out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
 
 
+_IMPORTS = """
+import sys
+import wildvsr
+from wildvsr.cli import main
+try:
+    main(["--help"])
+except SystemExit:
+    pass
+assert "torch" not in sys.modules, "wildvsr --help imported torch"
+assert "upscale_video" in dir(wildvsr) and "torch" not in sys.modules
+from wildvsr.inference import upscale_video
+assert wildvsr.upscale_video is upscale_video and wildvsr.create_model.__module__ == "wildvsr.models.factory"
+print("ok")
+"""
+
+
+def test_help_imports_no_torch_and_the_api_is_lazy():
+    """``wildvsr --help`` and ``import wildvsr`` stay torch-free; the main API is importable from the top (PEP 562)
+    and is the same object as in its module. A fresh process: this one has torch imported already."""
+    res = subprocess.run([sys.executable, "-c", _IMPORTS], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, COLUMNS="120"))
+    assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr
+    import wildvsr
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        wildvsr.nope  # noqa: B018
+
+
 def test_help_version_debug_and_usage(capsys, tmp_path):
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "info" in out and "convert" in out
@@ -50,6 +78,37 @@ def test_help_version_debug_and_usage(capsys, tmp_path):
     assert code == 2 and "Traceback" in err and err.strip().endswith("does not exist")
     code, _, err = run(capsys, "convert", tmp_path / "only-one-argument.mp4")
     assert code == 2 and "Traceback" not in err
+
+
+def _walk(command, path=()):
+    """(command path, click command) of every command of the app."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _walk(sub, (*path, name))
+
+
+def test_help_texts_print_as_written_and_devices_default_to_auto(capsys):
+    """Rich markup would eat a ``[word]`` in a help text (``pip install 'wildvsr[openvino]'`` printed without its
+    extra): every help text shows its brackets; every ``--device`` defaults to ``auto``."""
+    from typer.main import get_command
+
+    from wildvsr.cli.app import app
+
+    checked = devices = 0
+    for path, command in _walk(get_command(app)):
+        for param in command.params:
+            if param.name == "device":
+                assert param.default == "auto", path
+                devices += 1
+            words = [w.strip(".,;:()'\"") for w in (param.help or "").split() if "[" in w]
+            if not words:
+                continue
+            code, out, _ = run(capsys, *path, "--help")
+            flat = " ".join(out.replace("│", " ").split())
+            for word in words:
+                assert word.replace("\\[", "[") in flat, (path, param.name, word)
+                checked += 1
+    assert checked >= 1 and devices >= 4
 
 
 def test_info_human_readable_and_json(capsys, tmp_path):

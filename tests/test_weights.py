@@ -1,4 +1,4 @@
-"""wildvsr.weights: offline resolution (path, package data, cache), SHA-256 checks and safe loading."""
+"""wildvsr.models.weight_files: offline resolution (path, package data, cache), SHA-256 checks and safe loading."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from wildvsr.errors import UnknownModelError, WeightsMismatchError, WeightsNotFoundError
 from wildvsr.models.registry import PretrainedCfg, get_pretrained_cfg
 from wildvsr.models import resolve_weights
-from wildvsr.weights import cache_dir, load_state_dict, package_data_dir, sha256sum
+from wildvsr.models.weight_files import cache_dir, load_state_dict, package_data_dir, sha256sum
 
 
 class NotWeights:

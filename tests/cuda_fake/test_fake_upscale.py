@@ -10,7 +10,7 @@ import torch
 from wildvsr.errors import DeviceError
 from wildvsr.inference.device import available_memory
 from wildvsr.inference.upscaler import Upscaler, estimate_memory
-from wildvsr.models import create_model
+from wildvsr.models import ModelSpec, create_model
 from wildvsr.models.registry import get_model_entry, upscale_models
 
 GIB = 2**30
@@ -76,7 +76,7 @@ def test_tiled_frames_are_planned_as_one_window_per_call(fake_cuda):
     with fake_cuda.running():
         gpu = Upscaler(fake_cuda.fake_module(create_model("basicvsr")), "cuda", "fp32", tile=320)
     cpu = Upscaler(model, "cpu", "fp32", tile=320)
-    assert gpu.batch == 4 and gpu.chunk_size_for(720, 1280) == cpu.chunk_size_for(720, 1280) > 24
+    assert gpu.batch == 4 and gpu.plan(720, 1280).chunk_size == cpu.plan(720, 1280).chunk_size > 24
 
 
 def test_free_memory_counts_pytorchs_cached_blocks(fake_cuda):
@@ -120,7 +120,7 @@ def test_out_of_memory_empties_the_cache_after_the_except_block(fake_cuda):
     """Finding 7: inside the ``except`` block the traceback still holds the failed call's tensors."""
 
     class Exhausted(torch.nn.Module):
-        temporal = False
+        spec = ModelSpec(temporal=False)
 
         def forward(self, _x):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

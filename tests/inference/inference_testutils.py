@@ -11,12 +11,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wildvsr.models import ModelSpec
+
 
 class TinyBiRecurrent(nn.Module):
-    """Bidirectional recurrent x4 upscaler with fixed pseudo-random weights (seeded, no global RNG)."""
+    """Bidirectional recurrent x4 upscaler with fixed pseudo-random weights (seeded, no global RNG). Not registered:
+    it carries its own spec (a video model, memory estimated as a recurrent one of ``mid_channels``)."""
 
     def __init__(self, mid_channels: int = 4, seed: int = 0, gain: float = 1.0) -> None:
         super().__init__()
+        self.config = {"mid_channels": mid_channels, "seed": seed, "gain": gain}
+        self.spec = ModelSpec(temporal=True, config=self.config)
         self.mid_channels = mid_channels
         g = torch.Generator().manual_seed(seed)
         c = mid_channels

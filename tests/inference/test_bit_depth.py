@@ -94,7 +94,7 @@ def test_16_bit_png_folder_keeps_16_bit_pngs(tmp_path):
 def test_tiled_uint16_frames_match_whole_frames():
     frames = deep_ramp(2, 40, 40)
     model = nearest_x4()
-    whole = Upscaler(model, "cpu", tile=None).upscale_frames(frames)
+    whole = Upscaler(model, "cpu", tile=0).upscale_frames(frames)
     tiled = Upscaler(model, "cpu", tile=16, tile_overlap=4).upscale_frames(frames)
     assert whole.dtype == tiled.dtype == np.uint16
     # Tiles are feather-blended in float: weights summing to 1 can move a 16-bit code by 1 (not bit-equal).

@@ -9,14 +9,14 @@ import pytest
 
 from wildvsr_testing import synthetic_frames
 from wildvsr.errors import ConfigError, InputError, OutputExistsError
-from wildvsr.inference import DEFAULT_MODEL, UpscaleConfig
+from wildvsr.inference import UpscaleConfig
 from wildvsr.inference.chunking import plan_chunks
 from wildvsr.inference.resume import WorkDir, input_fingerprint, work_dir_for
-from wildvsr.models.registry import DEFAULT_UPSCALE_MODEL
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
 
 def test_default_model_is_named_once():
-    assert DEFAULT_MODEL == DEFAULT_UPSCALE_MODEL == UpscaleConfig().model == "rrdbnet.x4plus"
+    assert DEFAULT_UPSCALE_MODEL == UpscaleConfig().model == "rrdbnet.x4plus"
 
 
 @pytest.mark.parametrize("kwargs,field", [

@@ -15,7 +15,7 @@ from inference_testutils import psnr
 from wildvsr.errors import ConfigError
 from wildvsr.inference import UpscaleConfig, Upscaler, upscale_video
 from wildvsr.inference.runner import load_model
-from wildvsr.inference.upscaler import PRE_PAD
+from wildvsr.inference.plan import PRE_PAD
 from wildvsr.models import create_model
 from wildvsr.models.rrdbnet import RRDBNet
 from wildvsr.video import VideoReader, VideoWriter

@@ -95,3 +95,63 @@ def test_blender_reconstructs_a_constant_and_a_gradient():
     for spec in iter_tiles(h, w, 16, 5):
         blender.add(spec, truth[:, :, spec.y0 * s:spec.y1 * s, spec.x0 * s:spec.x1 * s])
     assert torch.allclose(blender.result(), truth, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------ the upscale plan
+def test_one_plan_per_video_with_one_meaning_per_setting():
+    """``tile`` means the same in UpscaleConfig and Upscaler (None: auto, 0: whole frames, N: tiles of N), its bounds
+    are checked by one function with one error type, and the plan a config gives is the plan the Upscaler runs."""
+    import dataclasses
+
+    from wildvsr.defaults import AUTO_TILE
+    from wildvsr.errors import ConfigError
+    from wildvsr.inference import UpscaleConfig, Upscaler, build_upscaler
+    from wildvsr.models import create_model
+
+    model = create_model("basicvsr", mid_channels=8, num_blocks=1)
+    for tile, expected in ((None, AUTO_TILE), (0, 0), (64, 64)):
+        up = build_upscaler(UpscaleConfig(device="cpu", precision="fp32", tile=tile), model)
+        plan = up.plan(360, 640)
+        assert plan.tile == expected and plan == Upscaler(model, "cpu", "fp32", tile=tile).plan(360, 640)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            plan.tile = 1
+    for bad in ({"tile": 8}, {"chunk_size": 0}, {"overlap": -1}, {"backend": "tvm"}, {"scale": 5}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            UpscaleConfig(**bad)
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            Upscaler(model, "cpu", **bad)
+    plan = Upscaler(model, "cpu", "fp32", chunk_size=5, tile=0).plan(20, 30)
+    assert (plan.chunk_size, plan.overlap, plan.precision, plan.spec.name) == (5, 8, "fp32", "basicvsr")
+    assert plan.manifest_settings() == {"precision": "fp32", "chunk_size": 5, "tile": None, "tile_overlap": None,
+                                        "frames_per_call": 1}
+
+
+def test_run_takes_finished_chunks_from_the_resume_hook():
+    """:meth:`Upscaler.run` is the one loop: with a resume hook it loads the chunks the hook has and computes the
+    others, giving what an uninterrupted run gives (same calls on the same shapes: bit-equal)."""
+    from wildvsr.inference import Upscaler
+    from wildvsr.models import create_model
+    from wildvsr_testing import synthetic_frames
+
+    torch.manual_seed(0)
+    up = Upscaler(create_model("basicvsr", mid_channels=8, num_blocks=1), "cpu", "fp32", chunk_size=3, overlap=2)
+    frames = synthetic_frames(8, 12, 16, seed=3)
+    plan = up.plan(12, 16)
+    full = list(up.run(iter(frames), plan))
+    assert [c.computed for c in full] == [True] * 3 and all(c.state is None for c in full)
+
+    class Done:  # chunk 1 finished before
+        def has(self, index):
+            return index == 1
+
+        def load_chunk(self, spec):
+            return full[spec.index].frames
+
+        def load_state(self, index):  # noqa: ARG002
+            raise AssertionError("no stabilizer: no state to restore")
+
+    resumed = list(up.run(iter(frames), plan, resume=Done()))
+    assert [c.computed for c in resumed] == [True, False, True]
+    for a, b in zip(full, resumed):
+        assert a.window.spec == b.window.spec
+        np.testing.assert_array_equal(a.frames, b.frames)

@@ -10,7 +10,7 @@ import pytest
 from wildvsr_testing import shared_path
 from inference_testutils import psnr
 from wildvsr.inference import Upscaler, plan_chunks
-from wildvsr.inference.config import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
+from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
 from wildvsr.inference.tiling import iter_tiles
 from wildvsr.models import create_model
 from wildvsr.video import VideoReader

@@ -67,9 +67,9 @@ def test_interrupted_run_resumes_to_identical_frames(tmp_path, monkeypatch):
     computed = []
     real = Upscaler.process_window
 
-    def spy(self, window, spec=None):  # the real method still runs; we only record which chunks were computed
+    def spy(self, window, spec=None, plan=None):  # the real method still runs; we record which chunks were computed
         computed.append(spec.index)
-        return real(self, window, spec)
+        return real(self, window, spec, plan)
 
     monkeypatch.setattr(Upscaler, "process_window", spy)
     upscale_video(src, dst, UpscaleConfig(device="cpu", chunk_size=4, overlap=2, resume=True), model=model)
@@ -82,7 +82,7 @@ def test_resume_refuses_a_different_call_plan(tmp_path, monkeypatch):
     """A resumed run must call the model with the frames per call of the first run (a per-frame model's batch is
     planned from a memory budget): another plan could round differently in the last bit on some CPUs, so the work
     folder records the plan and a resume that would re-plan is refused, naming what changed."""
-    from wildvsr.inference import upscaler as upscaler_module
+    from wildvsr.inference import plan as plan_module
     from wildvsr.models import create_model
 
     frames = synthetic_frames(9, 16, 20, seed=6)
@@ -99,9 +99,9 @@ def test_resume_refuses_a_different_call_plan(tmp_path, monkeypatch):
     dst = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         upscale_video(src, dst, cfg, progress=interrupt, model=model)
-    planned = Upscaler(model, "cpu", chunk_size=3).frames_per_call(16 + 20, 20 + 20)
+    planned = Upscaler(model, "cpu", chunk_size=3).plan(16, 20).frames_per_call
     assert planned > 1  # the budget allows batching: a smaller budget really changes the plan
-    monkeypatch.setattr(upscaler_module, "FRAME_BATCH_BUDGET", 1)
+    monkeypatch.setattr(plan_module, "FRAME_BATCH_BUDGET", 1)
     with pytest.raises(InputError, match="frames_per_call"):
         upscale_video(src, dst, UpscaleConfig(device="cpu", chunk_size=3, resume=True), model=model)
     monkeypatch.undo()

@@ -88,20 +88,20 @@ def test_chunk_length_follows_frame_size_and_budget():
 
     model = create_model("basicvsr", weights=None)  # full size (the estimate reads its channels), random weights
     up = Upscaler(model, "cpu", precision="fp32")  # the estimate, and so the plan, follows the precision
-    small, large = up.chunk_size_for(120, 160), up.chunk_size_for(360, 640)
-    medium = up.chunk_size_for(180, 320)
+    small, large = up.plan(120, 160).chunk_size, up.plan(360, 640).chunk_size
+    medium = up.plan(180, 320).chunk_size
     # 640x360 untiled: even the old 24-frame floor would break the budget; the budget wins (a tile is the fix)
     assert MAX_CHUNK_SIZE >= small > medium > DEFAULT_CHUNK_SIZE > large >= 1
     budget = DEFAULT_MEMORY_BUDGET_GIB * 2**30
     for (h, w), t in (((120, 160), small), ((180, 320), medium)):
         assert estimate_memory(model, t + 2 * DEFAULT_OVERLAP, h, w) <= budget  # memory flat in the video length
     # bf16 halves the stored activations: longer chunks for the same budget
-    assert Upscaler(model, "cpu", precision="bf16").chunk_size_for(180, 320) > medium
+    assert Upscaler(model, "cpu", precision="bf16").plan(180, 320).chunk_size > medium
     # Recomputed overlap on a long 160x120 video is under 15 % of the work.
     plan = plan_chunks(3000, small, DEFAULT_OVERLAP)
     work = sum(s.context_stop - s.context_start for s in plan)
     assert (work - 3000) / work < 0.15
-    assert Upscaler(model, "cpu", chunk_size=5).chunk_size_for(360, 640) == 5  # an explicit size wins
+    assert Upscaler(model, "cpu", chunk_size=5).plan(360, 640).chunk_size == 5  # an explicit size wins
     assert plan_chunk_size(100, 0, 4, 1000, 50) == 2 and plan_chunk_size(100, 0, 4, 10, 50) == 1
     assert plan_chunk_size(1, 0, 4, 10**6, 50) == 50
 
@@ -138,7 +138,7 @@ def test_per_frame_models_keep_the_fixed_chunk_and_no_batching_of_windows():
     model = create_model("srvgg", num_feat=4, num_conv=1)
     up = Upscaler(model, "cpu", batch=4)
     assert up.batch == 1 and up.overlap == 0
-    assert up.chunk_size_for(120, 160) == up.chunk_size_for(1080, 1920) == DEFAULT_CHUNK_SIZE
+    assert up.plan(120, 160).chunk_size == up.plan(1080, 1920).chunk_size == DEFAULT_CHUNK_SIZE
 
 
 @pytest.mark.parametrize("backend", ["compile", "openvino"])
@@ -185,22 +185,22 @@ def test_openvino_backend_refuses_a_video_model():
 
 
 def test_auto_tiles_only_large_frames_of_video_models():
-    """``tile="auto"``: 320-pixel tiles for a video model's frames with a side over 480 (measured faster there and 70 dB
+    """``tile=None``: 320-pixel tiles for a video model's frames with a side over 480 (measured faster there and 70 dB
     from untiled, see ``wildvsr.defaults.AUTO_TILE``), whole frames otherwise and for per-frame models; the planned
     chunk of a tiled 640x360 video is longer than the untiled one (a smaller model call); an explicit tile wins."""
     from wildvsr.defaults import AUTO_TILE
     from wildvsr.models import create_model
 
     video = create_model("basicvsr", weights=None)
-    auto = Upscaler(video, "cpu", tile="auto")
-    assert auto.tile_for(360, 640) == AUTO_TILE and auto.tile_for(180, 320) is None
-    assert auto.chunk_size_for(360, 640) > Upscaler(video, "cpu").chunk_size_for(360, 640)
-    assert Upscaler(create_model("srvgg", num_feat=4, num_conv=1), "cpu", tile="auto").tile_for(1080, 1920) is None
-    assert Upscaler(video, "cpu", tile=128).tile_for(360, 640) == 128
+    auto = Upscaler(video, "cpu", tile=None)
+    assert auto.plan(360, 640).tile == AUTO_TILE and auto.plan(180, 320).tile == 0
+    assert auto.plan(360, 640).chunk_size > Upscaler(video, "cpu").plan(360, 640).chunk_size
+    assert Upscaler(create_model("srvgg", num_feat=4, num_conv=1), "cpu", tile=None).plan(1080, 1920).tile == 0
+    assert Upscaler(video, "cpu", tile=128).plan(360, 640).tile == 128
     # the auto path gives exactly what the same explicit tiling gives
     frames = synthetic_frames(3, 20, 500, seed=2)
     tiny = TinyBiRecurrent()
-    a = Upscaler(tiny, "cpu", tile="auto", chunk_size=3, overlap=0).upscale_frames(frames)
+    a = Upscaler(tiny, "cpu", tile=None, chunk_size=3, overlap=0).upscale_frames(frames)
     b = Upscaler(tiny, "cpu", tile=AUTO_TILE, chunk_size=3, overlap=0).upscale_frames(frames)
     np.testing.assert_array_equal(a, b)
 
@@ -218,7 +218,7 @@ class _WithoutKeep(torch.nn.Module):
         return self.inner(lqs)
 
 
-@pytest.mark.parametrize("options", [{"batch": 2}, {"tile": 12, "tile_overlap": 4}])
+@pytest.mark.parametrize("options", [{"batch": 2}, {"tile": 16, "tile_overlap": 4}])
 def test_kept_frame_reconstruction_equals_slicing_the_whole_output(options):
     """A BasicVSR-family model reconstructs only a window's kept frames (``keep``): the frames equal those of a
     model that reconstructs every frame and is sliced (batched windows and tiles too; 1 grey level for rounding)."""
@@ -229,8 +229,8 @@ def test_kept_frame_reconstruction_equals_slicing_the_whole_output(options):
     frames = synthetic_frames(11, 20, 24, seed=5)
     kwargs = {"precision": "fp32", "chunk_size": 3, "overlap": 2, **options}
     fast = Upscaler(model, "cpu", **kwargs)
-    assert fast._takes_keep
+    assert fast.spec.keep
     plain = Upscaler(_WithoutKeep(model), "cpu", **kwargs)
-    assert not plain._takes_keep
+    assert not plain.spec.keep
     diff = np.abs(fast.upscale_frames(frames).astype(int) - plain.upscale_frames(frames).astype(int))
     assert diff.max() <= 1 and (diff == 0).mean() > 0.999

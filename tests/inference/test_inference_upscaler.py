@@ -14,6 +14,7 @@ from wildvsr.errors import DeviceError, InputError
 from wildvsr.inference import Upscaler
 from wildvsr.inference.tiling import iter_tiles
 from wildvsr.inference.upscaler import pad_input
+from wildvsr.models import ModelSpec
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def test_bf16_on_cpu_is_close_to_fp32():
 def test_frame_too_large_for_memory_is_a_device_error_with_tile_hint():
     """A window whose estimated memory exceeds the free memory is refused before the model runs."""
     model = TinyBiRecurrent()
-    model.mid_channels = 64  # estimate as for a BasicVSR-sized model
+    model.spec = ModelSpec(config={"mid_channels": 64})  # estimate as for a BasicVSR-sized model
     up = Upscaler(model, "cpu", chunk_size=24, overlap=8)
     with pytest.raises(DeviceError, match=r"--tile \d+"):
         up._check_fits(40, 8000, 8000)  # 40 frames of 8000x8000 need far more than this machine has

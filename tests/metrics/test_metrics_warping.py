@@ -9,7 +9,7 @@ import torch
 from wildvsr_testing import synthetic_frames
 from wildvsr.errors import InputError
 from wildvsr.metrics import create_metric, warping_error
-from wildvsr.metrics.warping import consistency_mask
+from wildvsr.models.flow import consistency_mask
 
 H, W, MARGIN = 64, 96, 12
 

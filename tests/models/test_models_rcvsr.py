@@ -79,7 +79,7 @@ def test_shipped_weights_load_strict_with_their_checksum():
     """``rcvsr.wild`` ships inside the package: fp16 safetensors under 10 MB, SHA-256 checked on load, every tensor
     used (strict), and it is no longer the animevideov3 it started from (training moved the hidden-state inputs)."""
     from wildvsr.models.registry import get_pretrained_cfg
-    from wildvsr.weights import locate, sha256sum
+    from wildvsr.models.weight_files import locate, sha256sum
 
     cfg = get_pretrained_cfg("rcvsr", "wild")
     path = locate(cfg)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from wildvsr.cli import app
 from wildvsr.errors import WeightsMismatchError
 from wildvsr.models import create_model, from_pretrained, get_pretrained_cfg, save_pretrained
-from wildvsr.ncnn_weights import TAG_FP16, load_ncnn_state_dict, param_path_for, read_ncnn
+from wildvsr.models.ncnn import TAG_FP16, load_ncnn_state_dict, param_path_for, read_ncnn
 from wildvsr.models.rrdbnet import RRDBNet
 from wildvsr.models.srvgg import SRVGGNetCompact
 from wildvsr.models import resolve_weights

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from wildvsr.models import create_model
-from wildvsr.weights import package_data_dir
+from wildvsr.models.weight_files import package_data_dir
 
 
 def _load_reference():

@@ -13,19 +13,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 from inference_testutils import TinyBiRecurrent  # noqa: E402
 
-from wildvsr.models import registry  # noqa: E402
+from wildvsr.models import ModelSpec, register_model  # noqa: E402
 
 
 class SlowTiny(TinyBiRecurrent):
-    temporal = True
-
     def forward(self, lqs):  # noqa: ANN001
         time.sleep(float(os.environ.get("TINY_DELAY", "0")))
         return super().forward(lqs)
 
 
-registry._MODELS["tiny"] = registry.ModelEntry(name="tiny", builder=SlowTiny, filter_fn=lambda state: state,
-                                               description="test-only tiny recurrent x4 model", paper="")
+register_model("tiny", SlowTiny, ModelSpec(temporal=True), description="test-only tiny recurrent x4 model")
 
 if __name__ == "__main__":
     from wildvsr.cli import main

@@ -9,10 +9,10 @@ from typing import Any
 
 from wildvsr.app.settings import AppSettings
 from wildvsr.defaults import DEFAULT_TEMPORAL, DEFAULT_UPSCALE_MODEL, RECOMMENDED_STABILIZER
-from wildvsr.models.pretrained import read_config, resolve_weights
+from wildvsr.models.factory import read_config, resolve_weights
 from wildvsr.models.weights_spec import split_name
 from wildvsr.models.registry import get_model_entry, is_per_frame_model, upscale_models
-from wildvsr.weights import locate
+from wildvsr.models.weight_files import locate
 from wildvsr.inference.config import PRECISIONS  # noqa: F401  (the app offers the same choices as the CLI)
 
 TILE_CHOICES = (0, 128, 256, 512)  # 0: auto (tiles only for a video model's large frames)

@@ -26,7 +26,7 @@ def degrade(
     gallery: Annotated[Path | None, typer.Option(help="Also write a PNG grid of one crop after every step.")] = None,
     chunk_size: Annotated[int, typer.Option(help="Frames per chunk (memory bound; each chunk is one clip for the "
                                                  "codec steps).")] = 50,
-    device: Annotated[str, typer.Option(help="Device for the tensor steps: auto, cpu, cuda or cuda:N.")] = "cpu",
+    device: Annotated[str, typer.Option(help="Device for the tensor steps: auto, cpu, cuda or cuda:N.")] = "auto",
     max_frames: Annotated[int | None, typer.Option(help="Degrade only the first N frames.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

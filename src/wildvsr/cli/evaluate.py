@@ -37,7 +37,7 @@ def evaluate_command(
     protocol: Annotated[str, typer.Option("--protocol", help=_PROTOCOL_HELP)] = "frames",
     metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated, e.g. niqe,brisque.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("evaluation"),
-    device: Annotated[str, typer.Option("--device", help="Device for the warping-error flow.")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="Device for the warping-error flow: auto, cpu, cuda or cuda:N.")] = "auto",
     name: Annotated[Optional[str], typer.Option("--name", help="Method label (default: OUTPUTS' name).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report folder.")] = False,
 ) -> None:
@@ -56,7 +56,7 @@ def benchmark_command(
     preset: Annotated[str, typer.Option("--preset", help="Degradation preset (synthetic protocol).")] = "realbasicvsr",
     seed: Annotated[int, typer.Option("--seed", help="Degradation seed (synthetic protocol).")] = 0,
     out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("benchmark"),
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="First N frames only.")] = None,
     crop: Annotated[Optional[int], typer.Option("--crop", min=8, help="Central NxN input crop (speed).")] = None,
     metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated metric names.")] = None,

@@ -21,7 +21,7 @@ def models_command(
     if as_json:
         typer.echo(json.dumps(infos, indent=2))
         return
-    from wildvsr.weights import cache_dir
+    from wildvsr.models.weight_files import cache_dir
 
     for info in infos:
         typer.echo(f"{info['name']}  {info['num_params']:,} params  {info['description']}")

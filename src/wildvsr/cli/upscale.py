@@ -10,7 +10,7 @@ import typer
 from wildvsr.cli.app import app
 from wildvsr.cli.progress import progress
 from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP
-from wildvsr.defaults import DEFAULT_UPSCALE_MODEL as DEFAULT_MODEL
+from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
 
 @app.command("upscale")
@@ -18,14 +18,14 @@ def upscale(
     input: Annotated[Path, typer.Argument(help="Input video, folder of frames, or one image.", show_default=False)],
     output: Annotated[Path, typer.Argument(help="Output video (container from its extension) or folder of PNGs.",
                                            show_default=False)],
-    model: Annotated[str, typer.Option(help="Model name (see `wildvsr models`).")] = DEFAULT_MODEL,
+    model: Annotated[str, typer.Option(help="Model name (see `wildvsr models`).")] = DEFAULT_UPSCALE_MODEL,
     weights: Annotated[str | None, typer.Option(help="Weights tag or file (default: the model's default).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16 on CUDA and on CPUs with AMX/AVX512-BF16, else fp32), "
                                                 "fp32, bf16 or fp16 (CUDA); chunks with NaN/inf are recomputed in "
                                                 "fp32.")] = "auto",
     backend: Annotated[str, typer.Option(help="torch (eager), compile (torch.compile, per frame size) or openvino "
-                                              "(per-frame models on CPU; pip install 'wildvsr[openvino]').")
+                                              "(per-frame models on CPU; pip install 'wildvsr\\[openvino]').")
                        ] = "torch",
     batch: Annotated[int, typer.Option(help="Chunks per model call of a video model; 0 = auto (4 on CUDA, 1 on "
                                             "CPU).")] = 0,

@@ -23,8 +23,8 @@ from wildvsr.errors import UnknownModelError, WeightsMismatchError
 from wildvsr.inference import UpscaleConfig, build_upscaler
 from wildvsr.inference.stabilizer import STABILIZERS
 from wildvsr.models import guess_architecture, parse_weights_spec, upscale_models
-from wildvsr.models.pretrained import read_config, unwrap_checkpoint
-from wildvsr.weights import load_state_dict
+from wildvsr.models.factory import read_config, unwrap_checkpoint
+from wildvsr.models.weight_files import load_state_dict
 
 __all__ = ["Method", "check_method_names", "create_method", "split_method_name"]
 

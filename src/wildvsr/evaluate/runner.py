@@ -142,7 +142,8 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
     Raises:
         UnknownModelError (protocol/metric), InputError, OutputExistsError.
     """
-    resolve_device(device)  # an unusable device fails before any work, with the one message every job gives
+    # an unusable device fails before any work, with the one message every job gives; "auto" is settled here
+    device = str(resolve_device(device))
     proto = get_protocol(protocol)
     names = _metric_names(proto, metrics, reference is not None)
     if reference is None:
@@ -276,7 +277,8 @@ def benchmark(dataset: str | os.PathLike, config: BenchmarkConfig, out_dir: str 
     Returns:
         The results (also written to ``out_dir``).
     """
-    resolve_device(config.device)  # an unusable device fails before any work, with the one message every job gives
+    # an unusable device fails before any work, with the one message every job gives; "auto" is settled here
+    device = str(resolve_device(config.device))
     proto = get_protocol(config.protocol)
     check_method_names(list(config.methods))
     names = _metric_names(proto, list(config.metrics or ()), proto.degrade)
@@ -284,11 +286,11 @@ def benchmark(dataset: str | os.PathLike, config: BenchmarkConfig, out_dir: str 
         load_preset(config.preset)  # unknown preset: fail before any work
     out_dir = check_output_path(out_dir, overwrite=config.overwrite, inputs=[dataset])
     seqs = list_sequences(dataset)
-    runners = [create_method(m, config.device) for m in config.methods]
+    runners = [create_method(m, device) for m in config.methods]
     first = load_frames(seqs[0].path, max_frames=2, crop=64)
     for runner in runners:  # one untimed call: lazy initialisation and allocator warm-up stay out of s/frame
         runner.warmup(first)
-    metric_objs = make_metrics(names, config.device)
+    metric_objs = make_metrics(names, device)
     limits = [v for v in (config.max_frames, proto.max_frames) if v is not None]
     scores = _Scores({r.name: {} for r in runners})
     for k, seq in enumerate(seqs):
@@ -307,7 +309,7 @@ def benchmark(dataset: str | os.PathLike, config: BenchmarkConfig, out_dir: str 
                     progress(1)
     result = BenchmarkResult(
         protocol=proto.to_dict(), metrics=_metric_infos(names),
-        settings={"dataset": str(dataset), "methods": list(config.methods), "device": config.device,
+        settings={"dataset": str(dataset), "methods": list(config.methods), "device": device,
                   "max_frames": config.max_frames, "crop": config.crop,
                   **({"preset": config.preset, "seed": config.seed} if proto.degrade else {})},
         methods={r.name: {"description": r.description, "seconds_per_frame": r.seconds_per_frame,

@@ -13,11 +13,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from wildvsr.utils.device import cuda_has_native_bf16
+
+if TYPE_CHECKING:
+    from wildvsr.models.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +64,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
 
 
-def resolve_channels_last(channels_last: bool | None, precision: str, device: torch.device, model: nn.Module) -> bool:
+def resolve_channels_last(channels_last: bool | None, precision: str, device: torch.device, spec: ModelSpec) -> bool:
     """None (auto) -> channels-last for reduced precision (oneDNN's AMX kernels on CPU, tensor cores on CUDA), and
-    in fp32 on CPU for models that declare ``cpu_fp32_channels_last = True``.
+    in fp32 on CPU for models whose spec declares ``cpu_fp32_channels_last``.
 
     In fp32 on this project's AVX-512 CPU (no bf16 units, 2 threads, real frames) channels-last made BasicVSR 1.25x
     faster at 160x120 and 1.5x at 640x360 (oneDNN's NCHW convolutions reorder every input and output, and lose
@@ -73,7 +77,7 @@ def resolve_channels_last(channels_last: bool | None, precision: str, device: to
         return bool(channels_last)
     if precision != "fp32":
         return True
-    return device.type == "cpu" and bool(getattr(model, "cpu_fp32_channels_last", False))
+    return device.type == "cpu" and spec.cpu_fp32_channels_last
 
 
 def model_to_channels_last(model: nn.Module) -> nn.Module:

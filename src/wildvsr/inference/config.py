@@ -14,20 +14,19 @@ from typing import Any
 
 from wildvsr.config import from_dict
 from wildvsr.errors import ConfigError
-from wildvsr.defaults import (DEFAULT_CHUNK_SIZE, DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL,
-                              DEFAULT_TILE_OVERLAP,
+from wildvsr.defaults import (DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP,
                               DEFAULT_UPSCALE_MODEL)
 from wildvsr.inference.stabilizer_settings import TEMPORAL_CHOICES
 from wildvsr.utils.device import check_device_name
 
-DEFAULT_MODEL = DEFAULT_UPSCALE_MODEL
-"""Model used when none is given; named once, in :mod:`wildvsr.defaults` (its default weights: ``reds4``)."""
-__all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_MODEL", "DEFAULT_OVERLAP", "DEFAULT_TILE_OVERLAP", "UpscaleConfig"]
+__all__ = ["UpscaleConfig", "check_processing"]
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BACKENDS = ("torch", "compile", "openvino")
 SCALES = (2, 3, 4)
 MODEL_SCALE = 4
+MIN_TILE = 16
+"""Smallest tile core (input pixels) accepted."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class UpscaleConfig:
         quiet: no progress display (the CLI's concern; kept here so a config describes the whole run).
     """
 
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_UPSCALE_MODEL
     weights: str | None = None
     device: str = "auto"
     precision: str = "auto"
@@ -94,22 +93,9 @@ class UpscaleConfig:
         if not isinstance(self.model, str) or not self.model:
             raise ConfigError("model must be a non-empty name; run `wildvsr models` to list them")
         object.__setattr__(self, "device", check_device_name(self.device))
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        _check_int("batch", self.batch, 0)
-        if self.chunk_size is not None:
-            _check_int("chunk_size", self.chunk_size, 1)
-        if isinstance(self.memory_budget_gib, bool) or not isinstance(self.memory_budget_gib, (int, float)) \
-                or not self.memory_budget_gib > 0:
-            raise ConfigError(f"memory_budget_gib must be a number > 0, got {self.memory_budget_gib!r}")
-        _check_int("overlap", self.overlap, 0)
-        if self.tile not in (None, 0):
-            _check_int("tile", self.tile, 16)
-        _check_int("tile_overlap", self.tile_overlap, 0)
-        if self.scale not in SCALES or isinstance(self.scale, bool):
-            raise ConfigError(f"scale must be 2, 3 or 4, got {self.scale!r}")
+        check_processing(precision=self.precision, backend=self.backend, batch=self.batch,
+                         chunk_size=self.chunk_size, memory_budget_gib=self.memory_budget_gib, overlap=self.overlap,
+                         tile=self.tile, tile_overlap=self.tile_overlap, scale=self.scale)
         if self.refine_threshold is not None and not 0 <= float(self.refine_threshold) <= 255:
             raise ConfigError(f"refine_threshold must be in [0, 255] (0-255 pixel scale), got {self.refine_threshold}")
         if self.temporal not in TEMPORAL_CHOICES:
@@ -145,6 +131,32 @@ class UpscaleConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping of every setting (round-trips through :meth:`from_dict`)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def check_processing(*, precision: str, backend: str, batch: int, chunk_size: int | None, memory_budget_gib: float,
+                     overlap: int, tile: int | None, tile_overlap: int, scale: int) -> None:
+    """The bounds of the processing settings, checked in this one place (by :class:`UpscaleConfig` and by
+    :class:`~wildvsr.inference.upscaler.Upscaler`). ``tile``: None is auto, 0 whole frames, else >= 16.
+
+    Raises:
+        ConfigError: the first setting out of bounds, by name.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    _check_int("batch", batch, 0)
+    if chunk_size is not None:
+        _check_int("chunk_size", chunk_size, 1)
+    if isinstance(memory_budget_gib, bool) or not isinstance(memory_budget_gib, (int, float)) \
+            or not memory_budget_gib > 0:
+        raise ConfigError(f"memory_budget_gib must be a number > 0, got {memory_budget_gib!r}")
+    _check_int("overlap", overlap, 0)
+    if tile not in (None, 0):
+        _check_int("tile", tile, MIN_TILE)
+    _check_int("tile_overlap", tile_overlap, 0)
+    if scale not in SCALES or isinstance(scale, bool):
+        raise ConfigError(f"scale must be 2, 3 or 4, got {scale!r}")
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:

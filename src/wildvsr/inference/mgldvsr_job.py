@@ -23,7 +23,7 @@ from wildvsr.models.mgldvsr.guidance import frame_generators
 from wildvsr.utils.device import resolve_device
 from wildvsr.video.reader import VideoReader
 from wildvsr.video.writer import VideoWriter
-from wildvsr.weights import cache_dir
+from wildvsr.models.weight_files import cache_dir
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from wildvsr.errors import ConfigError
+from wildvsr.models.spec import ModelSpec
 
 KEEP_SHAPES = 4
 """Compiled models kept (least recently used dropped first)."""
@@ -24,11 +25,11 @@ KEEP_SHAPES = 4
 _HINTS = {"fp32": "f32", "bf16": "bf16"}
 
 
-def check_openvino(model: nn.Module, device: torch.device, precision: str) -> None:
+def check_openvino(spec: ModelSpec, device: torch.device, precision: str) -> None:
     """Refuse what the OpenVINO backend cannot run, with what to do instead.
 
     Raises:
-        ConfigError: openvino missing, a non-CPU device, fp16, or a video (temporal) model.
+        ConfigError: openvino missing, a non-CPU device, fp16, or a video model (``spec.temporal``).
     """
     try:
         import openvino  # noqa: F401  (optional dependency: only this backend needs it)
@@ -39,9 +40,9 @@ def check_openvino(model: nn.Module, device: torch.device, precision: str) -> No
         raise ConfigError(f"--backend openvino runs on the CPU; got --device {device} (use --backend torch)")
     if precision not in _HINTS:
         raise ConfigError(f"--backend openvino runs fp32 or bf16, got {precision} (use --precision fp32)")
-    if getattr(model, "temporal", True):
+    if spec.temporal:
         raise ConfigError(f"--backend openvino supports per-frame models (e.g. rrdbnet, srvgg), not the video model "
-                          f"{type(model).__name__} (use --backend torch)")
+                          f"{spec.name or 'given'} (use --backend torch)")
 
 
 class OpenVINOModule:

@@ -12,18 +12,19 @@ from torch import nn
 
 from wildvsr.defaults import DEFAULT_TEMPORAL
 from wildvsr.errors import ConfigError, InputError
-from wildvsr.inference.chunking import Window
 from wildvsr.inference.config import UpscaleConfig
 from wildvsr.inference.device import resolve_device
 from wildvsr.inference.resume import WorkDir, input_fingerprint
 from wildvsr.inference.stabilizer import build_stabilizer
-from wildvsr.inference.upscaler import Upscaler
+from wildvsr.inference.plan import UpscalePlan
+from wildvsr.inference.upscaler import Chunk, Upscaler
 from wildvsr.models import create_model
-from wildvsr.models.registry import refine_threshold_kwarg, refining_models
+from wildvsr.models.registry import model_spec, refine_threshold_kwarg, refining_models
 from wildvsr.models.weights_spec import split_name
 from wildvsr.utils.files import check_output_path
 from wildvsr.utils.pipeline import ReadAhead, WriteBehind
 from wildvsr.video import VideoReader, VideoWriter, is_image_path, is_video_path
+from wildvsr.video.info import Frame
 from wildvsr.video.writer import check_video_output
 
 logger = logging.getLogger(__name__)
@@ -54,16 +55,16 @@ def build_upscaler(config: UpscaleConfig, model: nn.Module | None = None) -> Ups
     device = resolve_device(config.device)
     if model is None:
         model = load_model(config)
-    tile = "auto" if config.tile is None else (config.tile or None)  # 0: whole frames
-    return Upscaler(model, device, config.precision, config.chunk_size, config.overlap, tile,
-                    config.tile_overlap, config.scale, stabilizer=_stabilizer(config, model, device),
-                    backend=config.backend, batch=config.batch, memory_budget_gib=config.memory_budget_gib)
+    return Upscaler(model, device, precision=config.precision, chunk_size=config.chunk_size, overlap=config.overlap,
+                    tile=config.tile, tile_overlap=config.tile_overlap, scale=config.scale,
+                    stabilizer=_stabilizer(config, model, device), backend=config.backend, batch=config.batch,
+                    memory_budget_gib=config.memory_budget_gib)
 
 
 def _stabilizer(config: UpscaleConfig, model: nn.Module, device):
     """The stabilizer ``config.temporal`` asks for: ``auto`` is the default one for per-frame models and none for
     temporal models (they are temporally consistent themselves); a name with a temporal model is an error."""
-    if getattr(model, "temporal", True):
+    if model_spec(model).temporal:
         if config.temporal not in ("auto", "off"):
             raise ConfigError(f"--temporal {config.temporal} applies to per-frame models only; {config.model} is a "
                               "video model (use --temporal auto or off)")
@@ -111,8 +112,9 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         if is_image_path(dst) and not dst.is_dir() and (info.num_frames or 0) > 1:
             raise InputError(f"output {dst} is a single image but the input has {info.num_frames} frames; give a "
                              "folder or a video file as output")
+        plan = upscaler.plan(info.height, info.width)  # settled once for the video; recorded for resuming
         work = WorkDir(dst, input_fingerprint(src, info.num_frames),
-                       _settings(config, model, upscaler, info.height, info.width) | {"frames": reader.dtype})
+                       _settings(config, model, plan) | {"frames": reader.dtype})
         work.open(config.resume)
         try:
             copy_from = src if (src.is_file() and is_video_path(src)) else None
@@ -122,7 +124,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
                                  "pix_fmt": config.pix_fmt}
             with VideoWriter(dst, like=info, copy_streams_from=copy_from, overwrite=config.overwrite,
                              **writer_kwargs) as writer:
-                done = _run(reader, writer, upscaler, work, progress, info.height, info.width)
+                done = _run(reader, writer, upscaler, plan, work, progress)
         except BaseException:
             if not work.chunks:
                 work.remove()  # nothing worth resuming
@@ -153,60 +155,43 @@ WRITE_BEHIND_CHUNKS = 2
 """Finished chunks waiting for the encoder thread (each is one chunk's upscaled uint8 or uint16 frames)."""
 
 
-def _run(reader, writer, upscaler: Upscaler, work: WorkDir, progress: Callable[[int], None] | None, height: int,
-         width: int) -> int:
-    """Read ahead -> model (this thread) -> save the chunk for resuming and encode it (behind); returns frames done.
+def _run(reader, writer, upscaler: Upscaler, plan: UpscalePlan, work: WorkDir,
+         progress: Callable[[int], None] | None) -> int:
+    """Read ahead -> :meth:`Upscaler.run` (this thread; ``work`` is its resume hook) -> save the chunk for resuming
+    and encode it (behind); returns frames done.
 
     ``progress`` is called here, after a chunk was handed to the encoder thread; on an exception (Ctrl-C included)
     the chunks already handed over are still saved to the work dir before it propagates. A stabilizer's state is
-    stored with each chunk it finished and restored before the first chunk computed after resumed ones.
+    stored with each chunk it finished.
     """
 
-    def finish(item: tuple[Window, np.ndarray, dict | None, bool]) -> None:
-        window, out, state, computed = item
-        if computed:
-            work.save_chunk(window.spec, out, state)
-        for frame, image in zip(window.kept, out):
+    def finish(chunk: Chunk) -> None:
+        if chunk.computed:
+            work.save_chunk(chunk.window.spec, chunk.frames, chunk.state)
+        for frame, image in zip(chunk.window.kept, chunk.frames):
             writer.write(image, pts=frame.pts)
 
     done = 0
-    upscaler.reset()  # a new video for the stabilizer
-    stabilizer = upscaler.stabilizer
-    restored = False  # the previous chunk came from the work directory (the stabilizer has not seen it)
     with ReadAhead(reader, READ_AHEAD_FRAMES) as frames, WriteBehind(finish, WRITE_BEHIND_CHUNKS) as behind:
-        for group in upscaler.iter_batches(frames, height, width):
-            todo = [w for w in group if not work.has(w.spec.index)]
-            if todo and stabilizer is not None and restored:
-                stabilizer.load_state_dict(work.load_state(todo[0].spec.index - 1))
-            outs = upscaler.process_batch([np.stack([f.image for f in w.items]) for w in todo],  # (N, H, W, 3) uint8/16
-                                          [w.spec for w in todo]) if todo else []
-            computed = {w.spec.index: out for w, out in zip(todo, outs)}
-            state = stabilizer.state_dict() if stabilizer is not None else None  # batch is 1 with a stabilizer
-            for window in group:
-                out = computed.get(window.spec.index)
-                restored = out is None
-                behind.put((window, work.load_chunk(window.spec) if restored else out, state, not restored))
-                done += window.spec.num_frames
-                if progress is not None:
-                    progress(window.spec.num_frames)
+        for chunk in upscaler.run(frames, plan, image=_image, resume=work):  # image: (H, W, 3) uint8/16
+            behind.put(chunk)
+            done += chunk.window.spec.num_frames
+            if progress is not None:
+                progress(chunk.window.spec.num_frames)
         behind.finish()
     return done
 
 
-def _settings(config: UpscaleConfig, model: nn.Module | None, upscaler: Upscaler, height: int, width: int) -> dict:
-    """The resume manifest's settings, with what ``auto`` resolved to here (precision, chunk length): a run resumed
-    on another machine must plan the same chunks in the same precision, or it is refused."""
-    settings = config.pixel_settings()
-    settings["precision"] = upscaler.precision
-    settings["chunk_size"] = upscaler.chunk_size_for(height, width)
-    settings["tile"] = upscaler.tile_for(height, width)
-    settings["tile_overlap"] = config.tile_overlap if settings["tile"] else None
-    tile = settings["tile"]
-    # a video model plans its call for the whole frame; a per-frame model batches frames of the tile size
-    call_h, call_w = (height, width) if upscaler.temporal else (min(height, tile or height), min(width, tile or width))
-    settings["frames_per_call"] = upscaler.frames_per_call(call_h, call_w)
+def _image(frame: Frame) -> np.ndarray:
+    return frame.image
+
+
+def _settings(config: UpscaleConfig, model: nn.Module | None, plan: UpscalePlan) -> dict:
+    """The resume manifest's settings, with what ``auto`` resolved to here (the plan's precision, chunk length, tile
+    and call size): a run resumed on another machine must plan the same chunks in the same precision, or it is
+    refused."""
+    settings = config.pixel_settings() | plan.manifest_settings()
     if model is not None:
         settings["model"] = f"<{type(model).__name__} given in code>"
         settings["weights"] = None
     return settings
-

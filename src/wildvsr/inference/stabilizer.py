@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.inference.stabilizer_settings import STABILIZERS, StabilizerSettings
-from wildvsr.metrics.warping import consistency_mask, spynet_flow_fn
+from wildvsr.models.flow import consistency_mask, spynet_flow_fn
 from wildvsr.models.layers import flow_warp
 
 __all__ = ["STABILIZERS", "FlowStabilizer", "StabilizerSettings", "build_stabilizer", "screened_poisson_lowpass"]
@@ -56,7 +56,7 @@ def build_stabilizer(name: str, device: torch.device | str = "cpu") -> FlowStabi
     if name not in STABILIZERS:
         raise ConfigError(f"unknown temporal stabilizer {name!r}; choose off, auto or one of: "
                           f"{', '.join(STABILIZERS)}")
-    return FlowStabilizer(STABILIZERS[name], device)
+    return FlowStabilizer(STABILIZERS[name], device, name=name)
 
 
 class FlowStabilizer:
@@ -66,10 +66,13 @@ class FlowStabilizer:
         settings: A :class:`StabilizerSettings`.
         device: Where the flow network runs and the state lives.
         flow_fn: Flow estimator ``(ref, supp) -> flow`` (default SPyNet with the BasicVSR REDS4 weights).
+        name: The setting's name in :data:`STABILIZERS` (what an upscale plan records).
     """
 
-    def __init__(self, settings: StabilizerSettings, device: torch.device | str = "cpu", flow_fn=None) -> None:
+    def __init__(self, settings: StabilizerSettings, device: torch.device | str = "cpu", flow_fn=None,
+                 name: str = "custom") -> None:
         self.settings = settings
+        self.name = name
         self.device = torch.device(device)
         self._flow_fn = flow_fn
         self.prev_lq: torch.Tensor | None = None  # (1, 3, H, W) float32

@@ -8,14 +8,20 @@ residual blocks per branch) match those checkpoints: 6,291,311 parameters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
 from wildvsr.errors import InputError
 from wildvsr.models.layers import PixelShufflePack, ResidualBlocksWithInputConv, flow_warp
+from wildvsr.models.memory import video_memory
+from wildvsr.models.spec import ModelSpec
 from wildvsr.models.spynet import SPyNet, convert_basicsr_spynet_keys
 
-__all__ = ["BasicVSR", "checkpoint_filter_fn", "convert_basicsr_keys", "infer_config", "count_blocks"]
+__all__ = ["BasicVSR", "SPEC", "checkpoint_filter_fn", "convert_basicsr_keys", "infer_config", "count_blocks",
+           "estimate_memory"]
 
 
 class BasicVSR(nn.Module):
@@ -28,10 +34,8 @@ class BasicVSR(nn.Module):
         num_blocks: Residual blocks per branch (official BasicSR REDS/Vimeo checkpoints: 30; RealBasicVSR: 20).
     """
 
-    temporal = True  # (B, T, 3, H, W) clips: the Upscaler chunks with temporal overlap
+    temporal = True  # (B, T, 3, H, W) clips (what :data:`SPEC` declares, and scripts read)
     scale = 4
-    parts = {"spynet": "spynet"}  # role -> submodule the trainer may freeze or train at its own lr (train/setup.py)
-    cpu_fp32_channels_last = True  # NHWC is faster for its convolutions in fp32 on CPU (inference/acceleration.py)
 
     def __init__(self, mid_channels: int = 64, num_blocks: int = 30) -> None:
         super().__init__()
@@ -225,3 +229,17 @@ def infer_config(state: dict[str, torch.Tensor], prefix: str = "") -> dict[str, 
     if fusion is None or blocks == 0:
         return {}
     return {"mid_channels": int(fusion.shape[0]), "num_blocks": blocks}
+
+
+def estimate_memory(config: Mapping[str, Any], frames: int, height: int, width: int, *, scale: int = 4,
+                    batch: int = 1, act: int = 4) -> int:
+    """Peak bytes of one forward (:data:`~wildvsr.models.spec.MemoryFn`): a recurrent model of ``mid_channels``
+    that reconstructs large frames in strips of :meth:`BasicVSR.reconstruction_rows` rows."""
+    return video_memory(int(config["mid_channels"]), frames, height, width,
+                        rows=BasicVSR.reconstruction_rows(height, width), scale=scale, batch=batch, act=act)
+
+
+SPEC = ModelSpec(temporal=BasicVSR.temporal, keep=True, parts={"spynet": "spynet"}, cpu_fp32_channels_last=True,
+                 memory=estimate_memory)
+"""A video model that can skip reconstruction of context frames; NHWC is faster for its convolutions in fp32 on CPU
+(``inference/acceleration.py``); the trainer may freeze SPyNet or train it at its own learning rate."""

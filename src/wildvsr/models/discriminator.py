@@ -12,8 +12,9 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from wildvsr.errors import InputError
+from wildvsr.models.spec import ModelSpec
 
-__all__ = ["UNetDiscriminatorSN", "checkpoint_filter_fn"]
+__all__ = ["UNetDiscriminatorSN", "SPEC", "checkpoint_filter_fn"]
 
 
 class UNetDiscriminatorSN(nn.Module):
@@ -87,3 +88,7 @@ def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
             key = f"conv_{head[4:]}.{rest}"
         out[key] = value
     return out
+
+
+SPEC = ModelSpec(task="discriminator", temporal=False)
+"""A GAN discriminator (training only, not an upscaler)."""

@@ -11,7 +11,7 @@ pixel at 64 channels and 16 convs, SPyNet at LR about 0.33 M; the whole is about
 bidirectional design would need every frame of a chunk before the first output and twice the flow; a causal one
 streams.
 
-Initialisation (:meth:`RCVSR.init_from` with :attr:`RCVSR.pretrained_init`): the body from ``srvgg.animevideov3`` (the first conv's
+Initialisation (:meth:`RCVSR.init_from` with ``SPEC.pretrained_init``): the body from ``srvgg.animevideov3`` (the first conv's
 hidden-state input channels zeroed, so an untrained RCVSR equals animevideov3 frame by frame) and SPyNet from the
 official BasicVSR REDS4 checkpoint, frozen.
 
@@ -21,15 +21,19 @@ Shapes: ``(B, T, 3, H, W)`` RGB in [0, 1] -> ``(B, T, 3, 4H, 4W)`` (roughly [0, 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from wildvsr.models.layers import flow_warp
+from wildvsr.models.memory import video_memory
+from wildvsr.models.spec import ModelSpec
 from wildvsr.models.spynet import SPyNet
 
-__all__ = ["RCVSR", "checkpoint_filter_fn", "infer_config"]
+__all__ = ["RCVSR", "SPEC", "checkpoint_filter_fn", "infer_config", "estimate_memory"]
 
 
 class RCVSR(nn.Module):
@@ -42,10 +46,7 @@ class RCVSR(nn.Module):
         upscale: output scale (4).
     """
 
-    temporal = True
-    causal = True  # output t depends on frames <= t only
-    parts = {"spynet": "spynet"}  # trainable-part roles for the trainer (SPyNet frozen by default)
-    pretrained_init = {"body": "srvgg.animevideov3", "spynet": "spynet.reds4"}  # what init_from is given in training
+    temporal = True  # (B, T, 3, H, W) clips (what :data:`SPEC` declares, and scripts read)
 
     def __init__(self, num_feat: int = 64, num_conv: int = 16, hidden_channels: int = 16, upscale: int = 4) -> None:
         super().__init__()
@@ -100,7 +101,7 @@ class RCVSR(nn.Module):
     @torch.no_grad()
     def init_from(self, parts: dict[str, nn.Module]) -> list[str]:
         """Copy shipped models into this one: ``parts["body"]`` an SRVGGNetCompact of the same width and depth,
-        ``parts["spynet"]`` a SPyNet (:attr:`pretrained_init` names the ones the recipe uses; the caller builds them, so
+        ``parts["spynet"]`` a SPyNet (``SPEC.pretrained_init`` names the ones the recipe uses; the caller builds them, so
         this module does not depend on the registry).
 
         The first conv's hidden-state channels are zeroed, so the result equals the body model frame by frame until
@@ -142,3 +143,16 @@ def infer_config(state: dict[str, torch.Tensor]) -> dict[str, int]:
     upscale = round((state["to_rgb.weight"].shape[0] / 3) ** 0.5)
     return {"num_feat": int(state["body.0.weight"].shape[0]), "num_conv": len(convs) - 1,
             "hidden_channels": int(state["to_hidden.weight"].shape[0]), "upscale": upscale}
+
+
+def estimate_memory(config: Mapping[str, Any], frames: int, height: int, width: int, *, scale: int = 4,
+                    batch: int = 1, act: int = 4) -> int:
+    """Peak bytes of one forward (:data:`~wildvsr.models.spec.MemoryFn`): the recurrent formula at ``num_feat``
+    channels, whole frames (an upper bound: RCVSR keeps no per-frame features, only its small hidden state)."""
+    return video_memory(int(config["num_feat"]), frames, height, width, scale=scale, batch=batch, act=act)
+
+
+SPEC = ModelSpec(temporal=RCVSR.temporal, causal=True, parts={"spynet": "spynet"},
+                 pretrained_init={"body": "srvgg.animevideov3", "spynet": "spynet.reds4"}, memory=estimate_memory)
+"""A causal video model (output t depends on frames <= t only); SPyNet frozen by default; ``init_pretrained``
+gives :meth:`RCVSR.init_from` the body of ``srvgg.animevideov3`` and SPyNet of ``spynet.reds4``."""

@@ -23,10 +23,12 @@ import torch
 from torch import nn
 
 from wildvsr.errors import InputError, WeightsMismatchError
+from wildvsr.models import basicvsr
 from wildvsr.models.basicvsr import BasicVSR, convert_basicsr_keys, count_blocks
 from wildvsr.models.layers import ResidualBlocksWithInputConv
+from wildvsr.models.spec import ModelSpec
 
-__all__ = ["RealBasicVSR", "checkpoint_filter_fn", "infer_config", "init_from_basicvsr", "MAX_CLEANING_PASSES",
+__all__ = ["RealBasicVSR", "SPEC", "checkpoint_filter_fn", "infer_config", "init_from_basicvsr", "MAX_CLEANING_PASSES",
            "DEFAULT_REFINE_THRESHOLD"]
 
 logger = logging.getLogger(__name__)
@@ -48,11 +50,8 @@ class RealBasicVSR(nn.Module):
         is_sequential_cleaning: Clean one frame at a time (less peak memory, same result).
     """
 
-    temporal = True  # (B, T, 3, H, W) clips: the Upscaler chunks with temporal overlap
+    temporal = True  # (B, T, 3, H, W) clips (what :data:`SPEC` declares, and scripts read)
     scale = 4
-    parts = {"spynet": "basicvsr.spynet", "cleaning": "image_cleaning"}  # role -> submodule (train/setup.py)
-    cpu_fp32_channels_last = True  # NHWC is faster for its convolutions in fp32 on CPU (inference/acceleration.py)
-    refine_threshold_kwarg = "dynamic_refine_thres"  # the constructor kwarg `--refine-threshold` sets
 
     def __init__(self, mid_channels: int = 64, num_propagation_blocks: int = 20, num_cleaning_blocks: int = 20,
                  dynamic_refine_thres: float = DEFAULT_REFINE_THRESHOLD, is_fix_cleaning: bool = False,
@@ -73,10 +72,6 @@ class RealBasicVSR(nn.Module):
         self.basicvsr.spynet.requires_grad_(False)  # SPyNet stays frozen in RealBasicVSR (SPEC 1.1)
         if is_fix_cleaning:
             self.image_cleaning.requires_grad_(False)
-
-    def reconstruction_rows(self, height: int, width: int) -> int:
-        """See :meth:`BasicVSR.reconstruction_rows`."""
-        return self.basicvsr.reconstruction_rows(height, width)
 
     def _clean_once(self, lqs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One cleaning pass: ``(lqs + residue, mean |residue|)``; lqs ``(B, T, 3, H, W)``."""
@@ -185,3 +180,10 @@ def init_from_basicvsr(model: RealBasicVSR, basicvsr_state: dict[str, torch.Tens
     skipped = sorted(k for k in source if k not in target)
     logger.info("init_from_basicvsr: loaded %d tensors, skipped %d source tensors", len(target), len(skipped))
     return {"loaded": list(target), "skipped": skipped}
+
+
+SPEC = ModelSpec(temporal=RealBasicVSR.temporal, keep=True, cpu_fp32_channels_last=True,
+                 parts={"spynet": "basicvsr.spynet", "cleaning": "image_cleaning", "basicvsr": "basicvsr"},
+                 options={"refine_threshold": "dynamic_refine_thres"}, memory=basicvsr.estimate_memory)
+"""BasicVSR's spec and memory estimate (the same propagation and reconstruction), plus the parts the trainer may
+freeze or initialise (``basicvsr``: from BasicVSR weights) and ``--refine-threshold``."""

@@ -1,8 +1,10 @@
-"""The model registry: one name -> one architecture, with named weights (timm-style ``create_model``).
+"""The model registry: one name -> one architecture, with its :class:`~wildvsr.models.spec.ModelSpec` and named
+weights (timm-style ``create_model``).
 
-Everything registered is listed here, in one table (no import-time side effects, no folder scanning). Weights are
-found offline by :mod:`wildvsr.weights` and models are built by
-:func:`wildvsr.models.pretrained.create_model`; nothing is ever downloaded.
+Everything shipped is listed here, in one table (no import-time side effects, no folder scanning);
+:func:`register_model` adds a model from outside (tiny test models, experiments). Weights are found offline by
+:mod:`wildvsr.models.weight_files` and models are built by :func:`wildvsr.models.factory.create_model`; nothing is ever
+downloaded. :func:`model_spec` is how code outside :mod:`wildvsr.models` learns what a model instance provides.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from wildvsr.defaults import DEFAULT_UPSCALE_MODEL  # named once, torch-free
 from wildvsr.errors import UnknownModelError
 from wildvsr.models import basicvsr, discriminator, mgldvsr, rcvsr, realbasicvsr, rrdbnet, spynet, srvgg
+from wildvsr.models.spec import ModelSpec
 from wildvsr.models.weights_spec import split_name
-from wildvsr.pretrained_cfg import PretrainedCfg
-from wildvsr.weights import locate
+from wildvsr.models.pretrained_cfg import PretrainedCfg
+from wildvsr.models.weight_files import locate
 
-__all__ = ["PretrainedCfg", "ModelEntry", "list_models", "is_model", "model_info", "get_pretrained_cfg",
+__all__ = ["PretrainedCfg", "ModelEntry", "ModelSpec", "list_models", "is_model", "model_info", "get_pretrained_cfg",
            "get_model_entry", "refine_threshold_kwarg", "refining_models", "upscale_models", "is_per_frame_model",
-           "DEFAULT_UPSCALE_MODEL"]
+           "register_model", "model_spec"]
 
 _PAPER_BASICVSR = "Chan et al., BasicVSR, CVPR 2021, arXiv:2012.02181"
 _PAPER_REALBASICVSR = "Chan et al., Investigating Tradeoffs in Real-World Video Super-Resolution, CVPR 2022, " \
@@ -39,10 +41,11 @@ _PAPER_WILDVSR = "wildvsr (this project), issue 27: compact recurrent distillati
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One registered architecture: its constructor, checkpoint key mapper and named weights."""
+    """One registered architecture: its constructor, spec, checkpoint key mapper and named weights."""
 
     name: str
     builder: Callable[..., nn.Module]
+    spec: ModelSpec
     filter_fn: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
     description: str
     paper: str
@@ -92,7 +95,7 @@ def _srv(model: str, tag: str, file: str, sha256: str, num_params: int, notes: s
 
 _MODELS: dict[str, ModelEntry] = {
     "rrdbnet": ModelEntry(
-        name="rrdbnet", builder=rrdbnet.RRDBNet, filter_fn=rrdbnet.checkpoint_filter_fn,
+        name="rrdbnet", builder=rrdbnet.RRDBNet, spec=rrdbnet.SPEC, filter_fn=rrdbnet.checkpoint_filter_fn,
         description="RRDBNet x4 per-frame image SR (Real-ESRGAN generator: 23 RRDB blocks, 64 ch, growth 32)",
         paper=_PAPER_REALESRGAN, default_tag="x4plus",
         pretrained={
@@ -107,7 +110,7 @@ _MODELS: dict[str, ModelEntry] = {
         tiny_kwargs=(("num_feat", 8), ("num_block", 1), ("num_grow_ch", 4)), config_fn=rrdbnet.infer_config,
     ),
     "srvgg": ModelEntry(
-        name="srvgg", builder=srvgg.SRVGGNetCompact, filter_fn=srvgg.checkpoint_filter_fn,
+        name="srvgg", builder=srvgg.SRVGGNetCompact, spec=srvgg.SPEC, filter_fn=srvgg.checkpoint_filter_fn,
         description="SRVGGNetCompact x4 per-frame SR (Real-ESRGAN compact: 16 conv+PReLU, 64 ch, pixel shuffle)",
         paper=_PAPER_REALESRGAN, default_tag="animevideov3",
         pretrained={
@@ -118,7 +121,7 @@ _MODELS: dict[str, ModelEntry] = {
         tiny_kwargs=(("num_feat", 8), ("num_conv", 2)), config_fn=srvgg.infer_config,
     ),
     "basicvsr": ModelEntry(
-        name="basicvsr", builder=basicvsr.BasicVSR, filter_fn=basicvsr.checkpoint_filter_fn,
+        name="basicvsr", builder=basicvsr.BasicVSR, spec=basicvsr.SPEC, filter_fn=basicvsr.checkpoint_filter_fn,
         description="BasicVSR x4: bidirectional recurrent propagation with SPyNet alignment (64 ch, 30 blocks/branch)",
         paper=_PAPER_BASICVSR, default_tag="reds4",
         pretrained={
@@ -133,7 +136,7 @@ _MODELS: dict[str, ModelEntry] = {
         tiny_kwargs=(("mid_channels", 8), ("num_blocks", 1)), config_fn=basicvsr.infer_config,
     ),
     "spynet": ModelEntry(
-        name="spynet", builder=spynet.SPyNet, filter_fn=spynet.checkpoint_filter_fn,
+        name="spynet", builder=spynet.SPyNet, spec=spynet.SPEC, filter_fn=spynet.checkpoint_filter_fn,
         description="SPyNet optical flow (6-level pyramid), flow in pixels from ref to supp",
         paper=_PAPER_SPYNET, default_tag="reds4",
         pretrained={
@@ -148,7 +151,7 @@ _MODELS: dict[str, ModelEntry] = {
         },
     ),
     "realbasicvsr": ModelEntry(
-        name="realbasicvsr", builder=realbasicvsr.RealBasicVSR, filter_fn=realbasicvsr.checkpoint_filter_fn,
+        name="realbasicvsr", builder=realbasicvsr.RealBasicVSR, spec=realbasicvsr.SPEC, filter_fn=realbasicvsr.checkpoint_filter_fn,
         description="RealBasicVSR x4: image cleaning (dynamic refinement) + BasicVSR (64 ch, 20+20x2 blocks)",
         paper=_PAPER_REALBASICVSR, default_tag="official",
         pretrained={
@@ -181,7 +184,7 @@ _MODELS: dict[str, ModelEntry] = {
         config_fn=realbasicvsr.infer_config,
     ),
     "rcvsr": ModelEntry(
-        name="rcvsr", builder=rcvsr.RCVSR, filter_fn=rcvsr.checkpoint_filter_fn,
+        name="rcvsr", builder=rcvsr.RCVSR, spec=rcvsr.SPEC, filter_fn=rcvsr.checkpoint_filter_fn,
         description="RCVSR x4: wildvsr's compact causal recurrent real-world video SR (SRVGG body + SPyNet-warped "
                     "hidden state, about 1/19 of x4plus's cost)",
         paper=_PAPER_WILDVSR, default_tag="wild",
@@ -198,13 +201,13 @@ _MODELS: dict[str, ModelEntry] = {
         tiny_kwargs=(("num_feat", 8), ("num_conv", 2), ("hidden_channels", 4)), config_fn=rcvsr.infer_config,
     ),
     "mgldvsr": ModelEntry(
-        name="mgldvsr", builder=mgldvsr.MGLDVSR, filter_fn=mgldvsr.checkpoint_filter_fn,
+        name="mgldvsr", builder=mgldvsr.MGLDVSR, spec=mgldvsr.SPEC, filter_fn=mgldvsr.checkpoint_filter_fn,
         description="MGLD-VSR x4: SD 2.1 latent diffusion with SFT LR conditioning and temporal layers, motion-guided "
                     "sampling, temporal-aware decoder with CFW (weights: the authors' two files, by path)",
         paper=_PAPER_MGLDVSR, tiny_kwargs=(("size", "tiny"),),
     ),
     "unet_discriminator_sn": ModelEntry(
-        name="unet_discriminator_sn", builder=discriminator.UNetDiscriminatorSN,
+        name="unet_discriminator_sn", builder=discriminator.UNetDiscriminatorSN, spec=discriminator.SPEC,
         filter_fn=discriminator.checkpoint_filter_fn,
         description="U-Net discriminator with spectral norm (Real-ESRGAN; RealBasicVSR GAN stage), per-pixel logits",
         paper=_PAPER_UNET_D, tiny_kwargs=(("mid_channels", 8),),
@@ -230,21 +233,55 @@ def get_model_entry(name: str) -> ModelEntry:
     return entry
 
 
+def register_model(name: str, builder: Callable[..., nn.Module], spec: ModelSpec, *,
+                   filter_fn: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] = dict,
+                   description: str = "", paper: str = "", tiny_kwargs: tuple[tuple[str, Any], ...] = ()) -> ModelEntry:
+    """Register a model from outside the shipped table (a tiny test model, an experiment) under ``name``; it is then
+    built, listed and run like a shipped one. Registering the same builder again is a no-op.
+
+    Raises:
+        ValueError: ``name`` is taken by another builder, or has a ``.``.
+    """
+    if "." in name or not name:
+        raise ValueError(f"a model name must be non-empty without '.', got {name!r}")
+    known = _MODELS.get(name)
+    if known is not None and known.builder is not builder:
+        raise ValueError(f"model name {name!r} is already registered for {known.builder.__name__}")
+    entry = ModelEntry(name=name, builder=builder, spec=spec, filter_fn=filter_fn, description=description,
+                       paper=paper, tiny_kwargs=tiny_kwargs)
+    _MODELS[name] = entry
+    return entry
+
+
+def model_spec(model: nn.Module) -> ModelSpec:
+    """What ``model`` provides: the spec :func:`~wildvsr.models.create_model` attached (``model.spec``; a module may
+    also carry its own), else its registered class's spec bound to its ``config``, else the plain video-model
+    contract :class:`ModelSpec()` describes (``(B, T, 3, H, W)`` -> ``(B, T, 3, 4H, 4W)``, nothing more)."""
+    spec = getattr(model, "spec", None)
+    if isinstance(spec, ModelSpec):
+        return spec
+    for name, entry in _MODELS.items():
+        if type(model) is entry.builder:
+            return entry.spec.bind(name, getattr(model, "config", {}))
+    return ModelSpec()
+
+
 def upscale_models() -> list[str]:
-    """Registered upscaling architectures: each declares a class attribute ``temporal`` (True: a video model fed
-    ``(B, T, 3, H, W)`` clips; False: a per-frame model fed ``(N, 3, H, W)`` frames)."""
-    return [n for n in list_models() if isinstance(getattr(_MODELS[n].builder, "temporal", None), bool)]
+    """Registered upscaling architectures (spec task ``upscale``: a video model fed ``(B, T, 3, H, W)`` clips, or a
+    per-frame model fed ``(N, 3, H, W)`` frames)."""
+    return [n for n in list_models() if _MODELS[n].spec.task == "upscale"]
 
 
 def is_per_frame_model(name: str) -> bool:
     """True if ``name`` (``"name.tag"`` accepted) is a registered per-frame upscaling model."""
-    return getattr(get_model_entry(split_name(name)[0]).builder, "temporal", True) is False
+    spec = get_model_entry(split_name(name)[0]).spec
+    return spec.task == "upscale" and not spec.temporal
 
 
 def refine_threshold_kwarg(name: str) -> str | None:
-    """The constructor kwarg that takes ``--refine-threshold`` for model ``name`` (``"name.tag"`` accepted; a class
-    attribute ``refine_threshold_kwarg`` declares it), or None when the model has no refinement loop."""
-    return getattr(get_model_entry(split_name(name)[0]).builder, "refine_threshold_kwarg", None)
+    """The constructor kwarg that takes ``--refine-threshold`` for model ``name`` (``"name.tag"`` accepted; its
+    spec's ``options`` declare it), or None when the model has no refinement loop."""
+    return get_model_entry(split_name(name)[0]).spec.option_kwarg("refine_threshold")
 
 
 def refining_models() -> list[str]:
@@ -269,7 +306,9 @@ def get_pretrained_cfg(name: str, tag: str | None = None) -> PretrainedCfg:
 def model_info(name: str) -> dict[str, Any]:
     """Plain-data description: parameter count (default config), weights tags and where each is available offline."""
     entry = get_model_entry(name)
-    with torch.device("meta"):  # counts and config only: no memory for a 1.1 B-parameter default (mgldvsr)
+    # the default config, on the meta device: counts and config only, no memory for a 1.1 B-parameter default
+    # (mgldvsr); no spec attached (model_spec binds the registered one)
+    with torch.device("meta"):
         model = entry.builder()
     weights = []
     for tag, cfg in entry.pretrained.items():
@@ -280,5 +319,5 @@ def model_info(name: str) -> dict[str, Any]:
                         "source": cfg.source, "url": cfg.url, "sha256": cfg.sha256, "license": cfg.license,
                         "num_params": cfg.num_params, "paper": cfg.paper, "notes": cfg.notes})
     return {"name": name, "description": entry.description, "paper": entry.paper,
-            "num_params": sum(p.numel() for p in model.parameters()), "config": dict(getattr(model, "config", {})),
+            "num_params": sum(p.numel() for p in model.parameters()), "config": dict(model_spec(model).config),
             "default_weights": entry.default_tag, "weights": weights}

@@ -9,14 +9,18 @@ Only x4 is built here (Real-ESRGAN's x2/x1 variants pixel-unshuffle the input fi
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from wildvsr.models.layers import default_init_weights, make_layer
+from wildvsr.models.memory import frame_memory
+from wildvsr.models.spec import ModelSpec
 
-__all__ = ["RRDBNet", "ResidualDenseBlock", "RRDB", "checkpoint_filter_fn", "infer_config"]
+__all__ = ["RRDBNet", "ResidualDenseBlock", "RRDB", "SPEC", "checkpoint_filter_fn", "infer_config", "estimate_memory"]
 
 
 class ResidualDenseBlock(nn.Module):
@@ -70,7 +74,7 @@ class RRDBNet(nn.Module):
         num_grow_ch: growth channels of the dense blocks (32).
     """
 
-    temporal = False
+    temporal = False  # (N, 3, H, W) frames (what :data:`SPEC` declares, and scripts read)
     scale = 4
 
     def __init__(self, num_feat: int = 64, num_block: int = 23, num_grow_ch: int = 32) -> None:
@@ -83,11 +87,6 @@ class RRDBNet(nn.Module):
         self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(num_feat, 3, 3, 1, 1)
-
-    @property
-    def hr_channels(self) -> int:
-        """Feature channels computed at the x2/x4 output size (sizes the Upscaler's memory estimate)."""
-        return self.config["num_feat"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.conv_first(x)
@@ -120,3 +119,15 @@ def infer_config(state: dict[str, torch.Tensor]) -> dict[str, int]:
     if first is None or grow is None or not blocks:
         return {}
     return {"num_feat": int(first.shape[0]), "num_block": max(blocks) + 1, "num_grow_ch": int(grow.shape[0])}
+
+
+def estimate_memory(config: Mapping[str, Any], frames: int, height: int, width: int, *, scale: int = 4,
+                    batch: int = 1, act: int = 4) -> int:
+    """Peak bytes of one forward (:data:`~wildvsr.models.spec.MemoryFn`): ``num_feat`` channels, also computed at
+    the x2/x4 output size by the upsampling convs."""
+    feat = int(config["num_feat"])
+    return frame_memory(feat, feat, frames, height, width, scale=scale, batch=batch, act=act)
+
+
+SPEC = ModelSpec(temporal=RRDBNet.temporal, memory=estimate_memory)
+"""A per-frame model."""

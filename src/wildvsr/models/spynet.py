@@ -12,8 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from wildvsr.models.layers import flow_warp
+from wildvsr.models.spec import ModelSpec
 
-__all__ = ["SPyNet", "SPyNetBasicModule", "checkpoint_filter_fn"]
+__all__ = ["SPyNet", "SPyNetBasicModule", "SPEC", "checkpoint_filter_fn"]
 
 _NUM_LEVELS = 6
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -133,3 +134,7 @@ def checkpoint_filter_fn(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
             state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
             break
     return convert_basicsr_spynet_keys(state)
+
+
+SPEC = ModelSpec(task="flow", temporal=False)
+"""An optical-flow network (a part of the video models, not an upscaler)."""

@@ -8,12 +8,17 @@ pixel shuffle, plus the nearest-upsampled input as a residual. Module names foll
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SRVGGNetCompact", "checkpoint_filter_fn", "infer_config"]
+from wildvsr.models.memory import frame_memory
+from wildvsr.models.spec import ModelSpec
+
+__all__ = ["SRVGGNetCompact", "SPEC", "checkpoint_filter_fn", "infer_config", "estimate_memory"]
 
 
 class SRVGGNetCompact(nn.Module):
@@ -25,8 +30,7 @@ class SRVGGNetCompact(nn.Module):
         upscale: output scale (only 4 is used by the runner; the architecture accepts any integer).
     """
 
-    temporal = False
-    hr_channels = 0  # no features at output size (pixel shuffle of the last conv): sizes the Upscaler's memory estimate
+    temporal = False  # (N, 3, H, W) frames (what :data:`SPEC` declares, and scripts read)
 
     def __init__(self, num_feat: int = 64, num_conv: int = 16, upscale: int = 4) -> None:
         super().__init__()
@@ -62,3 +66,14 @@ def infer_config(state: dict[str, torch.Tensor]) -> dict[str, int]:
     if 3 * upscale * upscale != last.shape[0]:
         return {}
     return {"num_feat": int(first.shape[0]), "num_conv": len(convs) - 2, "upscale": upscale}
+
+
+def estimate_memory(config: Mapping[str, Any], frames: int, height: int, width: int, *, scale: int = 4,
+                    batch: int = 1, act: int = 4) -> int:
+    """Peak bytes of one forward (:data:`~wildvsr.models.spec.MemoryFn`): ``num_feat`` channels at input size, no
+    features at output size (pixel shuffle of the last conv)."""
+    return frame_memory(int(config["num_feat"]), 0, frames, height, width, scale=scale, batch=batch, act=act)
+
+
+SPEC = ModelSpec(temporal=SRVGGNetCompact.temporal, memory=estimate_memory)
+"""A per-frame model."""

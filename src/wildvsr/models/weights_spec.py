@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from wildvsr.errors import UnknownModelError
-from wildvsr.weights import WEIGHTS_SUFFIXES
+from wildvsr.models.weight_files import WEIGHTS_SUFFIXES
 
 __all__ = ["WeightsSpec", "parse_weights_spec", "split_name", "looks_like_path"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from wildvsr.checkpoint_keys import DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY
+from wildvsr.models.checkpoint_keys import DISCRIMINATOR_KEY, EMA_KEY, GENERATOR_KEY
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.utils.files import atomic_write_bytes
 

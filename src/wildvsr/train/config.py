@@ -266,7 +266,7 @@ class TemporalLossConfig:
 
     ``weight * mean over non-occluded pixels |O_{t+1} - warp(O_t, flow_{t+1->t})|`` (L1), flow from
     SPyNet (official BasicVSR weights) on the input LQ (upsampled x4) or on the GT (``flow: gt``; samples without GT
-    fall back to the LQ flow); ``occlusion``: forward-backward consistency mask (``wildvsr.metrics.warping``).
+    fall back to the LQ flow); ``occlusion``: forward-backward consistency mask (``wildvsr.models.flow``).
     """
 
     weight: float = 0.0

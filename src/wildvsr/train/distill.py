@@ -28,8 +28,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from wildvsr.data.dataset import SequenceSpec, VideoSequenceDataset, collate
-from wildvsr.metrics.warping import spynet_flow_fn
-from wildvsr.models import create_model
+from wildvsr.models.flow import spynet_flow_fn
+from wildvsr.models import create_model, model_spec
 from wildvsr.train.callbacks import Callback, StepRecord
 from wildvsr.train.config import TeacherConfig, TrainConfig
 from wildvsr.train.losses import FrequencyLoss, PixelLoss, TemporalLoss, temporal_flows
@@ -78,7 +78,7 @@ class Teacher:
         self.model = model.to(device).eval().requires_grad_(False)
         self.device, self.cfg = device, cfg
         self.dtype = teacher_dtype(cfg.amp, device)
-        self.per_frame = not getattr(model, "temporal", False)
+        self.per_frame = not model_spec(model).temporal
         ident = {"name": cfg.name, "weights": cfg.weights, "kwargs": dict(sorted(cfg.kwargs.items())),
                  "dtype": str(self.dtype), "device": device.type}
         self.cache = None

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wildvsr.metrics.warping import consistency_mask, warp_with_mask
+from wildvsr.models.flow import consistency_mask, warp_with_mask
 from wildvsr.train.vgg import IMAGENET_MEAN, IMAGENET_STD, load_vgg19_features
 
 logger = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def temporal_flows(frames: torch.Tensor, flow_fn, scale: int = 1,
 
     Args:
         frames: ``(B, T, 3, h, w)`` in [0, 1] (the LQ input, or the GT with ``scale = 1``).
-        flow_fn: ``flow_fn(ref, supp) -> (N, 2, h, w)`` (:data:`wildvsr.metrics.warping.FlowFn`, e.g. SPyNet).
+        flow_fn: ``flow_fn(ref, supp) -> (N, 2, h, w)`` (:data:`wildvsr.models.flow.FlowFn`, e.g. SPyNet).
         scale: output size / ``frames`` size; flows are upsampled bilinearly and multiplied by it, the mask nearest.
         occlusion: forward-backward consistency mask (else only the in-bounds mask).
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wildvsr.metrics.warping import warp_with_mask
+from wildvsr.models.flow import warp_with_mask
 from wildvsr.models.mgldvsr import MGLDVSR
 from wildvsr.models.mgldvsr.guidance import frame_generators
 from wildvsr.train.losses import build_perceptual_loss, temporal_flows

@@ -10,19 +10,19 @@ import torch
 from torch import nn
 
 from wildvsr.errors import ConfigError
-from wildvsr.models import architecture_name, create_model, init_from_basicvsr, resolve_weights
-from wildvsr.models.pretrained import unwrap_checkpoint
+from wildvsr.models import architecture_name, create_model, init_from_basicvsr, model_spec, resolve_weights
+from wildvsr.models.factory import unwrap_checkpoint
 from wildvsr.train.checkpoint import EMA_KEY, generator_weights, load_checkpoint
 from wildvsr.train.config import DiscriminatorConfig, ModelConfig, OptimConfig
-from wildvsr.weights import load_state_dict
+from wildvsr.models.weight_files import load_state_dict
 
 logger = logging.getLogger(__name__)
 
 
 def model_part(model: nn.Module, role: str) -> nn.Module | None:
-    """The submodule a model declares for ``role`` (``spynet``, ``cleaning``) in its class attribute ``parts``
+    """The submodule a model declares for ``role`` (``spynet``, ``cleaning``, ``basicvsr``) in its spec's ``parts``
     (role -> dotted submodule path), or None when it declares none."""
-    path = getattr(model, "parts", {}).get(role)
+    path = model_spec(model).parts.get(role)
     return model.get_submodule(path) if path is not None else None
 
 
@@ -66,8 +66,9 @@ def set_trainable(model: nn.Module, cfg: ModelConfig) -> None:
 
 
 def init_pretrained_parts(model: nn.Module, name: str) -> None:
-    """Initialise the parts a model declares in ``pretrained_init`` (role -> shipped model name) from those models."""
-    specs = getattr(model, "pretrained_init", None)
+    """Initialise the parts a model's spec declares in ``pretrained_init`` (role -> shipped model name) from those
+    models."""
+    specs = model_spec(model).pretrained_init
     if not specs:
         raise ConfigError(f"config key 'model.init_pretrained': model '{name}' declares no pretrained parts "
                           "(only rcvsr does)")
@@ -79,7 +80,7 @@ def init_propagation(model: nn.Module, spec: str) -> None:
     """Copy official BasicVSR weights (``reds4``, ``basicvsr.vimeo90k_bi`` or a ``.pth`` path) into propagation +
     SPyNet of a RealBasicVSR."""
     path = resolve_weights(spec, model="basicvsr")  # a bare tag is a BasicVSR tag
-    if not hasattr(model, "basicvsr"):
+    if model_part(model, "basicvsr") is None:
         raise ConfigError(f"config key 'model.init_from_basicvsr': model {type(model).__name__} has no BasicVSR part")
     report = init_from_basicvsr(model, unwrap_checkpoint(load_state_dict(path)))
     logger.info("initialised propagation and SPyNet from %s (%d tensors)", path, len(report["loaded"]))
@@ -97,7 +98,7 @@ def load_generator_weights(model: nn.Module, weights: str) -> dict[str, torch.Te
         logger.info("loaded generator weights from training checkpoint %s (step %d)", path, state["step"])
         return generator_weights(state, ema=True, source=path) if EMA_KEY in state else None
 
-    loaded = create_model(architecture_name(model), weights=weights, **dict(getattr(model, "config", {})))
+    loaded = create_model(architecture_name(model), weights=weights, **dict(model_spec(model).config))
     model.load_state_dict(loaded.state_dict())
     logger.info("loaded generator weights %s", weights)
     return None

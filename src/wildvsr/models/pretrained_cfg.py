@@ -1,5 +1,5 @@
 """Metadata of one named weights file (:class:`PretrainedCfg`), below both the model registry that lists them and
-:mod:`wildvsr.weights` that finds their files (as timm's ``PretrainedCfg``): neither needs to import the other."""
+:mod:`wildvsr.models.weight_files` that finds their files (as timm's ``PretrainedCfg``): neither needs to import the other."""
 
 from __future__ import annotations
 

@@ -17,17 +17,18 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from wildvsr.checkpoint_keys import GENERATOR_KEY
+from wildvsr.models.checkpoint_keys import GENERATOR_KEY
 from wildvsr.errors import InputError, UnknownModelError, WeightsMismatchError, WeightsNotFoundError
-from wildvsr.models.registry import ModelEntry, get_model_entry, get_pretrained_cfg, list_models
+from wildvsr.models.registry import ModelEntry, get_model_entry, get_pretrained_cfg, list_models, model_spec
 from wildvsr.models.weights_spec import WeightsSpec, parse_weights_spec, split_name
-from wildvsr.ncnn_weights import assign_in_order, is_ncnn_pair
-from wildvsr.pretrained_cfg import PretrainedCfg
+from wildvsr.models.ncnn import assign_in_order, is_ncnn_pair
+from wildvsr.models.pretrained_cfg import PretrainedCfg
 from wildvsr.utils.files import atomic_path, atomic_write_text
-from wildvsr.weights import cached_file, load_file_metadata, load_state_dict, resolve_file
+from wildvsr.models.weight_files import cached_file, load_file_metadata, load_state_dict, resolve_file
 
 __all__ = ["unwrap_checkpoint", "load_checked", "load_pretrained", "save_pretrained", "from_pretrained",
-           "read_config", "guess_architecture", "architecture_name", "create_model", "create", "resolve_weights"]
+           "read_config", "guess_architecture", "architecture_name", "create_model", "create", "resolve_weights",
+           "build"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,13 +178,13 @@ def load_pretrained(entry: ModelEntry, weights: str | os.PathLike, kwargs: dict[
         config = _stored_config(entry, path)
         source = str(path)
     if is_ncnn_pair(path):  # nameless tensors in graph order: named by the model's own state-dict order
-        model = entry.builder(**{**config, **kwargs})
+        model = build(entry, {**config, **kwargs})
         state = assign_in_order(load_state_dict(path), model.state_dict(), source)
     else:
         state = entry.filter_fn(unwrap_checkpoint(load_state_dict(path)))
         # sizes read off the file (a foreign BasicSR BasicVSR may have num_block=15), then the stored config, kwargs
         inferred = entry.config_fn(state) if entry.config_fn is not None else {}
-        model = entry.builder(**{**inferred, **config, **kwargs})
+        model = build(entry, {**inferred, **config, **kwargs})
     load_checked(model, state, entry.name, source)
     logger.info("loaded %s weights from %s", entry.name, path)
     return model.eval()
@@ -227,8 +228,16 @@ def create_model(name: str, weights: str | os.PathLike | None = None, **kwargs: 
     entry = get_model_entry(model_name)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if weights is None:
-        return entry.builder(**kwargs)
+        return build(entry, kwargs)
     return load_pretrained(entry, weights, kwargs)
+
+
+def build(entry: ModelEntry, kwargs: dict[str, Any]) -> nn.Module:
+    """``entry``'s model from constructor kwargs, with its spec attached as ``model.spec`` (bound to the instance's
+    ``config``, the constructor kwargs it records)."""
+    model = entry.builder(**kwargs)
+    model.spec = entry.spec.bind(entry.name, getattr(model, "config", {}))
+    return model
 
 
 create = create_model  # timm's short name (tests/models/test_models_registry.py keeps it public)
@@ -250,7 +259,7 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, *, overwrite: boo
     ``model.safetensors`` and ``config.json``. Returns the weights file written.
     """
     arch = architecture_name(model)
-    config = dict(getattr(model, "config", {}))
+    config = dict(model_spec(model).config)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     meta = {**(metadata or {}), _META_ARCH: arch, _META_CONFIG: json.dumps(config, sort_keys=True), "format": "pt"}
     path = Path(path)
