@@ -234,3 +234,19 @@ def test_kept_frame_reconstruction_equals_slicing_the_whole_output(options):
     assert not plain.spec.keep
     diff = np.abs(fast.upscale_frames(frames).astype(int) - plain.upscale_frames(frames).astype(int))
     assert diff.max() <= 1 and (diff == 0).mean() > 0.999
+
+
+def test_graph_backend_nan_falls_back_to_eager(caplog):
+    """A graph backend whose kernels return NaN (inductor did once, under a capped ATEN_CPU_CAPABILITY in a long
+    process) is replaced by eager PyTorch, with a warning, instead of blaming the weights; the frames equal eager's."""
+    from wildvsr.models import create_model
+
+    model = create_model("srvgg", num_feat=8, num_conv=2)
+    frames = synthetic_frames(2, 16, 24, seed=5)
+    eager = Upscaler(model, "cpu", precision="fp32").upscale_frames(frames)
+    up = Upscaler(model, "cpu", precision="fp32")
+    up._module = lambda x: torch.full_like(model(x), float("nan"))  # fault injection: broken compiled kernels
+    with caplog.at_level("WARNING"):
+        out = up.upscale_frames(frames)
+    assert np.array_equal(out, eager) and up._module is model
+    assert "eager PyTorch from here on" in caplog.text

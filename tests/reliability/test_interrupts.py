@@ -45,7 +45,11 @@ def _frames(path: Path) -> np.ndarray:
 def _interrupt(src: Path, dst: Path, opts: list[str], sig: int) -> subprocess.CompletedProcess:
     """Start an upscale, send ``sig`` once at least one chunk is recorded, return the finished process."""
     manifest = work_dir_for(dst) / "manifest.json"
-    proc = subprocess.Popen(tiny_cmd("upscale", src, dst, *opts), env={**ENV, **TINY_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default disposition in the child: wildvsr keeps an inherited "ignore" (nohup, background jobs),
+    # and a test suite started in the background by a non-interactive shell passes SIGINT ignored to its children
+    proc = subprocess.Popen(tiny_cmd("upscale", src, dst, *opts), env={**ENV, **TINY_ENV}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         try:

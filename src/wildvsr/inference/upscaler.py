@@ -368,6 +368,13 @@ class Upscaler:
                            self.precision, x.shape[0] if x.dim() == 4 else x.shape[1])
             del out
             out = self._call(x, "fp32", keep)
+        if not bool(torch.isfinite(out).all()) and self._module is not self.model:
+            # a graph backend's kernels, not the weights: inductor's CPU kernels returned NaN here once under a capped
+            # ATEN_CPU_CAPABILITY (a long test process; not reproducible alone). Eager PyTorch is the reference.
+            logger.warning("the %s backend produced NaN/inf values; running the model in eager PyTorch from here on",
+                           self.backend)
+            self._module = self.model
+            out = self._call(x, "fp32", keep)
         if not bool(torch.isfinite(out).all()):
             raise DeviceError("the model produced NaN/inf values in fp32; the weights may be corrupt")
         return out
