@@ -134,7 +134,9 @@ def write_deep_clip(path: Path, frames: np.ndarray, *, tags: str = "hlg", codec:
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
-        stream.options = {"x265-params": "log-level=error"} if codec == "libx265" else {}
+        # one frame thread, as the product's writer (frame-parallel x265 orders its output by timing); a re-encode of
+        # such a clip failed at its flush under load twice ("Invalid argument"), cause not pinned down: same bytes here
+        stream.options = {"x265-params": "log-level=error:frame-threads=1"} if codec == "libx265" else {}
         cc = stream.codec_context
         cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = spc, pri, trc, 1
         yuv = [av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb48le").reformat(
