@@ -96,14 +96,21 @@ def _temporal_conv(out: Manifest, p: str, ch: int) -> None:
     out[f"{p}.temporal_alpha"] = (1,)
 
 
+def _time_embed_and_stem(out: Manifest, model_channels: int, in_channels: int) -> tuple[int, int]:
+    """The timestep MLP and the first conv, shared by the U-Net and the time-aware encoder; returns
+    ``(model_channels, time embedding width)``."""
+    emb = model_channels * 4
+    _add(out, "time_embed.0", _lin(emb, model_channels))
+    _add(out, "time_embed.2", _lin(emb, emb))
+    _add(out, "input_blocks.0.0", _conv(model_channels, in_channels))
+    return model_channels, emb
+
+
 def _unet(cfg: MGLDVSRConfig) -> Manifest:
     """``InflatedUNetModelDualcondV2`` with ``use_spatial_transformer``, ``legacy: False``, ``num_head_channels``."""
     u = cfg.unet
     out: Manifest = {}
-    mc, emb = u.model_channels, u.model_channels * 4
-    _add(out, "time_embed.0", _lin(emb, mc))
-    _add(out, "time_embed.2", _lin(emb, emb))
-    _add(out, "input_blocks.0.0", _conv(mc, u.in_channels))
+    mc, emb = _time_embed_and_stem(out, u.model_channels, u.in_channels)
     chans, ch, ds, idx = [mc], mc, 1, 1
     for level, mult in enumerate(u.channel_mult):
         for _ in range(u.num_res_blocks):
@@ -150,10 +157,7 @@ def _struct_encoder(cfg: MGLDVSRConfig) -> Manifest:
     """``InflatedEncoderUNetModelWT``: ResBlocks + legacy ``AttentionBlock``s, a middle block and ``fea_tran``."""
     e = cfg.encoder
     out: Manifest = {}
-    mc, emb = e.model_channels, e.model_channels * 4
-    _add(out, "time_embed.0", _lin(emb, mc))
-    _add(out, "time_embed.2", _lin(emb, emb))
-    _add(out, "input_blocks.0.0", _conv(mc, e.in_channels))
+    mc, emb = _time_embed_and_stem(out, e.model_channels, e.in_channels)
 
     def attention(p: str, c: int) -> None:
         _add(out, f"{p}.norm", _vec(c))

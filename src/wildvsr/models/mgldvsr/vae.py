@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wildvsr.models.mgldvsr.blocks import TemporalConv, group_norm
+from wildvsr.models.mgldvsr.blocks import TemporalConv, Upsample, group_norm
 from wildvsr.models.rrdbnet import ResidualDenseBlock
 
 __all__ = ["VAEConfig", "VAEEncoder", "TemporalDecoder", "VideoVAE", "CFW"]
@@ -41,7 +41,10 @@ def _norm(c: int) -> nn.GroupNorm:
 
 
 class ResnetBlock(nn.Module):
-    """``x (or nin_shortcut(x)) + conv2(silu(norm2(conv1(silu(norm1(x))))))`` (no time embedding)."""
+    """``x (or skip(x)) + conv2(silu(norm2(conv1(silu(norm1(x))))))`` (no time embedding); the 1x1 skip conv, present
+    when the width changes, is stored under :attr:`skip_key` (the official checkpoints name it per module)."""
+
+    skip_key = "nin_shortcut"
 
     def __init__(self, in_channels: int, out_channels: int | None = None) -> None:
         super().__init__()
@@ -51,11 +54,12 @@ class ResnetBlock(nn.Module):
         self.norm2 = _norm(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         if in_channels != out_channels:
-            self.nin_shortcut = nn.Conv2d(in_channels, out_channels, 1)
+            self.add_module(self.skip_key, nn.Conv2d(in_channels, out_channels, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv2(F.silu(self.norm2(self.conv1(F.silu(self.norm1(x))))))
-        return (self.nin_shortcut(x) if hasattr(self, "nin_shortcut") else x) + h
+        skip = self._modules.get(self.skip_key)
+        return (skip(x) if skip is not None else x) + h
 
 
 class AttnBlock(nn.Module):
@@ -83,15 +87,6 @@ class _Down(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(F.pad(x, (0, 1, 0, 1)))
-
-
-class _Up(nn.Module):
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
 def _mid(channels: int) -> nn.Module:
@@ -134,21 +129,10 @@ class VAEEncoder(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h))), features
 
 
-class _FuseResBlock(nn.Module):
+class _FuseResBlock(ResnetBlock):
     """Residual block of CFW: norm-silu-conv twice, a 1x1 ``conv_out`` on the skip when the width changes."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.norm1 = _norm(in_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.norm2 = _norm(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        if in_channels != out_channels:
-            self.conv_out = nn.Conv2d(in_channels, out_channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv2(F.silu(self.norm2(self.conv1(F.silu(self.norm1(x))))))
-        return (self.conv_out(x) if hasattr(self, "conv_out") else x) + h
+    skip_key = "conv_out"
 
 
 class CFW(nn.Module):
@@ -184,7 +168,7 @@ class TemporalDecoder(nn.Module):
                                          for i in range(cfg.num_res_blocks + 1)])
             stage.temporal_mixing = nn.ModuleList([TemporalConv(out) for _ in range(cfg.num_res_blocks + 1)])
             if level != 0:
-                stage.upsample = _Up(out)
+                stage.upsample = Upsample(out)
             if 0 < level < levels - 1:
                 setattr(self, f"fusion_layer_{level}", CFW(out, cfg.num_fuse_block, cfg.fuse_grow_ch))
             ch = out
