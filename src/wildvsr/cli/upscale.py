@@ -53,6 +53,13 @@ def upscale(
              "10-bit source).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+    frames: Annotated[str | None, typer.Option(
+        help="Restore only frames A:B (A to B-1; A: or :B), frame-accurate, with the source's timestamps and that "
+             "span's audio: a preview, or one segment of a long job.", show_default=False)] = None,
+    start: Annotated[str | None, typer.Option(
+        help="Restore from this time (seconds, or [H:]M:S) ...", show_default=False)] = None,
+    duration: Annotated[str | None, typer.Option(
+        help="... for this long (seconds or [H:]M:S; default: to the end).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     vae_weights: Annotated[str | None, typer.Option(
         help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
@@ -68,7 +75,7 @@ def upscale(
     if _mgldvsr_selected(model, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
                          guidance=guidance, seed=seed, scale=scale, resume=resume, backend=backend, tile=tile,
                          chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
-                         preset=preset, pix_fmt=pix_fmt):
+                         preset=preset, pix_fmt=pix_fmt, segment=(frames, start, duration) != (None, None, None)):
         from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
 
         resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
@@ -80,6 +87,8 @@ def upscale(
         return
     from wildvsr.inference import UpscaleConfig, upscale_video
 
+    segment = _segment(input, frames, start, duration)
+
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
                            batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap,
                            tile=tile, tile_overlap=tile_overlap, scale=scale,
@@ -87,7 +96,28 @@ def upscale(
                            pix_fmt=pix_fmt,
                            overwrite=overwrite, resume=resume, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
-        upscale_video(input, output, config, progress=advance)
+        upscale_video(input, output, config, progress=advance, segment=segment)
+
+
+def _segment(source: Path, frames: str | None, start: str | None, duration: str | None):
+    """The segment ``--frames`` or ``--start``/``--duration`` ask for (None: the whole input)."""
+    from wildvsr.errors import InputError
+    from wildvsr.inference.segments import Segment, parse_frames, parse_seconds
+
+    if frames is not None:
+        if start is not None or duration is not None:
+            raise InputError("give --frames A:B or --start/--duration, not both")
+        return parse_frames(frames)
+    if start is None and duration is None:
+        return None
+    begin = parse_seconds(start, "--start") if start is not None else 0.0
+    length = parse_seconds(duration, "--duration") if duration is not None else None
+    from wildvsr.video import read_info
+
+    info = read_info(source)  # a missing or broken input is reported here in one line
+    if info.fps is None:
+        raise InputError(f"{source} has no frame rate (a folder of images); give --frames A:B instead of times")
+    return Segment.from_seconds(begin, length, float(info.fps))
 
 
 def _mgldvsr_selected(model: str, **opts) -> bool:
@@ -107,7 +137,8 @@ def _mgldvsr_selected(model: str, **opts) -> bool:
                                  ("--chunk-size", opts["chunk_size"] is not None), ("--batch", opts["batch"] != 0),
                                  ("--refine-threshold", opts["refine_threshold"] is not None),
                                  ("--temporal", opts["temporal"] != "auto"), ("--preset", opts["preset"] is not None),
-                                 ("--pix-fmt", opts["pix_fmt"] is not None)) if used]
+                                 ("--pix-fmt", opts["pix_fmt"] is not None),
+                                 ("--frames/--start/--duration", opts["segment"])) if used]
     if is_mgldvsr and not_yet:
         raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, whole "
                          "frames up to 960 px after upsampling, x4)")

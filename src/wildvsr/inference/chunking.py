@@ -78,15 +78,24 @@ def plan_call(frame_bytes: int, fixed_bytes: int, overlap: int, budget_bytes: in
     return plan_chunk_size(frame_bytes, fixed_bytes, overlap, budget_bytes, max_chunk), 1
 
 
-def plan_chunks(num_frames: int, chunk_size: int, overlap: int) -> list[ChunkSpec]:
-    """All chunks of a video of ``num_frames`` frames (the same plan :func:`iter_windows` streams)."""
+def plan_chunks(num_frames: int, chunk_size: int, overlap: int, *, start: int = 0, stop: int | None = None,
+                first: int | None = None) -> list[ChunkSpec]:
+    """All chunks of a video of ``num_frames`` frames (the same plan :func:`iter_windows` streams), or of its
+    segment ``[start, stop)`` with context from frame ``first`` on (default ``max(0, start - overlap)``)."""
+    _check_chunking(chunk_size, overlap)
+    stop = num_frames if stop is None else min(stop, num_frames)
+    first = max(0, start - overlap) if first is None else first
+    specs = []
+    for index, kept in enumerate(range(start, stop, chunk_size)):
+        kept_stop = min(kept + chunk_size, stop)
+        specs.append(ChunkSpec(index, kept, kept_stop, max(first, kept - overlap),
+                               min(num_frames, kept_stop + overlap)))
+    return specs
+
+
+def _check_chunking(chunk_size: int, overlap: int) -> None:
     if chunk_size < 1 or overlap < 0:
         raise ValueError(f"chunk_size must be >= 1 and overlap >= 0, got {chunk_size}, {overlap}")
-    specs = []
-    for index, start in enumerate(range(0, num_frames, chunk_size)):
-        stop = min(start + chunk_size, num_frames)
-        specs.append(ChunkSpec(index, start, stop, max(0, start - overlap), min(num_frames, stop + overlap)))
-    return specs
 
 
 @dataclass
@@ -102,29 +111,39 @@ class Window(Generic[Item]):
         return self.items[self.spec.keep]
 
 
-def iter_windows(items: Iterable[Item], chunk_size: int, overlap: int) -> Iterator[Window[Item]]:
+def iter_windows(items: Iterable[Item], chunk_size: int, overlap: int, *, first: int = 0, start: int | None = None,
+                 stop: int | None = None) -> Iterator[Window[Item]]:
     """Stream context windows over ``items`` (frames, of unknown count), holding at most ``T + 2*overlap`` of them.
 
     Yields the same chunks as :func:`plan_chunks` would for the final count. The items of a window are shared with the
     next window's context (not copied).
+
+    A segment (issue 28): ``items[0]`` is frame ``first`` of the video; chunks keep ``[start, stop)`` (default: from
+    ``first`` to the end) on the grid ``start + k*T``, with context clipped to ``first`` on the left and to the last
+    item on the right (give the items up to ``stop + overlap``: the right context). A segment whose ``start`` is a
+    multiple of T, read from ``max(0, start - overlap)``, gets exactly the chunks of the whole video there: the same
+    windows, so the same model calls.
     """
-    if chunk_size < 1 or overlap < 0:
-        raise ValueError(f"chunk_size must be >= 1 and overlap >= 0, got {chunk_size}, {overlap}")
+    _check_chunking(chunk_size, overlap)
+    start = first if start is None else start
+    if start < first:
+        raise ValueError(f"start ({start}) must be >= first ({first}), the index of the first item")
     source = iter(items)
     buffer: deque[Item] = deque()
-    buffer_start = 0  # absolute index of buffer[0]
-    next_index = 0  # absolute index of the next item from source
+    buffer_start = first  # absolute index of buffer[0]
+    next_index = first  # absolute index of the next item from source
     exhausted = False
     index = 0
     while True:
-        start = index * chunk_size
-        context_start = max(0, start - overlap)
+        kept = start + index * chunk_size
+        context_start = max(first, kept - overlap)
         # Drop what no later window needs (before this window's left context), then fill up to the end of its right
         # context (or the end of the stream): the buffer never holds more than T + 2*overlap items.
         while buffer and buffer_start < context_start:
             buffer.popleft()
             buffer_start += 1
-        want_stop = start + chunk_size + overlap
+        kept_end = kept + chunk_size if stop is None else min(kept + chunk_size, stop)
+        want_stop = kept_end + overlap
         while not exhausted and next_index < want_stop:
             try:
                 buffer.append(next(source))
@@ -132,10 +151,10 @@ def iter_windows(items: Iterable[Item], chunk_size: int, overlap: int) -> Iterat
                 exhausted = True
                 break
             next_index += 1
-        if start >= next_index:  # nothing left to keep
+        if kept >= min(next_index, kept_end):  # nothing left to keep (end of the items, or of the segment)
             return
-        stop = min(start + chunk_size, next_index)
-        context_stop = min(next_index, stop + overlap)
-        spec = ChunkSpec(index, start, stop, context_start, context_stop)
+        kept_stop = min(kept_end, next_index)
+        context_stop = min(next_index, kept_stop + overlap)
+        spec = ChunkSpec(index, kept, kept_stop, context_start, context_stop)
         yield Window(spec, [buffer[i - buffer_start] for i in range(context_start, context_stop)])
         index += 1

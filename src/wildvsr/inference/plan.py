@@ -55,6 +55,8 @@ class UpscalePlan:
         pre_pad: reflection pre-pad around each frame (per-frame models).
         scale: output scale 2, 3 or 4 (2 and 3 resize the x4 output).
         stabilizer: the temporal stabilizer's name, or None.
+        lead_in: frames before a segment's first output frame that it reads (issue 28): the temporal context of a
+            video model (``overlap``), the warm-up of a per-frame model's stabilizer, else 0.
         memory_budget: estimated bytes one model call may use.
         check_memory: refuse a call whose estimate exceeds the free memory.
     """
@@ -75,6 +77,7 @@ class UpscalePlan:
     pre_pad: int
     scale: int
     stabilizer: str | None
+    lead_in: int
     memory_budget: int
     check_memory: bool
 
@@ -97,7 +100,7 @@ class UpscalePlan:
 
 def plan_video(spec: ModelSpec, height: int, width: int, *, device: str, precision: str, backend: str,
                channels_last: bool, chunk_size: int | None, overlap: int, tile: int | None, tile_overlap: int,
-               batch: int, memory_budget: int, scale: int, stabilizer: str | None,
+               batch: int, memory_budget: int, scale: int, stabilizer: str | None, stabilizer_warmup: int = 0,
                check_memory: bool = True) -> UpscalePlan:
     """Settle the plan of one video (settings already checked; ``precision`` resolved; ``batch``: the most windows a
     video model's call may stack, resolved, >= 1).
@@ -108,6 +111,7 @@ def plan_video(spec: ModelSpec, height: int, width: int, *, device: str, precisi
     stabilizer are stacked; tiled ones go one window, one tile at a time, so they are planned for one window of the
     largest tile); an explicit ``chunk_size`` is kept and the windows per call come down until the call fits. A
     per-frame model gets :data:`~wildvsr.defaults.DEFAULT_CHUNK_SIZE`, no overlap and its frames batched.
+    ``stabilizer_warmup``: the stabilizer's warm-up frames (a segment's lead-in with a per-frame model).
     """
     temporal = spec.temporal
     if tile is None:
@@ -116,6 +120,7 @@ def plan_video(spec: ModelSpec, height: int, width: int, *, device: str, precisi
     fields = dict(spec=spec, device=device, precision=precision, backend=backend, channels_last=channels_last,
                   height=height, width=width, overlap=overlap, tile=tile, tile_overlap=tile_overlap,
                   pre_pad=0 if temporal else PRE_PAD, scale=scale, stabilizer=stabilizer,
+                  lead_in=overlap if temporal else (stabilizer_warmup if stabilizer is not None else 0),
                   memory_budget=memory_budget, check_memory=check_memory)
     if not temporal:
         call_h, call_w = min(height, tile or height), min(width, tile or width)  # frames of one tile per call

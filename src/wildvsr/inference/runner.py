@@ -17,6 +17,7 @@ from wildvsr.inference.device import resolve_device
 from wildvsr.inference.resume import WorkDir, input_fingerprint
 from wildvsr.inference.stabilizer import build_stabilizer
 from wildvsr.inference.plan import UpscalePlan
+from wildvsr.inference.segments import Segment
 from wildvsr.inference.upscaler import Chunk, Upscaler
 from wildvsr.models import create_model
 from wildvsr.models.registry import model_spec, refine_threshold_kwarg, refining_models
@@ -73,7 +74,8 @@ def _stabilizer(config: UpscaleConfig, model: nn.Module, device):
 
 
 def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: UpscaleConfig | None = None,
-                  progress: Callable[[int], None] | None = None, *, model: nn.Module | None = None) -> Path:
+                  progress: Callable[[int], None] | None = None, *, model: nn.Module | None = None,
+                  segment: Segment | None = None, copy_streams: bool = True) -> Path:
     """Upscale a video, a frame folder or an image into a video (container from ``dst``'s extension) or a PNG folder.
 
     Frames stream through: memory holds at most ``batch`` context windows of ``chunk_size + 2*overlap`` input frames
@@ -90,6 +92,11 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         progress: called with the number of frames finished after each chunk; its ``set_total(n)``, when it has one,
             gets the frame count the input declares (so a caller need not open the input to size a progress bar).
         model: use this model instead of loading ``config.model`` (it must follow the x4 video-model contract).
+        segment: restore only these frames (:class:`~wildvsr.inference.segments.Segment`), with the context a whole
+            run gives them (a video model's neighbours, a stabilizer warmed up on the frames before) and their source
+            timestamps; the audio and subtitles of that time span are kept.
+        copy_streams: keep the source's audio and subtitles (False: video only, e.g. a cluster segment, whose
+            join adds them once).
 
     Returns:
         The output path.
@@ -105,26 +112,33 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     _check_encoding(dst, config)
     upscaler = build_upscaler(config, model)
 
+    segment = segment or Segment()
     with VideoReader(src, dtype="source") as reader:  # uint16 frames for a source above 8 bits
         info = reader.info
+        segment = segment.within(info.num_frames if info.num_frames_exact else None)
         if progress is not None and hasattr(progress, "set_total") and info.num_frames:
-            progress.set_total(info.num_frames)
-        if is_image_path(dst) and not dst.is_dir() and (info.num_frames or 0) > 1:
+            progress.set_total((segment.stop or info.num_frames) - segment.start)
+        if is_image_path(dst) and not dst.is_dir() and (segment.stop or info.num_frames or 0) - segment.start > 1:
             raise InputError(f"output {dst} is a single image but the input has {info.num_frames} frames; give a "
                              "folder or a video file as output")
         plan = upscaler.plan(info.height, info.width)  # settled once for the video; recorded for resuming
-        work = WorkDir(dst, input_fingerprint(src, info.num_frames),
-                       _settings(config, model, plan) | {"frames": reader.dtype})
+        settings = _settings(config, model, plan) | {"frames": reader.dtype}
+        if not segment.whole:
+            settings["segment"] = segment.label()
+        work = WorkDir(dst, input_fingerprint(src, info.num_frames), settings)
         work.open(config.resume)
         try:
-            copy_from = src if (src.is_file() and is_video_path(src)) else None
+            copy_from = src if (copy_streams and src.is_file() and is_video_path(src)) else None
             writer_kwargs = {}
             if is_video_path(dst):
                 writer_kwargs = {"codec": config.codec, "crf": config.crf, "preset": config.preset,
                                  "pix_fmt": config.pix_fmt}
+                if copy_from is not None and not segment.whole:
+                    copy_from = None  # TEMP: copy_range lands with the join branch
+                    _time_span(info, segment)
             with VideoWriter(dst, like=info, copy_streams_from=copy_from, overwrite=config.overwrite,
                              **writer_kwargs) as writer:
-                done = _run(reader, writer, upscaler, plan, work, progress)
+                done = _run(reader, writer, upscaler, plan, work, progress, segment)
         except BaseException:
             if not work.chunks:
                 work.remove()  # nothing worth resuming
@@ -156,13 +170,14 @@ WRITE_BEHIND_CHUNKS = 2
 
 
 def _run(reader, writer, upscaler: Upscaler, plan: UpscalePlan, work: WorkDir,
-         progress: Callable[[int], None] | None) -> int:
+         progress: Callable[[int], None] | None, segment: Segment) -> int:
     """Read ahead -> :meth:`Upscaler.run` (this thread; ``work`` is its resume hook) -> save the chunk for resuming
     and encode it (behind); returns frames done.
 
     ``progress`` is called here, after a chunk was handed to the encoder thread; on an exception (Ctrl-C included)
     the chunks already handed over are still saved to the work dir before it propagates. A stabilizer's state is
-    stored with each chunk it finished.
+    stored with each chunk it finished. Only ``segment``'s frames are read (with the plan's lead-in before it and a
+    video model's right context after it) and written.
     """
 
     def finish(chunk: Chunk) -> None:
@@ -171,15 +186,27 @@ def _run(reader, writer, upscaler: Upscaler, plan: UpscalePlan, work: WorkDir,
         for frame, image in zip(chunk.window.kept, chunk.frames):
             writer.write(image, pts=frame.pts)
 
+    first = max(0, segment.start - plan.lead_in)
+    count = None if segment.stop is None else segment.stop + plan.overlap - first
     done = 0
-    with ReadAhead(reader, READ_AHEAD_FRAMES) as frames, WriteBehind(finish, WRITE_BEHIND_CHUNKS) as behind:
-        for chunk in upscaler.run(frames, plan, image=_image, resume=work):  # image: (H, W, 3) uint8/16
+    with ReadAhead(reader.frames(first, count), READ_AHEAD_FRAMES) as frames, \
+            WriteBehind(finish, WRITE_BEHIND_CHUNKS) as behind:
+        for chunk in upscaler.run(frames, plan, image=_image, resume=work, first=first, start=segment.start,
+                                  stop=segment.stop):  # image: (H, W, 3) uint8/16
             behind.put(chunk)
             done += chunk.window.spec.num_frames
             if progress is not None:
                 progress(chunk.window.spec.num_frames)
         behind.finish()
     return done
+
+
+def _time_span(info, segment: Segment) -> tuple[float, float | None]:
+    """Seconds of the source a segment shows, ``[t0, t1)``, at its average frame rate from its first frame (the span
+    whose audio and subtitles a segment's output keeps)."""
+    origin = float(info.start_pts * info.time_base) if info.start_pts is not None and info.time_base else 0.0
+    fps = float(info.fps or 25)
+    return (origin + segment.start / fps, None if segment.stop is None else origin + segment.stop / fps)
 
 
 def _image(frame: Frame) -> np.ndarray:

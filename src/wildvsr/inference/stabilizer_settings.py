@@ -5,9 +5,13 @@ See :mod:`wildvsr.inference.stabilizer` for what the numbers do.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["STABILIZERS", "StabilizerSettings", "TEMPORAL_CHOICES"]
+__all__ = ["STABILIZERS", "StabilizerSettings", "TEMPORAL_CHOICES", "WARMUP_RESIDUAL"]
+
+WARMUP_RESIDUAL = 0.01
+"""Largest weight the state from before a segment's warm-up may keep in its first output frame."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,16 @@ class StabilizerSettings:
     sigma: float = 0.15
     input_sigma: float = 0.08
     lam: float | None = None
+
+    @property
+    def warmup_frames(self) -> int:
+        """Frames a segment's stabilizer runs before its first output frame (issue 28): the recursion keeps at most
+        ``strength**n`` of a state ``n`` frames old, so after this many frames what came before the warm-up weighs
+        under :data:`WARMUP_RESIDUAL` of the output, and a segment's first frames match an unsegmented run's
+        (measured in ``tests/inference/test_segments.py``). 0 when the stabilizer is off."""
+        if self.strength <= 0:
+            return 0
+        return math.ceil(math.log(WARMUP_RESIDUAL) / math.log(self.strength))
 
 
 STABILIZERS: dict[str, StabilizerSettings] = {

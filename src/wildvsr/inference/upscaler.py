@@ -180,7 +180,8 @@ class Upscaler:
                           backend=self.backend, channels_last=self.channels_last, chunk_size=self.chunk_size,
                           overlap=self.overlap, tile=self.tile, tile_overlap=self.tile_overlap, batch=self.batch,
                           memory_budget=self.memory_budget, scale=self.scale,
-                          stabilizer=_stabilizer_name(self.stabilizer), check_memory=self.check_memory)
+                          stabilizer=_stabilizer_name(self.stabilizer),
+                          stabilizer_warmup=_stabilizer_warmup(self.stabilizer), check_memory=self.check_memory)
 
     def upscale_frames(self, frames: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Upscale a clip held in memory, chunk by chunk.
@@ -212,9 +213,10 @@ class Upscaler:
             yield chunk.window.spec, chunk.frames
 
     def run(self, items: Iterable[Item], plan: UpscalePlan, image: Callable[[Item], np.ndarray] | None = None,
-            resume: ResumeHook | None = None) -> Iterator[Chunk[Item]]:
-        """The processing loop of one video: context windows over ``items`` by ``plan``, grouped into model calls,
-        each chunk yielded in order.
+            resume: ResumeHook | None = None, *, first: int = 0, start: int | None = None, stop: int | None = None
+            ) -> Iterator[Chunk[Item]]:
+        """The processing loop of one video (or one segment of it): context windows over ``items`` by ``plan``,
+        grouped into model calls, each chunk yielded in order.
 
         Holds at most ``plan.batch`` context windows of ``plan.chunk_size + 2*plan.overlap`` items at a time. The
         stabilizer is reset first. With ``resume``, chunks it ``has`` are not computed but loaded, and the
@@ -225,10 +227,23 @@ class Upscaler:
             plan: :meth:`plan` of the frame size.
             image: item -> frame (default: the item is the frame).
             resume: the work finished by an interrupted run.
+            first: the frame index of ``items[0]``.
+            start, stop: the segment to output, ``[start, stop)`` (default: from ``first`` to the end). The items
+                before ``start`` (at most ``plan.lead_in``) are a video model's left context, or the frames that
+                warm a per-frame model's stabilizer up (computed, not output); give the items up to
+                ``stop + plan.overlap`` (a video model's right context). Chunks are cut on the grid ``start + k*T``:
+                a segment starting on the whole video's grid gets the whole video's chunks.
         """
         self.reset()
+        start = first if start is None else start
+        items = iter(items)
+        if not self.temporal and start > first:  # a per-frame model's lead-in: only the stabilizer needs it
+            lead_in = list(itertools.islice(items, start - first))
+            if self.stabilizer is not None and not (resume is not None and resume.has(0)):
+                self._warm_up(lead_in, plan, image)
+            first = start
         restored = False  # the previous chunk came from the resume hook (the stabilizer has not seen it)
-        for group in self._groups(items, plan):
+        for group in self._groups(items, plan, first, start, stop):
             todo = [w for w in group if resume is None or not resume.has(w.spec.index)]
             if todo and self.stabilizer is not None and restored:
                 self.stabilizer.load_state_dict(resume.load_state(todo[0].spec.index - 1))
@@ -307,11 +322,18 @@ class Upscaler:
         return self._to_frames(out, h, w, frames.dtype)
 
     # ---------------------------------------------------------------------------------------------------- helpers
-    def _groups(self, items: Iterable[Item], plan: UpscalePlan) -> Iterator[list[Window[Item]]]:
-        """Context windows over ``items``, in order, grouped for one model call: up to ``plan.batch`` consecutive
-        windows of one length (the last windows of a video are shorter)."""
+    def _warm_up(self, items: list[Item], plan: UpscalePlan, image: Callable[[Item], np.ndarray] | None) -> None:
+        """Run the stabilizer over a segment's lead-in frames (their outputs are dropped), a chunk at a time."""
+        for i in range(0, len(items), plan.chunk_size):
+            part = items[i: i + plan.chunk_size]
+            self.process_window(np.stack([image(f) for f in part] if image else part), None, plan)
+
+    def _groups(self, items: Iterable[Item], plan: UpscalePlan, first: int = 0, start: int | None = None,
+                stop: int | None = None) -> Iterator[list[Window[Item]]]:
+        """Context windows over ``items`` (:func:`~wildvsr.inference.chunking.iter_windows`), in order, grouped for
+        one model call: up to ``plan.batch`` consecutive windows of one length (the last windows are shorter)."""
         group: list[Window[Item]] = []
-        for window in iter_windows(items, plan.chunk_size, plan.overlap):
+        for window in iter_windows(items, plan.chunk_size, plan.overlap, first=first, start=start, stop=stop):
             if group and len(group[0].items) != len(window.items):
                 yield group
                 group = []
@@ -427,6 +449,11 @@ def _stabilizer_name(stabilizer: object | None) -> str | None:
     if stabilizer is None:
         return None
     return stabilizer.name if isinstance(stabilizer, FlowStabilizer) else type(stabilizer).__name__
+
+
+def _stabilizer_warmup(stabilizer: object | None) -> int:
+    """Warm-up frames of a :class:`FlowStabilizer` before a segment (its settings'); none for other stabilizers."""
+    return stabilizer.settings.warmup_frames if isinstance(stabilizer, FlowStabilizer) else 0
 
 
 def _pre_pad_size(pad: int, h: int, w: int) -> int:
