@@ -25,7 +25,9 @@ Decisions:
   accepts their codec; otherwise audio is transcoded (AAC for mp4/mov/avi, Opus for mkv/webm) with a warning, text
   subtitles are converted packet by packet (srt/ass <-> mov_text <-> webvtt; styling lost) with a warning, and bitmap
   subtitles the container cannot hold are dropped with a warning. Packets are interleaved with the video as it is
-  written.
+  written. ``copy_range=(t0, t1)`` (seconds of the source) copies only the packets whose span ``[pts, pts + duration)``
+  overlaps ``[t0, t1)``, with their source timestamps: the preview of one segment whose frames carry the source's
+  pts has that segment's sound, in sync.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ PRESETS = {"libx264": X26X_PRESETS, "libx265": X26X_PRESETS, "libsvtav1": tuple(
 _444 = {"yuv420p": "yuv444p", "yuv420p10le": "yuv444p10le", "yuv420p12le": "yuv444p12le", "yuv422p": "yuv444p",
         "yuv422p10le": "yuv444p10le"}
 _FRAME_NAME_DIGITS = 8
+#: A segment's copied audio/subtitles are read from this many seconds before its start, not from the source's start
+#: (a subtitle cue that began earlier than that and lasts into the segment is missed).
+_SEEK_MARGIN = 30.0
 
 
 def _holds_size(pix_fmt: str, width: int, height: int) -> bool:
@@ -166,6 +171,8 @@ class VideoWriter:
             ``yuv420p`` for 8-bit, ``yuv420p10le`` for 10-bit; ffv1 ``bgr0``/``gbrp16le``).
         bit_rate: target bit rate in bit/s (used instead of crf when crf is not given).
         copy_streams_from: a video file whose audio and subtitle streams are copied into the output.
+        copy_range: ``(t0, t1)`` seconds of ``copy_streams_from`` (``t1`` None: to its end): only audio/subtitle
+            packets overlapping ``[t0, t1)`` are copied, keeping their timestamps (a segment's preview). None: all.
         overwrite: replace an existing output (only once writing succeeded).
         options: extra encoder options (strings), e.g. ``{"tune": "film"}``.
 
@@ -179,7 +186,8 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, *, like: VideoInfo | None = None, fps: float | Fraction | None = None,
                  time_base: Fraction | None = None, codec: str | None = "libx264", crf: float | None = None,
                  preset: str | None = None, pix_fmt: str | None = None, bit_rate: int | None = None,
-                 copy_streams_from: str | os.PathLike | None = None, overwrite: bool = False,
+                 copy_streams_from: str | os.PathLike | None = None,
+                 copy_range: tuple[float, float | None] | None = None, overwrite: bool = False,
                  options: dict[str, str] | None = None) -> None:
         self.path = Path(path)
         self.like = like
@@ -202,6 +210,9 @@ class VideoWriter:
         check_output_path(self.path, overwrite=overwrite, inputs=self.inputs)  # fail before any work
         if self.copy_from is not None and not self.copy_from.is_file():
             raise InputError(f"copy_streams_from={self.copy_from} is not a file")
+        self.copy_range = _check_copy_range(copy_range)
+        if self.copy_range is not None and self.copy_from is None:
+            raise InputError("copy_range applies to copy_streams_from; give the source to copy the audio from")
 
         fps = Fraction(fps).limit_denominator(1001000) if fps else (like.fps if like and like.fps else None)
         self.fps = fps or Fraction(25)
@@ -396,7 +407,8 @@ class _VideoSink:
         self.container = av.open(str(tmp), "w", format=fmt)
         try:
             self._add_video(width, height, crf_default, preset_default, like)
-            self.copier = _StreamCopier(writer.copy_from, self.container, fmt) if writer.copy_from else None
+            self.copier = (_StreamCopier(writer.copy_from, self.container, fmt, span=writer.copy_range)
+                           if writer.copy_from else None)
         except BaseException:
             self.container.close()
             raise
@@ -503,11 +515,13 @@ class _VideoSink:
 class _StreamCopier:
     """Audio/subtitle streams of a source file, remuxed (or transcoded) into the output as video is written."""
 
-    def __init__(self, source: Path, out: av.container.OutputContainer, fmt: str) -> None:
+    def __init__(self, source: Path, out: av.container.OutputContainer, fmt: str,
+                 span: tuple[float, float | None] | None = None) -> None:
         try:
             self.src = av.open(str(source), "r", metadata_errors="ignore")
         except av.FFmpegError as exc:
             raise VideoIOError(f"cannot read the audio/subtitles of {source}: {exc}") from exc
+        self.span = span
         self.out = out
         supported = set(out.supported_codecs)
         self.map: dict[int, tuple] = {}
@@ -542,9 +556,31 @@ class _StreamCopier:
             else:
                 logger.warning("subtitle stream %d (%s) cannot go into a %s file; dropping it", s.index, name, fmt)
         self.streams = [self.src.streams[i] for i in self.map]
+        if self.streams and span is not None and span[0] > _SEEK_MARGIN:
+            self._seek(span[0] - _SEEK_MARGIN)
         self.demux = self.src.demux(*self.streams) if self.streams else iter(())
         self.pending: av.Packet | None = None
         self.done = not self.streams
+        self.ended: set[int] = set()  # streams whose packets all start at or after span's end
+
+    def _seek(self, seconds: float) -> None:
+        """Start demuxing near ``seconds`` instead of at the file's start (a late segment of a long source)."""
+        try:  # backward: lands on or before the time, and the span filter drops what comes before t0
+            self.src.seek(int(seconds * av.time_base), backward=True)
+        except av.FFmpegError:
+            self.src.seek(0)
+
+    def _outside(self, packet: av.Packet) -> bool:
+        """True when ``packet`` lies outside ``span`` (and notes a stream that has passed its end)."""
+        if self.span is None or packet.pts is None or packet.time_base is None:
+            return False
+        t0, t1 = self.span
+        start = packet.pts * packet.time_base
+        end = start + (packet.duration or 0) * packet.time_base
+        if t1 is not None and start >= t1:
+            self.ended.add(packet.stream.index)
+            return True
+        return end <= t0 and start < t0  # a zero-length packet at t0 is inside
 
     def pump(self, until: float | None) -> None:
         """Mux source packets up to ``until`` seconds (all remaining when None)."""
@@ -559,6 +595,12 @@ class _StreamCopier:
                     and float(packet.pts * packet.time_base) > until):
                 self.pending = packet
                 return
+            if self._outside(packet):
+                if len(self.ended) == len(self.streams):  # packets come in time order per stream: nothing more
+                    self.done = True
+                    self._flush_encoders()
+                    return
+                continue
             mode, out_s, in_s = self.map[packet.stream.index]
             if mode == "copy":
                 if packet.dts is None and packet.size == 0:
@@ -581,6 +623,20 @@ class _StreamCopier:
 
     def close(self) -> None:
         self.src.close()
+
+
+def _check_copy_range(span) -> tuple[float, float | None] | None:
+    """``copy_range`` as ``(t0, t1)`` floats, refused when it is not a non-empty time range."""
+    if span is None:
+        return None
+    try:
+        t0, t1 = span
+        t0, t1 = float(t0), (None if t1 is None else float(t1))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"copy_range must be (start, end) in seconds (end may be None), got {span!r}") from exc
+    if t1 is not None and t1 <= t0:
+        raise InputError(f"copy_range {span!r} is empty; the end must be after the start")
+    return t0, t1
 
 
 def _tag_value(kind: str, name: str | None) -> int | None:
