@@ -58,7 +58,7 @@ def packets(path: Path, kind: str) -> list[tuple[float, bytes]]:
 
     with av.open(str(path)) as c:
         streams = c.streams.audio if kind == "audio" else c.streams.video
-        return [(float(p.pts * p.time_base), bytes(p)) for p in c.demux(streams[0]) if p.size]
+        return [(float(p.pts * p.time_base), bytes(p)) for p in c.demux(streams[0]) if p.size] if streams else []
 
 
 def frames_and_times(path: Path) -> tuple[np.ndarray, list[float]]:
@@ -68,7 +68,9 @@ def frames_and_times(path: Path) -> tuple[np.ndarray, list[float]]:
 
 
 def test_several_inputs_on_two_nodes_equal_the_one_machine_run(weights, tmp_path):
-    long_clip = write_clip(tmp_path / "long.mp4", synthetic_frames(40, 24, 32, seed=1), fps=25, audio=True)
+    # Matroska throughout: AAC's priming shifts a Matroska file's timestamps by 21 ms, so an mp4 source would not
+    # compare exactly with its mkv outputs (FFV1 does not go into mp4)
+    long_clip = write_clip(tmp_path / "long.mkv", synthetic_frames(40, 24, 32, seed=1), fps=25, audio=True)
     short_clip = write_clip(tmp_path / "short.mkv", synthetic_frames(9, 24, 32, seed=2), fps=30)
     cfg = config(weights, codec="ffv1")
     pairs = [(long_clip, tmp_path / "long_x4.mkv"), (short_clip, tmp_path / "short_x4.mkv")]
@@ -83,7 +85,7 @@ def test_several_inputs_on_two_nodes_equal_the_one_machine_run(weights, tmp_path
         _, src_times = frames_and_times(src)
         assert times == src_times == ref_times  # every frame, with the source's timestamps
         assert_frames_close(got, ref)
-        assert packets(out, "audio") == (packets(src, "audio") if src.suffix == ".mp4" else [])
+        assert packets(out, "audio") == (packets(src, "audio") if src is long_clip else [])
         assert not segment_folder(out).exists()
 
 

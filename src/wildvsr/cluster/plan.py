@@ -22,6 +22,10 @@ RECOMPUTE_SHARE = 0.05
 """Largest share of a segment's frames computed only as context for it (lead-in and right context) when its length
 is chosen automatically."""
 
+MIN_PART_FRAMES = 4
+"""Fewest frames of a segment that is not the last: x264 encodes 1-2 frames without B-frames, so such a part's decode
+timestamps lack the delay of its neighbours' and the join (:func:`wildvsr.video.join_segments`) refuses the seam."""
+
 MIN_SEGMENT_FRAMES = 96
 """Shortest automatic segment: a task also pays a fixed start-up (model load, seek, encoder; measured by
 ``benchmarks/cluster_scaling.py``)."""
@@ -45,7 +49,7 @@ def plan_segments(num_frames: int, segment_frames: int, chunk_size: int, lead_in
     """
     if num_frames < 1 or segment_frames < 1 or chunk_size < 1 or lead_in < 0:
         raise ValueError(f"sizes must be positive: {num_frames}, {segment_frames}, {chunk_size}, {lead_in}")
-    chunks = max(1, round(segment_frames / chunk_size))  # whole chunks per segment
+    chunks = max(1, round(segment_frames / chunk_size), math.ceil(MIN_PART_FRAMES / chunk_size))  # whole chunks
     total = math.ceil(num_frames / chunk_size)
     slack = chunks // 4
     cuts = [0]

@@ -96,6 +96,9 @@ class SegmentPlan:
     folder: Path
     segments: tuple[Segment, ...]
     config: UpscaleConfig
+    overwrite: bool = False
+    lead_in: int = 0
+    right_context: int = 0
 
     def part(self, index: int) -> Path:
         """The finished part of segment ``index`` (same container as the output: its timestamps keep their unit)."""

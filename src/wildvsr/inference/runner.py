@@ -115,7 +115,8 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     segment = segment or Segment()
     with VideoReader(src, dtype="source") as reader:  # uint16 frames for a source above 8 bits
         info = reader.info
-        segment = segment.within(info.num_frames if info.num_frames_exact else None)
+        if not segment.whole:  # the container's count may be an estimate: count the packets (no decoding)
+            segment = segment.within(reader.count_frames())
         if progress is not None and hasattr(progress, "set_total") and info.num_frames:
             progress.set_total((segment.stop or info.num_frames) - segment.start)
         if is_image_path(dst) and not dst.is_dir() and (segment.stop or info.num_frames or 0) - segment.start > 1:
@@ -134,8 +135,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
                 writer_kwargs = {"codec": config.codec, "crf": config.crf, "preset": config.preset,
                                  "pix_fmt": config.pix_fmt}
                 if copy_from is not None and not segment.whole:
-                    copy_from = None  # TEMP: copy_range lands with the join branch
-                    _time_span(info, segment)
+                    writer_kwargs["copy_range"] = _time_span(info, segment)
             with VideoWriter(dst, like=info, copy_streams_from=copy_from, overwrite=config.overwrite,
                              **writer_kwargs) as writer:
                 done = _run(reader, writer, upscaler, plan, work, progress, segment)
