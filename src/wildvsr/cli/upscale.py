@@ -1,4 +1,5 @@
-"""``wildvsr upscale INPUT OUTPUT``: the main job (a thin layer over :func:`wildvsr.inference.upscale_video`)."""
+"""``wildvsr upscale INPUT [INPUT ...] OUTPUT``: the main job (a thin layer over :func:`wildvsr.inference.upscale_video`,
+and over :func:`wildvsr.inference.batch.upscale_many` for many inputs)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+try:  # typer >= 0.20 vendors click as typer._click (see wildvsr.cli.app)
+    from typer._click.exceptions import MissingParameter
+except ImportError:
+    from click.exceptions import MissingParameter
 
 from wildvsr.cli.app import app
 from wildvsr.cli.progress import progress
@@ -15,9 +21,14 @@ from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
 @app.command("upscale")
 def upscale(
-    input: Annotated[Path, typer.Argument(help="Input video, folder of frames, or one image.", show_default=False)],
-    output: Annotated[Path, typer.Argument(help="Output video (container from its extension) or folder of PNGs.",
-                                           show_default=False)],
+    ctx: typer.Context,
+    inputs: Annotated[list[Path] | None, typer.Argument(
+        help="Input video, folder of frames, or one image. Several inputs, a folder of videos or a glob pattern: each "
+             "goes into the OUTPUT folder under its own name; finished ones are skipped, interrupted ones resumed, a "
+             "bad one is reported in one line and the others go on (exit code: how many failed).")] = None,
+    output: Annotated[Path, typer.Argument(
+        help="Output video (container from its extension) or folder of PNGs; for many inputs, the folder that gets "
+             "one output per input, named as the input.", show_default=False)] = ...,
     model: Annotated[str, typer.Option(help="Model name (see `wildvsr models`).")] = DEFAULT_UPSCALE_MODEL,
     weights: Annotated[str | None, typer.Option(help="Weights tag or file (default: the model's default).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -54,6 +65,8 @@ def upscale(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    ext: Annotated[str | None, typer.Option(
+        help="Many inputs: container of the video outputs, e.g. mkv (default: each input's own).")] = None,
     vae_weights: Annotated[str | None, typer.Option(
         help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
              "both).")] = None,
@@ -64,19 +77,15 @@ def upscale(
     guidance: Annotated[float, typer.Option(help="mgldvsr: motion guidance strength eta (0 = off).")] = 10.0,
     seed: Annotated[int, typer.Option(help="mgldvsr: seed of the per-frame noise.")] = 0,
 ) -> None:
-    """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
+    """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume), or many."""
+    batch_mode = _batch_mode(ctx, inputs, output, ext)
     if _mgldvsr_selected(model, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
                          guidance=guidance, seed=seed, scale=scale, resume=resume, backend=backend, tile=tile,
                          chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
-                         preset=preset, pix_fmt=pix_fmt):
-        from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
-
-        resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
-        job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
-                         guidance=guidance, seed=seed, device=device, precision=precision, codec=codec, crf=crf,
-                         overwrite=overwrite)
-        with progress("upscaling", input, quiet=quiet) as advance:
-            upscale_mgldvsr(input, output, job, progress=advance)
+                         preset=preset, pix_fmt=pix_fmt, many=batch_mode):
+        _upscale_mgldvsr(inputs[0], output, quiet=quiet, weights=weights, vae_weights=vae_weights,
+                         prompt_embedding=prompt_embedding, steps=steps, guidance=guidance, seed=seed, device=device,
+                         precision=precision, codec=codec, crf=crf, overwrite=overwrite)
         return
     from wildvsr.inference import UpscaleConfig, upscale_video
 
@@ -86,8 +95,47 @@ def upscale(
                            temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
                            pix_fmt=pix_fmt,
                            overwrite=overwrite, resume=resume, quiet=quiet)
+    if batch_mode:
+        return _upscale_many(inputs, output, config, ext=ext, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
-        upscale_video(input, output, config, progress=advance)
+        upscale_video(inputs[0], output, config, progress=advance)
+
+
+def _batch_mode(ctx: typer.Context, inputs: list[Path] | None, output: Path, ext: str | None) -> bool:
+    """True for many inputs (:func:`wildvsr.inference.batch.is_batch`); refuses one path alone (it filled OUTPUT: the
+    output is missing) and ``--ext`` with a single output."""
+    if not inputs:
+        raise MissingParameter(ctx=ctx, param=next(p for p in ctx.command.params if p.name == "output"))
+    from wildvsr.errors import InputError
+    from wildvsr.inference.batch import is_batch
+
+    many = is_batch(inputs)
+    if ext is not None and not many:
+        raise InputError(f"--ext applies to many inputs (an output folder); the extension of {output} picks the "
+                         "container of a single output")
+    return many
+
+
+def _upscale_mgldvsr(src: Path, dst: Path, *, quiet: bool, weights: str | None, vae_weights: str | None,
+                     **job_opts) -> None:
+    """``--model mgldvsr``: its own clip-by-clip job (issue 29)."""
+    from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
+
+    resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
+    job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, **job_opts)
+    with progress("upscaling", src, quiet=quiet) as advance:
+        upscale_mgldvsr(src, dst, job, progress=advance)
+
+
+def _upscale_many(args: list[Path], out_dir: Path, config, *, ext: str | None, quiet: bool) -> None:
+    """Each input into ``out_dir`` with its own progress (labelled with its name), then a summary line; exits with the
+    number of failed inputs (capped at 100)."""
+    from wildvsr.inference.batch import expand_inputs, upscale_many
+
+    result = upscale_many(expand_inputs(args), out_dir, config, ext=ext,
+                          progress_for=lambda src: progress(src.name, quiet=quiet))
+    typer.echo(result.summary(), err=True)
+    raise typer.Exit(result.exit_code)
 
 
 def _mgldvsr_selected(model: str, **opts) -> bool:
@@ -111,4 +159,6 @@ def _mgldvsr_selected(model: str, **opts) -> bool:
     if is_mgldvsr and not_yet:
         raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, whole "
                          "frames up to 960 px after upsampling, x4)")
+    if is_mgldvsr and opts["many"]:
+        raise InputError("--model mgldvsr takes one input at a time yet")
     return is_mgldvsr
