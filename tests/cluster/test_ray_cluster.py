@@ -76,7 +76,7 @@ def test_several_inputs_on_two_nodes_equal_the_one_machine_run(weights, tmp_path
     pairs = [(long_clip, tmp_path / "long_x4.mkv"), (short_clip, tmp_path / "short_x4.mkv")]
     lines: list[str] = []
     result = upscale_on_cluster(pairs, cfg, segment_frames=12, log=lines.append)
-    assert result.done == [out for _, out in pairs] and not result.failed, lines
+    assert result.done == [src for src, _ in pairs] and not result.failed, lines
     assert sum("segment" in line and "done on" in line for line in lines) == 4 + 1  # 40 frames: 12+12+16; 9: 1
     for src, out in pairs:
         local = upscale_video(src, tmp_path / f"local_{out.name}", cfg)
@@ -94,7 +94,7 @@ def test_joined_h264_segments_keep_count_timestamps_and_audio(weights, tmp_path)
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(30, 24, 32, seed=3), fps=24, audio=True)
     out = tmp_path / "out.mp4"
     result = upscale_on_cluster([(src, out)], config(weights), segment_frames=12)
-    assert result.done == [out]
+    assert result.done == [src]
     _, times = frames_and_times(out)
     _, src_times = frames_and_times(src)
     assert times == src_times
@@ -132,7 +132,7 @@ def test_a_worker_killed_mid_segment_is_retried_and_the_output_is_complete(weigh
     result = upscale_on_cluster([(src, out)], cfg, segment_frames=18, log=lines.append)
     killer.join()
     assert killed, "the first segment finished before it could be killed"
-    assert result.done == [out], lines
+    assert result.done == [src], lines
     assert not any(f"pid {killed[0]}" in line for line in lines)
     got, times = frames_and_times(out)
     ref, _ = frames_and_times(upscale_video(src, tmp_path / "local.mkv", cfg))

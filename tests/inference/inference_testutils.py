@@ -61,6 +61,16 @@ def psnr(a, b) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
+def read_frames(path):
+    """All frames of a video or frame folder, ``(T, H, W, 3)`` uint8."""
+    import numpy as np
+
+    from wildvsr.video import VideoReader
+
+    with VideoReader(path) as r:
+        return np.stack([f.image for f in r])
+
+
 def write_pngs(folder, frames):
     """Write ``(T, H, W, 3)`` uint8 or uint16 frames as a PNG folder (8- or 16-bit PNGs) and return it."""
     from wildvsr.video import VideoWriter
@@ -83,9 +93,12 @@ def interrupt_after(chunks: int):
     return progress
 
 
-def kill_9_after_first_chunk(src, dst, opts: list, env: dict, timeout: float = 240) -> int:
+def kill_9_after_first_chunk(src, dst, opts: list, env: dict, timeout: float = 240, watch=None) -> int:
     """Run ``wildvsr upscale src dst *opts`` in a subprocess, SIGKILL it once its work folder records a finished
-    chunk, and return the number of chunks recorded then (0 if the run never got that far before the timeout)."""
+    chunk, and return the number of chunks recorded then (0 if the run never got that far before the timeout).
+
+    ``src`` may be a list (several inputs, ``dst`` their output folder); ``watch`` is then the output whose work
+    folder is watched (default: ``dst``)."""
     import json
     import signal
     import subprocess
@@ -94,8 +107,9 @@ def kill_9_after_first_chunk(src, dst, opts: list, env: dict, timeout: float = 2
 
     from wildvsr.inference.resume import work_dir_for
 
-    manifest = work_dir_for(dst) / "manifest.json"
-    proc = subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", src, dst, *map(str, opts)],
+    manifest = work_dir_for(watch or dst) / "manifest.json"
+    srcs = list(src) if isinstance(src, (list, tuple)) else [src]
+    proc = subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", *srcs, dst, *map(str, opts)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     done = 0

@@ -1,4 +1,5 @@
-"""``wildvsr upscale INPUT OUTPUT``: the main job (a thin layer over :func:`wildvsr.inference.upscale_video`)."""
+"""``wildvsr upscale INPUT [INPUT ...] OUTPUT``: the main job (a thin layer over :func:`wildvsr.inference.upscale_video`,
+and over :func:`wildvsr.inference.batch.upscale_many` for many inputs)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+try:  # typer >= 0.20 vendors click as typer._click (see wildvsr.cli.app)
+    from typer._click.exceptions import MissingParameter
+except ImportError:
+    from click.exceptions import MissingParameter
 
 from wildvsr.cli.app import app
 from wildvsr.cli.progress import progress
@@ -15,9 +21,14 @@ from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
 @app.command("upscale")
 def upscale(
-    input: Annotated[Path, typer.Argument(help="Input video, folder of frames, or one image.", show_default=False)],
-    output: Annotated[Path, typer.Argument(help="Output video (container from its extension) or folder of PNGs.",
-                                           show_default=False)],
+    ctx: typer.Context,
+    inputs: Annotated[list[Path] | None, typer.Argument(
+        help="Input video, folder of frames, or one image. Several inputs, a folder of videos or a glob pattern: each "
+             "goes into the OUTPUT folder under its own name; finished ones are skipped, interrupted ones resumed, a "
+             "bad one is reported in one line and the others go on (exit code: how many failed).")] = None,
+    output: Annotated[Path, typer.Argument(
+        help="Output video (container from its extension) or folder of PNGs; for many inputs, the folder that gets "
+             "one output per input, named as the input.", show_default=False)] = ...,
     model: Annotated[str, typer.Option(help="Model name (see `wildvsr models`).")] = DEFAULT_UPSCALE_MODEL,
     weights: Annotated[str | None, typer.Option(help="Weights tag or file (default: the model's default).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -61,6 +72,18 @@ def upscale(
     duration: Annotated[str | None, typer.Option(
         help="... for this long (seconds or [H:]M:S; default: to the end).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    cluster: Annotated[str | None, typer.Option(
+        help="Run on a Ray cluster (pip install 'wildvsr\\[cluster]'): 'ray' (the cluster in RAY_ADDRESS, else a "
+             "local one) or ray://HOST:PORT. Every input is cut into segments run as Ray tasks (one GPU each when the "
+             "cluster has GPUs) and joined without re-encoding; the work folder beside each output must be on storage "
+             "every worker reaches.", show_default=False)] = None,
+    segment_frames: Annotated[int | None, typer.Option(
+        help="--cluster: frames per segment (default: long enough that context frames are at most 5% of it).",
+        show_default=False)] = None,
+    cpus_per_task: Annotated[int | None, typer.Option(
+        help="--cluster without GPUs: CPUs per segment (default: a whole node's).", show_default=False)] = None,
+    ext: Annotated[str | None, typer.Option(
+        help="Many inputs: container of the video outputs, e.g. mkv (default: each input's own).")] = None,
     vae_weights: Annotated[str | None, typer.Option(
         help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
              "both).")] = None,
@@ -71,45 +94,51 @@ def upscale(
     guidance: Annotated[float, typer.Option(help="mgldvsr: motion guidance strength eta (0 = off).")] = 10.0,
     seed: Annotated[int, typer.Option(help="mgldvsr: seed of the per-frame noise.")] = 0,
 ) -> None:
-    """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume)."""
+    """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume), or many."""
+    batch_mode = _batch_mode(ctx, inputs, output, ext)
     if _mgldvsr_selected(model, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
                          guidance=guidance, seed=seed, scale=scale, resume=resume, backend=backend, tile=tile,
                          chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
-                         preset=preset, pix_fmt=pix_fmt, segment=(frames, start, duration) != (None, None, None)):
-        from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
-
-        resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
-        job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
-                         guidance=guidance, seed=seed, device=device, precision=precision, codec=codec, crf=crf,
-                         overwrite=overwrite)
-        with progress("upscaling", input, quiet=quiet) as advance:
-            upscale_mgldvsr(input, output, job, progress=advance)
+                         preset=preset, pix_fmt=pix_fmt, many=batch_mode,
+                         segment=(frames, start, duration) != (None, None, None),
+                         cluster=cluster is not None):
+        _upscale_mgldvsr(inputs[0], output, quiet=quiet, weights=weights, vae_weights=vae_weights,
+                         prompt_embedding=prompt_embedding, steps=steps, guidance=guidance, seed=seed, device=device,
+                         precision=precision, codec=codec, crf=crf, overwrite=overwrite)
         return
     from wildvsr.inference import UpscaleConfig, upscale_video
 
-    segment = _segment(input, frames, start, duration)
-
+    segment = _segment(inputs[0], frames, start, duration, many=batch_mode or cluster is not None)
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
                            batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap,
                            tile=tile, tile_overlap=tile_overlap, scale=scale,
                            temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
                            pix_fmt=pix_fmt,
                            overwrite=overwrite, resume=resume, quiet=quiet)
+    if cluster is not None:
+        return _upscale_on_cluster(inputs, output, config, many=batch_mode, ext=ext, cluster=cluster,
+                                   segment_frames=segment_frames, cpus_per_task=cpus_per_task, quiet=quiet)
+    if batch_mode:
+        return _upscale_many(inputs, output, config, ext=ext, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
-        upscale_video(input, output, config, progress=advance, segment=segment)
+        upscale_video(inputs[0], output, config, progress=advance, segment=segment)
 
 
-def _segment(source: Path, frames: str | None, start: str | None, duration: str | None):
-    """The segment ``--frames`` or ``--start``/``--duration`` ask for (None: the whole input)."""
+def _segment(source: Path, frames: str | None, start: str | None, duration: str | None, *, many: bool):
+    """The segment ``--frames`` or ``--start``/``--duration`` ask for (None: the whole input); ``many``: several
+    inputs or a cluster run, which restore whole inputs."""
     from wildvsr.errors import InputError
     from wildvsr.inference.segments import Segment, parse_frames, parse_seconds
 
+    if frames is None and start is None and duration is None:
+        return None
+    if many:
+        raise InputError("--frames/--start/--duration restore part of one input, on this machine (not with many "
+                         "inputs or --cluster)")
     if frames is not None:
         if start is not None or duration is not None:
             raise InputError("give --frames A:B or --start/--duration, not both")
         return parse_frames(frames)
-    if start is None and duration is None:
-        return None
     begin = parse_seconds(start, "--start") if start is not None else 0.0
     length = parse_seconds(duration, "--duration") if duration is not None else None
     from wildvsr.video import read_info
@@ -118,6 +147,78 @@ def _segment(source: Path, frames: str | None, start: str | None, duration: str 
     if info.fps is None:
         raise InputError(f"{source} has no frame rate (a folder of images); give --frames A:B instead of times")
     return Segment.from_seconds(begin, length, float(info.fps))
+
+
+def _batch_mode(ctx: typer.Context, inputs: list[Path] | None, output: Path, ext: str | None) -> bool:
+    """True for many inputs (:func:`wildvsr.inference.batch.is_batch`); refuses one path alone (it filled OUTPUT: the
+    output is missing) and ``--ext`` with a single output."""
+    if not inputs:
+        raise MissingParameter(ctx=ctx, param=next(p for p in ctx.command.params if p.name == "output"))
+    from wildvsr.errors import InputError
+    from wildvsr.inference.batch import is_batch
+
+    many = is_batch(inputs)
+    if ext is not None and not many:
+        raise InputError(f"--ext applies to many inputs (an output folder); the extension of {output} picks the "
+                         "container of a single output")
+    return many
+
+
+def _upscale_mgldvsr(src: Path, dst: Path, *, quiet: bool, weights: str | None, vae_weights: str | None,
+                     **job_opts) -> None:
+    """``--model mgldvsr``: its own clip-by-clip job (issue 29)."""
+    from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
+
+    resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
+    job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, **job_opts)
+    with progress("upscaling", src, quiet=quiet) as advance:
+        upscale_mgldvsr(src, dst, job, progress=advance)
+
+
+def _upscale_many(args: list[Path], out_dir: Path, config, *, ext: str | None, quiet: bool) -> None:
+    """Each input into ``out_dir`` with its own progress (labelled with its name), then a summary line; exits with the
+    number of failed inputs (capped at 100)."""
+    from wildvsr.inference.batch import expand_inputs, upscale_many
+
+    result = upscale_many(expand_inputs(args), out_dir, config, ext=ext,
+                          progress_for=lambda src: progress(src.name, quiet=quiet))
+    typer.echo(result.summary(), err=True)
+    raise typer.Exit(result.exit_code)
+
+
+def _upscale_on_cluster(inputs: list[Path], output: Path, config, *, many: bool, ext: str | None, cluster: str,
+                        segment_frames: int | None, cpus_per_task: int | None, quiet: bool) -> None:
+    """``--cluster``: one input, or many into an output folder, segment by segment on Ray, with one progress bar for
+    all frames; a line per finished segment where stderr is not a terminal (a log). Many inputs end with a summary
+    line and exit with the number that failed; a single input that failed is a one-line error (exit 2)."""
+    import sys
+
+    from wildvsr.cluster.ray_engine import upscale_on_cluster
+    from wildvsr.errors import InputError
+
+    if segment_frames is not None and segment_frames < 1 or cpus_per_task is not None and cpus_per_task < 1:
+        raise InputError("--segment-frames and --cpus-per-task must be >= 1")
+    if many:
+        from wildvsr.inference.batch import batch_outputs, expand_inputs
+
+        pairs = batch_outputs(expand_inputs(inputs), output, ext)
+        output.mkdir(exist_ok=True)
+    else:
+        pairs = [(inputs[0], output)]
+    lines = not sys.stderr.isatty()
+
+    def log(line: str) -> None:
+        if lines or line.startswith("FAILED"):
+            typer.echo(line, err=True)
+
+    with progress("upscaling (cluster)", quiet=quiet) as advance:
+        result = upscale_on_cluster(pairs, config, cluster=cluster, segment_frames=segment_frames,
+                                    cpus_per_task=cpus_per_task, progress=advance, skip_existing=many, log=log)
+    if many:
+        typer.echo(result.summary(), err=True)
+        raise typer.Exit(result.exit_code)
+    if result.failed:
+        raise InputError(next(iter(result.failed.values())))
 
 
 def _mgldvsr_selected(model: str, **opts) -> bool:
@@ -138,8 +239,11 @@ def _mgldvsr_selected(model: str, **opts) -> bool:
                                  ("--refine-threshold", opts["refine_threshold"] is not None),
                                  ("--temporal", opts["temporal"] != "auto"), ("--preset", opts["preset"] is not None),
                                  ("--pix-fmt", opts["pix_fmt"] is not None),
-                                 ("--frames/--start/--duration", opts["segment"])) if used]
+                                 ("--frames/--start/--duration", opts["segment"]), ("--cluster", opts["cluster"]))
+               if used]
     if is_mgldvsr and not_yet:
         raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, whole "
                          "frames up to 960 px after upsampling, x4)")
+    if is_mgldvsr and opts["many"]:
+        raise InputError("--model mgldvsr takes one input at a time yet")
     return is_mgldvsr

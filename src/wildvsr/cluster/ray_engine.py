@@ -22,18 +22,19 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wildvsr.cluster.plan import auto_segment_frames, plan_segments
 from wildvsr.errors import ConfigError, InputError, OutputExistsError, VSRError
+from wildvsr.inference.batch import BatchResult
 from wildvsr.inference.config import UpscaleConfig
 from wildvsr.inference.segments import Segment
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ClusterResult", "SegmentPlan", "connect", "plan_input", "upscale_on_cluster"]
+__all__ = ["SegmentPlan", "connect", "plan_input", "upscale_on_cluster"]
 
 TASK_RETRIES = 3
 """Times Ray reruns a segment whose worker process or node died (a task that raised an error is not retried: our
@@ -251,19 +252,10 @@ def _assigned_cpus() -> int | None:
 
 
 # ------------------------------------------------------------------------------------------------------ driver
-@dataclass
-class ClusterResult:
-    """What happened to each input: ``done`` outputs, ``skipped`` (finished before), ``failed`` (input, message)."""
-
-    done: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
-
-
 def upscale_on_cluster(pairs: list[tuple[Path, Path]], config: UpscaleConfig, *, cluster: str = "ray",
                        segment_frames: int | None = None, cpus_per_task: int | None = None,
                        progress: Callable[[int], None] | None = None, skip_existing: bool = False,
-                       log: Callable[[str], None] = logger.info) -> ClusterResult:
+                       log: Callable[[str], None] = logger.info) -> BatchResult:
     """Upscale every ``(input, output)`` pair on a Ray cluster, segment by segment; join each input's parts into its
     output as soon as they are all finished.
 
@@ -279,9 +271,9 @@ def upscale_on_cluster(pairs: list[tuple[Path, Path]], config: UpscaleConfig, *,
         log: where the line of each finished segment and joined output goes.
 
     Returns:
-        A :class:`ClusterResult`; a :class:`VSRError` of one input (bad file, bad output) fails that input only.
+        A :class:`~wildvsr.inference.batch.BatchResult` (inputs done, skipped, failed with their message); a :class:`VSRError` of one input (bad file, bad output) fails that input only.
     """
-    result = ClusterResult()
+    result = BatchResult()
     plans = []
     for source, output in pairs:
         if output.exists() and not config.overwrite:
@@ -293,7 +285,7 @@ def upscale_on_cluster(pairs: list[tuple[Path, Path]], config: UpscaleConfig, *,
         try:
             plans.append(plan_input(source, output, config, segment_frames=segment_frames))
         except VSRError as exc:
-            result.failed.append((source, str(exc)))
+            result.failed[source] = str(exc)
             log(f"FAILED {source}: {exc}")
     if plans:
         ray = connect(cluster)
@@ -304,7 +296,7 @@ def upscale_on_cluster(pairs: list[tuple[Path, Path]], config: UpscaleConfig, *,
 class _Driver:
     """Submits the unfinished segments of every plan, follows them, and joins each input once its parts are done."""
 
-    def __init__(self, ray, plans: list[SegmentPlan], resources: dict[str, float], result: ClusterResult,
+    def __init__(self, ray, plans: list[SegmentPlan], resources: dict[str, float], result: BatchResult,
                  progress: Callable[[int], None] | None, log: Callable[[str], None]) -> None:
         self.ray, self.plans, self.resources, self.result = ray, plans, resources, result
         self.progress, self.log = progress, log
@@ -365,7 +357,7 @@ class _Driver:
         except Exception as exc:  # the task raised (a VSRError of this input), or its worker died too often
             self.failed.add(id(plan))
             message = _task_error(exc)
-            self.result.failed.append((plan.source, message))
+            self.result.failed[plan.source] = message
             self.log(f"FAILED {plan.source}: {message}")
             for other, (p, _) in list(self.pending.items()):
                 if p is plan:
@@ -383,7 +375,7 @@ def _bounds(segment: Segment) -> tuple[int, int]:
     return segment.start, segment.stop
 
 
-def _join(plan: SegmentPlan, result: ClusterResult, log: Callable[[str], None]) -> None:
+def _join(plan: SegmentPlan, result: BatchResult, log: Callable[[str], None]) -> None:
     """Join an input's finished parts into its output (audio and subtitles from the source), then drop the work
     folder."""
     from wildvsr.video import is_video_path
@@ -394,11 +386,11 @@ def _join(plan: SegmentPlan, result: ClusterResult, log: Callable[[str], None]) 
         join_segments([plan.part(i) for i in range(len(plan.segments))], plan.output, streams_from=streams,
                       overwrite=plan.overwrite)
     except VSRError as exc:
-        result.failed.append((plan.source, str(exc)))
+        result.failed[plan.source] = str(exc)
         log(f"FAILED {plan.source}: joining its segments: {exc}")
         return
     shutil.rmtree(plan.folder, ignore_errors=True)
-    result.done.append(plan.output)
+    result.done.append(plan.source)
     log(f"wrote {plan.output} ({len(plan.segments)} segment(s) joined)")
 
 

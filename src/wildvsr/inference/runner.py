@@ -75,7 +75,8 @@ def _stabilizer(config: UpscaleConfig, model: nn.Module, device):
 
 def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: UpscaleConfig | None = None,
                   progress: Callable[[int], None] | None = None, *, model: nn.Module | None = None,
-                  segment: Segment | None = None, copy_streams: bool = True) -> Path:
+                  upscaler: Upscaler | None = None, segment: Segment | None = None, copy_streams: bool = True
+                  ) -> Path:
     """Upscale a video, a frame folder or an image into a video (container from ``dst``'s extension) or a PNG folder.
 
     Frames stream through: memory holds at most ``batch`` context windows of ``chunk_size + 2*overlap`` input frames
@@ -97,6 +98,9 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
             timestamps; the audio and subtitles of that time span are kept.
         copy_streams: keep the source's audio and subtitles (False: video only, e.g. a cluster segment, whose
             join adds them once).
+        upscaler: a :func:`build_upscaler` of this ``config`` to reuse across videos (the model loads once, e.g.
+            :func:`wildvsr.inference.batch.upscale_many`); the resume manifest records ``config.model`` and its
+            weights, so it must be built from ``config``'s model, weights and processing settings.
 
     Returns:
         The output path.
@@ -105,12 +109,14 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         VSRError subclasses for every problem a user can fix (exit code 2 in the CLI).
     """
     config = config or UpscaleConfig()
+    if model is not None and upscaler is not None:
+        raise ValueError("give a model or an upscaler, not both")
     src, dst = Path(src), Path(dst)
     if not src.exists():
         raise InputError(f"input {src} does not exist")
     check_output_path(dst, overwrite=config.overwrite, inputs=[src])
     _check_encoding(dst, config)
-    upscaler = build_upscaler(config, model)
+    upscaler = upscaler if upscaler is not None else build_upscaler(config, model)
 
     segment = segment or Segment()
     with VideoReader(src, dtype="source") as reader:  # uint16 frames for a source above 8 bits
