@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -138,3 +140,56 @@ def test_a_worker_killed_mid_segment_is_retried_and_the_output_is_complete(weigh
     ref, _ = frames_and_times(upscale_video(src, tmp_path / "local.mkv", cfg))
     assert got.shape[0] == 36
     assert_frames_close(got, ref)
+
+
+def cli(args: list[str], address: str, **popen) -> subprocess.Popen:
+    """``wildvsr upscale ... --cluster ray`` as a user runs it, attached to the test cluster through RAY_ADDRESS."""
+    env = {**os.environ, "RAY_ADDRESS": address, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", *args, "--cluster", "ray"], env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, **popen)
+
+
+def model_args(weights: Path) -> list[str]:
+    return ["--model", "basicvsr", "--weights", str(weights), "--device", "cpu", "--precision", "fp32",
+            "--chunk-size", "6", "--overlap", "3", "--codec", "ffv1"]
+
+
+def test_a_killed_driver_is_rerun_and_skips_the_finished_segments(cluster, weights, tmp_path):
+    """SIGKILL the driver once a segment is finished: Ray stops its tasks; the same command again skips the finished
+    parts (no "done" line for them), resumes the rest, and the output equals a one-machine run."""
+    src = write_clip(tmp_path / "in.mkv", synthetic_frames(48, 96, 128, seed=5), fps=25)
+    out = tmp_path / "out.mkv"
+    args = [str(src), str(out), *model_args(weights), "--segment-frames", "12"]
+    driver = cli(args, cluster.address)
+    folder = segment_folder(out)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list(folder.glob("part_*.mkv")) and driver.poll() is None:
+        time.sleep(0.05)
+    driver.kill()
+    driver.communicate()
+    finished = sorted(int(p.stem.split("_")[1]) for p in folder.glob("part_*.mkv"))
+    assert finished and len(finished) < 4, "kill the driver between its first and its last segment"
+    rerun = cli(args, cluster.address)
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr
+    done_again = [int(line.split("segment ")[1].split("/")[0]) - 1 for line in stderr.splitlines() if " done on " in line]
+    assert not set(done_again) & set(finished) and len(done_again) <= 4 - len(finished), stderr
+    got, _ = frames_and_times(out)
+    ref, _ = frames_and_times(upscale_video(src, tmp_path / "local.mkv", config(weights, codec="ffv1")))
+    assert_frames_close(got, ref)
+
+
+def test_many_inputs_on_the_cluster_report_a_broken_one_and_do_the_rest(cluster, weights, tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    write_clip(clips / "a.mkv", synthetic_frames(8, 24, 32, seed=6), fps=25)
+    write_clip(clips / "b.mkv", synthetic_frames(7, 24, 32, seed=7), fps=25)
+    (clips / "broken.mkv").write_text("not a video")
+    out = tmp_path / "out"
+    run = cli([str(clips), str(out), *model_args(weights)], cluster.address)
+    _, stderr = run.communicate(timeout=300)
+    failed = [line for line in stderr.splitlines() if line.startswith("FAILED")]
+    assert run.returncode == 1 and len(failed) == 1 and "broken.mkv" in failed[0], stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.mkv", "b.mkv"]
+    assert frames_and_times(out / "a.mkv")[0].shape == (8, 96, 128, 3)
+    assert "2 done, 0 skipped, 1 failed" in stderr

@@ -33,7 +33,7 @@ def test_encoder_without_a_deep_format_warns(caplog):
 
 
 def test_writer_default_follows_the_source_depth(tmp_path):
-    src = write_deep_clip(tmp_path / "in.mkv", deep_ramp(2, 32, 32))
+    src = write_deep_clip(tmp_path / "in.mkv", deep_ramp(2, 64, 64))
     with VideoReader(src, dtype="source") as reader:
         assert reader.dtype == "uint16"
         with VideoWriter(tmp_path / "o.mkv", like=reader.info, codec="libx265", preset="ultrafast") as writer:
@@ -53,3 +53,11 @@ def test_reader_source_dtype_is_uint8_for_8_bit(tmp_path):
         writer.write(np.zeros((8, 8, 3), np.uint8))
     with VideoReader(tmp_path / "f", dtype="source") as reader:
         assert reader.dtype == "uint8" and next(iter(reader)).image.dtype == np.uint8
+
+
+def test_libx265_refuses_frames_its_build_corrupts_memory_on(tmp_path):
+    """PyAV's x265 crashes the process on frames 34-48 pixels wide: a one-line error instead, before any encoding."""
+    with pytest.raises(InputError, match="too small for libx265"):
+        with VideoWriter(tmp_path / "o.mkv", codec="libx265") as writer:
+            writer.write(np.zeros((32, 48, 3), np.uint8))
+    assert not list(tmp_path.iterdir())

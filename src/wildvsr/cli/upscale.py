@@ -19,6 +19,49 @@ from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
 
+# Options with long help, declared here to keep the command readable.
+VaeWeightsOption = Annotated[str | None, typer.Option(
+    help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
+         "both).")]
+
+PromptEmbeddingOption = Annotated[str | None, typer.Option(
+    help="mgldvsr: empty-prompt OpenCLIP embedding file, only if the U-Net checkpoint lacks the text tower.")
+]
+
+TileOption = Annotated[int | None, typer.Option(
+    help="Tiles of N input pixels (less memory); 0 = whole frames; default: auto (320-pixel tiles for a video "
+         "model's frames wider or taller than 480: bounded memory, longer chunks).")]
+
+ChunkSizeOption = Annotated[int | None, typer.Option(
+    help="Frames kept per temporal chunk (default: planned from --memory-budget and the frame size).")]
+
+FramesOption = Annotated[str | None, typer.Option(
+    help="Restore only frames A:B (A to B-1; A: or :B), frame-accurate, with the source's timestamps and that "
+         "span's audio: a preview, or one segment of a long job.", show_default=False)]
+
+StartOption = Annotated[str | None, typer.Option(
+    help="Restore from this time (seconds, or [H:]M:S) ...", show_default=False)]
+
+DurationOption = Annotated[str | None, typer.Option(
+    help="... for this long (seconds or [H:]M:S; default: to the end).", show_default=False)]
+
+ClusterOption = Annotated[str | None, typer.Option(
+    help="Run on a Ray cluster (pip install 'wildvsr\\[cluster]'): 'ray' (the cluster in RAY_ADDRESS, else a "
+         "local one) or ray://HOST:PORT. Every input is cut into segments run as Ray tasks (one GPU each when the "
+         "cluster has GPUs) and joined without re-encoding; the work folder beside each output must be on storage "
+         "every worker reaches.", show_default=False)]
+
+SegmentFramesOption = Annotated[int | None, typer.Option(
+    help="--cluster: frames per segment (default: long enough that context frames are at most 5% of it).",
+    show_default=False)]
+
+CpusPerTaskOption = Annotated[int | None, typer.Option(
+    help="--cluster without GPUs: CPUs per segment (default: a whole node's).", show_default=False)]
+
+ExtOption = Annotated[str | None, typer.Option(
+    help="Many inputs: container of the video outputs, e.g. mkv (default: each input's own).")]
+
+
 @app.command("upscale")
 def upscale(
     ctx: typer.Context,
@@ -40,15 +83,12 @@ def upscale(
                        ] = "torch",
     batch: Annotated[int, typer.Option(help="Chunks per model call of a video model; 0 = auto (4 on CUDA, 1 on "
                                             "CPU).")] = 0,
-    chunk_size: Annotated[int | None, typer.Option(
-        help="Frames kept per temporal chunk (default: planned from --memory-budget and the frame size).")] = None,
+    chunk_size: ChunkSizeOption = None,
     memory_budget: Annotated[float, typer.Option(
         help="GiB one model call may use; sets the chunk length when --chunk-size is not given.")
     ] = DEFAULT_MEMORY_BUDGET_GIB,
     overlap: Annotated[int, typer.Option(help="Context frames on each side of a chunk.")] = DEFAULT_OVERLAP,
-    tile: Annotated[int | None, typer.Option(
-        help="Tiles of N input pixels (less memory); 0 = whole frames; default: auto (320-pixel tiles for a video "
-             "model's frames wider or taller than 480: bounded memory, longer chunks).")] = None,
+    tile: TileOption = None,
     tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = DEFAULT_TILE_OVERLAP,
     scale: Annotated[int, typer.Option(help="Output scale 4, or 2/3 (resized x4 output).")] = 4,
     temporal: Annotated[str, typer.Option(
@@ -64,32 +104,16 @@ def upscale(
              "10-bit source).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
-    frames: Annotated[str | None, typer.Option(
-        help="Restore only frames A:B (A to B-1; A: or :B), frame-accurate, with the source's timestamps and that "
-             "span's audio: a preview, or one segment of a long job.", show_default=False)] = None,
-    start: Annotated[str | None, typer.Option(
-        help="Restore from this time (seconds, or [H:]M:S) ...", show_default=False)] = None,
-    duration: Annotated[str | None, typer.Option(
-        help="... for this long (seconds or [H:]M:S; default: to the end).", show_default=False)] = None,
+    frames: FramesOption = None,
+    start: StartOption = None,
+    duration: DurationOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    cluster: Annotated[str | None, typer.Option(
-        help="Run on a Ray cluster (pip install 'wildvsr\\[cluster]'): 'ray' (the cluster in RAY_ADDRESS, else a "
-             "local one) or ray://HOST:PORT. Every input is cut into segments run as Ray tasks (one GPU each when the "
-             "cluster has GPUs) and joined without re-encoding; the work folder beside each output must be on storage "
-             "every worker reaches.", show_default=False)] = None,
-    segment_frames: Annotated[int | None, typer.Option(
-        help="--cluster: frames per segment (default: long enough that context frames are at most 5% of it).",
-        show_default=False)] = None,
-    cpus_per_task: Annotated[int | None, typer.Option(
-        help="--cluster without GPUs: CPUs per segment (default: a whole node's).", show_default=False)] = None,
-    ext: Annotated[str | None, typer.Option(
-        help="Many inputs: container of the video outputs, e.g. mkv (default: each input's own).")] = None,
-    vae_weights: Annotated[str | None, typer.Option(
-        help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
-             "both).")] = None,
-    prompt_embedding: Annotated[str | None, typer.Option(
-        help="mgldvsr: empty-prompt OpenCLIP embedding file, only if the U-Net checkpoint lacks the text tower.")
-    ] = None,
+    cluster: ClusterOption = None,
+    segment_frames: SegmentFramesOption = None,
+    cpus_per_task: CpusPerTaskOption = None,
+    ext: ExtOption = None,
+    vae_weights: VaeWeightsOption = None,
+    prompt_embedding: PromptEmbeddingOption = None,
     steps: Annotated[int, typer.Option(help="mgldvsr: DDPM sampling steps.")] = 50,
     guidance: Annotated[float, typer.Option(help="mgldvsr: motion guidance strength eta (0 = off).")] = 10.0,
     seed: Annotated[int, typer.Option(help="mgldvsr: seed of the per-frame noise.")] = 0,
@@ -99,25 +123,21 @@ def upscale(
     if _mgldvsr_selected(model, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
                          guidance=guidance, seed=seed, scale=scale, resume=resume, backend=backend, tile=tile,
                          chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
-                         preset=preset, pix_fmt=pix_fmt, many=batch_mode,
-                         segment=(frames, start, duration) != (None, None, None),
-                         cluster=cluster is not None):
+                         preset=preset, pix_fmt=pix_fmt, many=batch_mode, cluster=cluster is not None,
+                         segment=(frames, start, duration) != (None, None, None)):
         _upscale_mgldvsr(inputs[0], output, quiet=quiet, weights=weights, vae_weights=vae_weights,
                          prompt_embedding=prompt_embedding, steps=steps, guidance=guidance, seed=seed, device=device,
                          precision=precision, codec=codec, crf=crf, overwrite=overwrite)
         return
     from wildvsr.inference import UpscaleConfig, upscale_video
-
     segment = _segment(inputs[0], frames, start, duration, many=batch_mode or cluster is not None)
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
                            batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap,
-                           tile=tile, tile_overlap=tile_overlap, scale=scale,
-                           temporal=temporal, refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset,
-                           pix_fmt=pix_fmt,
+                           tile=tile, tile_overlap=tile_overlap, scale=scale, temporal=temporal,
+                           refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                            overwrite=overwrite, resume=resume, quiet=quiet)
     if cluster is not None:
-        return _upscale_on_cluster(inputs, output, config, many=batch_mode, ext=ext, cluster=cluster,
-                                   segment_frames=segment_frames, cpus_per_task=cpus_per_task, quiet=quiet)
+        return _upscale_on_cluster(inputs, output, config, batch_mode, ext, cluster, segment_frames, cpus_per_task)
     if batch_mode:
         return _upscale_many(inputs, output, config, ext=ext, quiet=quiet)
     with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
@@ -186,8 +206,8 @@ def _upscale_many(args: list[Path], out_dir: Path, config, *, ext: str | None, q
     raise typer.Exit(result.exit_code)
 
 
-def _upscale_on_cluster(inputs: list[Path], output: Path, config, *, many: bool, ext: str | None, cluster: str,
-                        segment_frames: int | None, cpus_per_task: int | None, quiet: bool) -> None:
+def _upscale_on_cluster(inputs: list[Path], output: Path, config, many: bool, ext: str | None, cluster: str,
+                        segment_frames: int | None, cpus_per_task: int | None) -> None:
     """``--cluster``: one input, or many into an output folder, segment by segment on Ray, with one progress bar for
     all frames; a line per finished segment where stderr is not a terminal (a log). Many inputs end with a summary
     line and exit with the number that failed; a single input that failed is a one-line error (exit 2)."""
@@ -211,7 +231,7 @@ def _upscale_on_cluster(inputs: list[Path], output: Path, config, *, many: bool,
         if lines or line.startswith("FAILED"):
             typer.echo(line, err=True)
 
-    with progress("upscaling (cluster)", quiet=quiet) as advance:
+    with progress("upscaling (cluster)", quiet=config.quiet) as advance:
         result = upscale_on_cluster(pairs, config, cluster=cluster, segment_frames=segment_frames,
                                     cpus_per_task=cpus_per_task, progress=advance, skip_existing=many, log=log)
     if many:

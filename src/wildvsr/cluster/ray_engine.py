@@ -223,10 +223,26 @@ def run_segment(source: str, part: str, start: int, stop: int, config: dict, cou
             counter.add.remote(key, frames)
 
     if not Path(part).exists():  # a retry after the part was finished but before the driver heard of it
-        upscale_video(source, part, UpscaleConfig.from_dict(config), progress=progress, segment=Segment(start, stop),
-                      copy_streams=False)
+        settings = UpscaleConfig.from_dict(config)
+        upscale_video(source, part, settings, progress=progress, upscaler=_cached_upscaler(settings),
+                      segment=Segment(start, stop), copy_streams=False)
     return {"host": socket.gethostname(), "pid": os.getpid(), "seconds": time.monotonic() - began,
             "frames": stop - start}
+
+
+_UPSCALER: dict[str, Any] = {}
+"""The last upscaler a worker process built, by its settings: Ray reuses worker processes, so the next segment with
+the same settings skips loading the model (the resume manifest still records the model by name and weights)."""
+
+
+def _cached_upscaler(config: UpscaleConfig):
+    from wildvsr.inference.runner import build_upscaler
+
+    key = json.dumps(config.to_dict(), sort_keys=True, default=str)
+    if key not in _UPSCALER:
+        _UPSCALER.clear()
+        _UPSCALER[key] = build_upscaler(config)
+    return _UPSCALER[key]
 
 
 def worker_file(part: Path) -> Path:

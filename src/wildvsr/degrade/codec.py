@@ -36,6 +36,7 @@ import av
 import numpy as np
 
 from wildvsr.video.x264 import deterministic_x264_options
+from wildvsr.video.writer import X265_MIN_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,8 @@ def _encoder_options(p: CodecParams) -> dict[str, str]:
     return deterministic_x264_options(p.encoder, opts)
 
 
-# Smallest coded (height, width) per encoder. libx265 in this FFmpeg build corrupts the heap for some narrow frames
-# (measured: widths 34..48 crash) and refuses heights below 16; frames are edge-padded up to these sizes.
-_MIN_CODED_SIZE = {"libx265": (16, 64)}
+# Smallest coded (height, width) per encoder (libx265: see X265_MIN_SIZE); frames are edge-padded up to these sizes.
+_MIN_CODED_SIZE = {"libx265": X265_MIN_SIZE}
 
 
 def _geometry(size: tuple[int, int], params: CodecParams) -> tuple[int, int, int, int, int]:

@@ -135,15 +135,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         work = WorkDir(dst, input_fingerprint(src, info.num_frames), settings)
         work.open(config.resume)
         try:
-            copy_from = src if (copy_streams and src.is_file() and is_video_path(src)) else None
-            writer_kwargs = {}
-            if is_video_path(dst):
-                writer_kwargs = {"codec": config.codec, "crf": config.crf, "preset": config.preset,
-                                 "pix_fmt": config.pix_fmt}
-                if copy_from is not None and not segment.whole:
-                    writer_kwargs["copy_range"] = _time_span(info, segment)
-            with VideoWriter(dst, like=info, copy_streams_from=copy_from, overwrite=config.overwrite,
-                             **writer_kwargs) as writer:
+            with VideoWriter(dst, like=info, **_writer_settings(src, dst, config, info, segment, copy_streams)) as writer:
                 done = _run(reader, writer, upscaler, plan, work, progress, segment)
         except BaseException:
             if not work.chunks:
@@ -205,6 +197,18 @@ def _run(reader, writer, upscaler: Upscaler, plan: UpscalePlan, work: WorkDir,
                 progress(chunk.window.spec.num_frames)
         behind.finish()
     return done
+
+
+def _writer_settings(src: Path, dst: Path, config: UpscaleConfig, info, segment: Segment, copy_streams: bool
+                     ) -> dict:
+    """The output's encoder settings and the source streams it copies (a segment: those of its time span)."""
+    copy_from = src if (copy_streams and src.is_file() and is_video_path(src)) else None
+    settings = {"copy_streams_from": copy_from, "overwrite": config.overwrite}
+    if is_video_path(dst):
+        settings |= {"codec": config.codec, "crf": config.crf, "preset": config.preset, "pix_fmt": config.pix_fmt}
+        if copy_from is not None and not segment.whole:
+            settings["copy_range"] = _time_span(info, segment)
+    return settings
 
 
 def _time_span(info, segment: Segment) -> tuple[float, float | None]:

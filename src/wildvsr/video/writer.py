@@ -76,6 +76,15 @@ PRESETS = {"libx264": X26X_PRESETS, "libx265": X26X_PRESETS, "libsvtav1": tuple(
 _444 = {"yuv420p": "yuv444p", "yuv420p10le": "yuv444p10le", "yuv420p12le": "yuv444p12le", "yuv422p": "yuv444p",
         "yuv422p10le": "yuv444p10le"}
 _FRAME_NAME_DIGITS = 8
+
+X265_MIN_SIZE = (16, 64)
+"""Smallest (height, width) libx265 is given: the x265 in PyAV's FFmpeg build corrupts the heap on narrower frames
+(measured: widths 34 to 48 crash the process; heights below 16 are refused)."""
+
+X265_POOL_MIN_PIXELS = 256 * 256
+"""Frames below this many pixels are encoded by x265 without its thread pool: with it, 96x96 frames at preset
+ultrafast failed at the flush ("Invalid argument") in 6 of 30 runs (a race; 0 of 60 without the pool), and a frame that
+small gains nothing from threads."""
 #: A segment's copied audio/subtitles are read from this many seconds before its start, not from the source's start
 #: (a subtitle cue that began earlier than that and lasts into the segment is missed).
 _SEEK_MARGIN = 30.0
@@ -385,6 +394,9 @@ class _VideoSink:
                            pix_fmt)
             pix_fmt = alt
         _check_pix_fmt(codec, pix_fmt)  # the default for the frames' depth, or the 4:4:4 one chosen above
+        if codec == "libx265" and (height < X265_MIN_SIZE[0] or width < X265_MIN_SIZE[1]):
+            raise InputError(f"{width}x{height} frames are too small for libx265 (this FFmpeg build's x265 corrupts "
+                             f"memory below {X265_MIN_SIZE[1]}x{X265_MIN_SIZE[0]}); use libx264 or ffv1")
         self.pix_fmt = pix_fmt
         self.rgb_in = "rgb24" if depth == 8 else "rgb48le"
         self.time_base = writer.time_base
@@ -451,8 +463,9 @@ class _VideoSink:
         if w.codec == "libx265":
             # One frame thread: x265's frame-parallel encoding orders its output by timing, and under load a short
             # clip's flush was refused by the muxer ("Invalid argument", seen once in a loaded CI rehearsal); with one
-            # the packets (and bytes) are the same on every run.
-            opts["x265-params"] = "log-level=error:frame-threads=1"
+            # the packets (and bytes) are the same on every run. Small frames also go without the thread pool.
+            pools = ":pools=none" if width * height < X265_POOL_MIN_PIXELS else ""
+            opts["x265-params"] = f"log-level=error:frame-threads=1{pools}"
         if w.codec == "libvpx-vp9":
             opts.setdefault("row-mt", "1")
         if w.bit_rate:
