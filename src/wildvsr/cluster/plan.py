@@ -2,11 +2,13 @@
 
 A segment ``[start, stop)`` is restored with the context a whole run gives its frames (:mod:`wildvsr.inference.
 segments`): it reads ``lead_in`` frames before ``start`` and, for a video model, ``overlap`` frames after ``stop``.
-Those are computed twice (by this segment and its neighbour), so a segment is long enough that they stay a small share
-of its work (:func:`auto_segment_frames`). Its ends lie on the chunk grid (multiples of the chunk length T), where a
-segment runs exactly the whole run's model calls, so the joined output equals a one-machine run's up to the stated
-tolerance. Among the grid points near each ideal cut, the one whose first decoded frame (``start - lead_in``) is
-closest after a key frame is taken: a worker seeks to that key frame and decodes forward, so that wastes least.
+Its ends lie on the chunk grid (multiples of the chunk length T), where a segment runs exactly the whole run's model
+calls, so the joined output equals a one-machine run's up to the stated tolerance, and a video model's segment seams
+are chunk seams: its context frames are the ones a one-machine run computes for its chunks anyway. Only a per-frame
+model's stabilizer warm-up is extra work, so an automatic segment is long enough that it stays a small share
+(:func:`auto_segment_frames`). Among the grid points near each ideal cut, the one whose first decoded frame
+(``start - lead_in``) is closest after a key frame is taken: a worker seeks to that key frame and decodes forward, so
+that wastes least.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from wildvsr.inference.segments import Segment
 __all__ = ["RECOMPUTE_SHARE", "auto_segment_frames", "plan_segments"]
 
 RECOMPUTE_SHARE = 0.05
-"""Largest share of a segment's frames computed only as context for it (lead-in and right context) when its length
-is chosen automatically."""
+"""Largest share of a segment's frames computed only for it, beyond what a one-machine run computes (a stabilizer's
+warm-up), when its length is chosen automatically."""
 
 MIN_PART_FRAMES = 4
 """Fewest frames of a segment that is not the last: x264 encodes 1-2 frames without B-frames, so such a part's decode
@@ -31,10 +33,11 @@ MIN_SEGMENT_FRAMES = 96
 ``benchmarks/cluster_scaling.py``)."""
 
 
-def auto_segment_frames(chunk_size: int, context_frames: int) -> int:
-    """The automatic segment length: a multiple of ``chunk_size`` whose ``context_frames`` (lead-in + right context)
-    are at most :data:`RECOMPUTE_SHARE` of it, and at least :data:`MIN_SEGMENT_FRAMES`."""
-    frames = max(MIN_SEGMENT_FRAMES, math.ceil(context_frames / RECOMPUTE_SHARE))
+def auto_segment_frames(chunk_size: int, extra_frames: int) -> int:
+    """The automatic segment length: a multiple of ``chunk_size`` whose ``extra_frames`` (computed for this segment
+    only: a stabilizer's warm-up; 0 for a video model, whose context frames are chunk context anyway) are at most
+    :data:`RECOMPUTE_SHARE` of it, and at least :data:`MIN_SEGMENT_FRAMES`."""
+    frames = max(MIN_SEGMENT_FRAMES, math.ceil(extra_frames / RECOMPUTE_SHARE))
     return max(1, math.ceil(frames / chunk_size)) * chunk_size
 
 

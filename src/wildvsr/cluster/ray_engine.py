@@ -68,10 +68,11 @@ def connect(cluster: str) -> Any:
     return ray
 
 
-def _task_resources(ray, cpus_per_task: int | None) -> dict[str, float]:
-    """One GPU per segment when the cluster has GPUs; otherwise ``cpus_per_task`` CPUs (default: the CPUs of the
-    smallest alive node, so one segment runs per machine and PyTorch uses all its cores)."""
-    if ray.cluster_resources().get("GPU", 0) >= 1:
+def _task_resources(ray, cpus_per_task: int | None, device: str) -> dict[str, float]:
+    """One GPU per segment when the cluster has GPUs and ``device`` is not ``cpu`` (Ray then shows the task only its
+    GPU, so ``auto``/``cuda`` mean that one); otherwise ``cpus_per_task`` CPUs (default: the CPUs of the smallest alive
+    node, so one segment runs per machine and PyTorch uses all its cores)."""
+    if device != "cpu" and ray.cluster_resources().get("GPU", 0) >= 1:
         return {"num_gpus": 1, "num_cpus": 1}
     if cpus_per_task is None:
         nodes = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
@@ -141,10 +142,12 @@ def plan_input(source: Path, output: Path, config: UpscaleConfig, *, segment_fra
     upscaler = build_upscaler(dataclasses.replace(config, device="cpu"))  # planning only: no GPU on the driver
     plan = upscaler.plan(info.height, info.width)
     right_context = plan.overlap if plan.temporal else 0
-    length = segment_frames or auto_segment_frames(plan.chunk_size, plan.lead_in + right_context)
+    length = segment_frames or auto_segment_frames(plan.chunk_size, 0 if plan.temporal else plan.lead_in)
     segments = tuple(plan_segments(num_frames, length, plan.chunk_size, plan.lead_in, keyframes))
+    # Ray shows a GPU task only its own GPU, so cuda:N on the driver's command line means "the task's GPU" there
+    device = "cuda" if config.device.startswith("cuda") else config.device
     worker_config = dataclasses.replace(config, chunk_size=plan.chunk_size, resume=True, overwrite=False,
-                                        quiet=True)
+                                        quiet=True, device=device)
     folder = segment_folder(output)
     record = {"input": input_fingerprint(source, num_frames), "settings": _jsonable(worker_config.to_dict()),
               "chunk_size": plan.chunk_size, "lead_in": plan.lead_in,
@@ -305,7 +308,7 @@ def upscale_on_cluster(pairs: list[tuple[Path, Path]], config: UpscaleConfig, *,
             log(f"FAILED {source}: {exc}")
     if plans:
         ray = connect(cluster)
-        _Driver(ray, plans, _task_resources(ray, cpus_per_task), result, progress, log).run()
+        _Driver(ray, plans, _task_resources(ray, cpus_per_task, config.device), result, progress, log).run()
     return result
 
 
