@@ -193,3 +193,6 @@ def test_many_inputs_on_the_cluster_report_a_broken_one_and_do_the_rest(cluster,
     assert sorted(p.name for p in out.iterdir()) == ["a.mkv", "b.mkv"]
     assert frames_and_times(out / "a.mkv")[0].shape == (8, 96, 128, 3)
     assert "2 done, 0 skipped, 1 failed" in stderr
+    # stderr is not a terminal: one closing line for all frames the cluster ran (8 + 7), before the summary
+    closing = stderr.splitlines()[-2]
+    assert closing.startswith("upscaling (cluster): 15 frames in ") and closing.endswith(f" fps) -> {out}"), stderr

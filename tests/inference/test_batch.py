@@ -65,7 +65,7 @@ def test_broken_file_and_finished_output_do_not_stop_the_batch(tmp_path, opts):
     os.utime(finished, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
     before = (finished.read_bytes(), finished.stat().st_mtime_ns)
 
-    # progress lines every 0 s: each input's lines carry its name
+    # progress lines every 0 s: each input's lines carry its name, and end with its closing line
     run = wildvsr("upscale", src, out, *opts, env={**ENV, "WILDVSR_PROGRESS_SECONDS": "0"})
 
     assert run.returncode == 1, run.stderr
@@ -74,8 +74,11 @@ def test_broken_file_and_finished_output_do_not_stop_the_batch(tmp_path, opts):
     assert len(about_broken) == 1 and about_broken[0].startswith(f"FAILED {src / 'broken.mp4'}: "), run.stderr
     assert "not a video file" in about_broken[0]
     assert lines[-1] == "2 done, 1 skipped, 1 failed" and "Traceback" not in run.stderr
-    assert any(line.startswith("good1.mp4: ") and "/5 frames" in line for line in lines), run.stderr
-    assert any(line.startswith("good2.mp4: ") and "/7 frames" in line for line in lines), run.stderr
+    assert any(line.startswith("upscaling good1.mp4: ") and "/5 frames" in line for line in lines), run.stderr
+    assert any(line.startswith("upscaling good2.mp4: ") and "/7 frames" in line for line in lines), run.stderr
+    for name, frames in (("good1.mp4", 5), ("good2.mp4", 7)):
+        assert any(line.startswith(f"upscaling {name}: {frames} frames in ") and line.endswith(f" -> {out / name}")
+                   for line in lines), run.stderr
     assert (finished.read_bytes(), finished.stat().st_mtime_ns) == before
     assert sorted(p.name for p in out.iterdir()) == ["finished.mp4", "good1.mp4", "good2.mp4"]  # no work folder
     for name, frames in (("good1.mp4", 5), ("good2.mp4", 7)):

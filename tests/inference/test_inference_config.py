@@ -37,7 +37,7 @@ def test_from_dict_rejects_unknown_keys_and_round_trips():
 
 
 def test_pixel_settings_ignore_codec_and_flags():
-    a = UpscaleConfig(codec="libx265", overwrite=True, quiet=True).pixel_settings()
+    a = UpscaleConfig(codec="libx265", overwrite=True, resume=True).pixel_settings()
     assert a == UpscaleConfig().pixel_settings()
     assert a != UpscaleConfig(overlap=2).pixel_settings()
 

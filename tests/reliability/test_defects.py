@@ -161,11 +161,12 @@ def test_upscale_logs_progress_lines_into_a_file(tmp_path):
         code = subprocess.run(tiny_cmd("upscale", src, tmp_path / "out.mkv", "--model", "tiny", "--weights", weights,
                                        "--chunk-size", "2", "--overlap", "0"), stderr=stderr, stdout=stderr,
                               env={**ENV, "WILDVSR_PROGRESS_SECONDS": "0", "TINY_DELAY": "0.05"}, timeout=240).returncode
-    lines = log.read_text().splitlines()
+    *lines, closing = log.read_text().splitlines()
     assert code == 0, lines
     assert [line.split(",")[0] for line in lines] == [f"upscaling: {n}/6 frames ({round(100 * n / 6)}%)"
                                                       for n in (2, 4, 6)]
     assert all(" fps, ETA " in line for line in lines)
+    assert closing.startswith("upscaling: 6 frames in ") and closing.endswith(f" fps) -> {tmp_path / 'out.mkv'}")
 
 
 # -- 6. evaluate: frame counts ------------------------------------------------------------------------------------------
@@ -205,13 +206,19 @@ def test_pickle_refusal_is_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:") and "refused for safety" in lines[0], run.stderr
 
 
-def test_normal_runs_print_nothing_on_stderr(tmp_path, tiny_weights):
+def test_normal_runs_print_only_their_closing_line_on_stderr(tmp_path, tiny_weights):
+    """No warning or stray output: a long job's stderr (not a terminal) is its closing line, ``info``'s is empty."""
     src = write_clip(tmp_path / "视频 clip.mp4", synthetic_frames(3, 32, 32))  # a CJK name in reports and plots
     runs = [wildvsr("upscale", src, tmp_path / "up.mp4", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu"),
             wildvsr("degrade", src, tmp_path / "lq", "--preset", "bicubic"),
             wildvsr("info", src),
             wildvsr("evaluate", write_clip(tmp_path / "评估 clip.mp4", synthetic_frames(2, 96, 96)), "--metrics",
                     "niqe,warping_error", "--out", tmp_path / "评估")]
-    for run in runs:
-        assert run.returncode == 0 and run.stderr == "", (run.args, run.stderr)
+    for run, closing in zip(runs, ("upscaling: 3 frames in ", "degrading: 3 frames in ", None,
+                                   "evaluating: 1 sequence in ")):
+        assert run.returncode == 0, (run.args, run.stderr)
+        if closing is None:
+            assert run.stderr == "", (run.args, run.stderr)
+        else:
+            assert len(run.stderr.splitlines()) == 1 and run.stderr.startswith(closing), (run.args, run.stderr)
     assert (tmp_path / "评估" / "curves_niqe.png").is_file()

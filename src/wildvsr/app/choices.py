@@ -71,7 +71,7 @@ def upscale_config_kwargs(choice: ModelChoice, temporal: bool, precision: str, t
     models (``"auto"`` when the default already names one); video models need none (``"auto"`` gives them none).
     """
     kwargs: dict[str, Any] = {"model": choice.model, "weights": choice.weights, "precision": precision,
-                              "tile": int(tile) if tile else None, "device": device, "resume": True, "quiet": True}
+                              "tile": int(tile) if tile else None, "device": device, "resume": True}
     if not temporal:
         kwargs["temporal"] = "off"
     elif is_per_frame_model(choice.model) and DEFAULT_TEMPORAL == "off":

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wildvsr.cli.app import app
-from wildvsr.cli.progress import progress
+from wildvsr.cli.progress import QuietOption, progress
 
 
 @app.command("degrade")
@@ -29,12 +29,12 @@ def degrade(
     device: Annotated[str, typer.Option(help="Device for the tensor steps: auto, cpu, cuda or cuda:N.")] = "auto",
     max_frames: Annotated[int | None, typer.Option(help="Degrade only the first N frames.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Degrade a clean video with blur, resizing, noise, JPEG and real video codecs (parameters saved as JSON)."""
     from wildvsr.degrade.video import DegradeConfig, degrade_video
 
     config = DegradeConfig(preset=preset, seed=seed, scale=scale, chunk_size=chunk_size, overwrite=overwrite,
                            device=device, max_frames=max_frames)
-    with progress("degrading", quiet=quiet) as advance:  # degrade_video reports the total
+    with progress("degrading", output=output, quiet=quiet) as advance:  # degrade_video reports the total
         degrade_video(input, output, config, params_out=params_out, gallery=gallery, progress=advance)

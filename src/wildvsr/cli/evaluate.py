@@ -8,18 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from wildvsr.cli.app import app
+from wildvsr.cli.progress import QuietOption, progress
 
 _PROTOCOL_HELP = "frames (every frame), videolq (first/middle/last), flir (quarters, 25 frames), synthetic (degrade)."
 _METHODS_HELP = ("Comma-separated: bicubic, a model (basicvsr, rrdbnet, ...), name.tag, or a weights file; a per-frame "
                  "model may add +STABILIZER (rrdbnet.x4plus+fusion).")
-
-
-def _progress(total: int, label: str):
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    task = bar.add_task(label, total=total)
-    return bar, lambda n: bar.advance(task, n)
 
 
 def _summary(results: dict, out: Path) -> None:
@@ -40,11 +33,14 @@ def evaluate_command(
     device: Annotated[str, typer.Option("--device", help="Device for the warping-error flow: auto, cpu, cuda or cuda:N.")] = "auto",
     name: Annotated[Optional[str], typer.Option("--name", help="Method label (default: OUTPUTS' name).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report folder.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Score existing results under a protocol; write results.json/.csv/.md, plots and compare.html."""
     from wildvsr.evaluate import evaluate
 
-    results = evaluate(outputs, reference, protocol, metrics, out, overwrite=overwrite, device=device, name=name)
+    with progress("evaluating", output=out, unit="sequences", quiet=quiet) as advance:  # evaluate reports the total
+        results = evaluate(outputs, reference, protocol, metrics, out, overwrite=overwrite, device=device, name=name,
+                           progress=advance)
     _summary(results, out)
 
 
@@ -61,17 +57,14 @@ def benchmark_command(
     crop: Annotated[Optional[int], typer.Option("--crop", min=8, help="Central NxN input crop (speed).")] = None,
     metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated metric names.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report folder.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Run methods on a dataset under a protocol and score them (timings in s/frame on DEVICE)."""
+    """Run methods on a dataset under a protocol and score them (timings in s/frame on DEVICE; progress counts runs:
+    one method on one sequence)."""
     from wildvsr.evaluate import BenchmarkConfig, benchmark
 
     config = BenchmarkConfig(methods=methods, protocol=protocol, preset=preset, seed=seed, device=device,
                              max_frames=max_frames, crop=crop, metrics=metrics, overwrite=overwrite)
-    if quiet:
-        results = benchmark(dataset, config, out)
-    else:
-        bar, advance = _progress(None, "benchmark")  # total unknown until the dataset is listed
-        with bar:
-            results = benchmark(dataset, config, out, progress=advance)
+    with progress("benchmarking", output=out, unit="runs", quiet=quiet) as advance:  # benchmark reports the total
+        results = benchmark(dataset, config, out, progress=advance)
     _summary(results.to_dict(), out)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from wildvsr.cli.app import app
+from wildvsr.cli.progress import QuietOption, progress
 
 
 @app.command("extract-noise")
@@ -27,11 +28,9 @@ def extract_noise_command(
     shard_size: Annotated[int, typer.Option(help="Sequences per safetensors shard.")] = 256,
     gallery: Annotated[Path | None, typer.Option(help="Also write a PNG of a few kept sequences here.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing bank / gallery.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Extract NegVSR noise sequences (low-texture, temporally steady windows) from noisy videos into a bank."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from wildvsr.negvsr import REJECT_REASONS, ExtractionConfig, build_noise_bank
     from wildvsr.negvsr.gallery import noise_gallery
     from wildvsr.utils.files import check_output_path
@@ -41,11 +40,8 @@ def extract_noise_command(
                               zero_mean=zero_mean)
     if gallery is not None:
         check_output_path(gallery, overwrite=overwrite, inputs=videos)
-    with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("scan", total=None)
-        summary = build_noise_bank(videos, out, config, overwrite=overwrite, shard_size=shard_size,
-                                   progress=lambda n: bar.advance(task, n))
+    with progress("extracting noise", output=out, quiet=quiet) as advance:  # total unknown: frames of many inputs
+        summary = build_noise_bank(videos, out, config, overwrite=overwrite, shard_size=shard_size, progress=advance)
     typer.echo(f"inputs: {summary.videos}, clips of {length} frames: {summary.clips}"
                + (f" ({summary.frames_dropped} tail frames dropped)" if summary.frames_dropped else ""))
     typer.echo(f"windows scanned: {summary.scanned} ({window}x{window}, grid {grid}), kept: {summary.kept}")

@@ -1,5 +1,16 @@
-"""Progress of a long job on stderr: a rich bar on a terminal, otherwise (``> log 2>&1``, a service, a pipe) one plain
-line every :data:`LOG_INTERVAL` seconds with frames done, speed and ETA, so a log shows the job is alive."""
+"""Progress of a long CLI job, always on stderr (stdout keeps what a command reports as its result).
+
+* On a terminal: a rich bar (count, speed, elapsed, ETA). It stays on screen when the job ends, so it is the record
+  of the run there; no closing line repeats it.
+* Otherwise (``> log 2>&1``, a service, a pipe): one plain line every :data:`LOG_INTERVAL` seconds with the count,
+  speed and ETA, so a log shows the job is alive, and one closing line when the job succeeds, e.g.
+  ``upscaling: 240 frames in 0:01:52 (2.14 fps) -> out.mp4``, so even a job shorter than the interval leaves a
+  word that it ran, what it wrote and how fast. A job that fails prints its error instead.
+* ``quiet``: none of it (errors are the caller's business and still print).
+
+The count is in ``unit``: ``frames`` for the video jobs (speed in fps), or e.g. ``sequences`` (speed in
+sequences/s) for jobs that count items.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Annotated
+
+import typer
+
+#: The ``--quiet`` option of every long job, declared once so it means the same everywhere.
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress on stderr: no bar, no periodic lines, no closing line (errors still print).")]
 
 #: Seconds between two progress lines when stderr is not a terminal (env ``WILDVSR_PROGRESS_SECONDS`` overrides).
 LOG_INTERVAL = 10.0
@@ -28,32 +46,34 @@ def source_frames(source: Path, limit: int | None = None) -> int | None:
 
 
 @contextlib.contextmanager
-def progress(label: str, source: Path | None = None, *, quiet: bool = False, limit: int | None = None
-             ) -> Iterator[Callable[[int], None] | None]:
-    """Yield ``advance(n_frames)`` for a job reading ``source`` (None with ``quiet``).
+def progress(label: str, source: Path | None = None, *, output: Path | None = None, unit: str = "frames",
+             quiet: bool = False, limit: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """Yield ``advance(n)`` for a job reading ``source`` and writing ``output`` (None with ``quiet``).
 
     Without ``source`` the total is unknown until the job reports it through ``advance.set_total(n)`` (jobs that
-    count their frames anyway, e.g. :func:`wildvsr.degrade.degrade_video`, do), so the CLI need not open the input.
+    count their work anyway, e.g. :func:`wildvsr.degrade.degrade_video`, do), so the CLI need not open the input.
+    ``output`` is only named in the closing line.
     """
     if quiet:
         yield None
         return
     total = source_frames(source, limit) if source is not None else None
     if sys.stderr.isatty():
-        with _bar(label, total) as advance:
+        with _bar(label, total, unit) as advance:
             yield advance
         return
-    interval = float(os.environ.get("WILDVSR_PROGRESS_SECONDS", LOG_INTERVAL))
-    yield LogProgress(label, total, interval)
+    log = LogProgress(label, total, float(os.environ.get("WILDVSR_PROGRESS_SECONDS", LOG_INTERVAL)), unit=unit)
+    yield log  # an exception from the job propagates here: no closing line for a job that failed
+    print(log.closing_line(output), file=sys.stderr, flush=True)
 
 
 class LogProgress:
     """``advance(n)`` that prints ``LABEL: 12/40 frames (30%), 1.52 fps, ETA 0:00:18`` at most once per ``interval``
-    seconds (the first line after one interval, so a short job prints nothing)."""
+    seconds (the first line after one interval, so a short job prints none), and the job's :meth:`closing_line`."""
 
-    def __init__(self, label: str, total: int | None, interval: float, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
-        self.label, self.total, self.interval, self.clock = label, total, interval, clock
+    def __init__(self, label: str, total: int | None, interval: float, clock: Callable[[], float] = time.monotonic,
+                 unit: str = "frames") -> None:
+        self.label, self.total, self.interval, self.clock, self.unit = label, total, interval, clock, unit
         self.start = self.last = clock()
         self.done = 0
 
@@ -70,13 +90,28 @@ class LogProgress:
 
     def line(self, now: float) -> str:
         elapsed = max(now - self.start, 1e-9)
-        fps = self.done / elapsed
+        rate = self.done / elapsed
         if self.total:
             left = max(self.total - self.done, 0)
-            eta = _clock(left / fps) if fps > 0 else "?"
-            return (f"{self.label}: {self.done}/{self.total} frames ({100 * self.done / self.total:.0f}%), "
-                    f"{fps:.2f} fps, ETA {eta}")
-        return f"{self.label}: {self.done} frames, {fps:.2f} fps, {_clock(elapsed)} elapsed"
+            eta = _clock(left / rate) if rate > 0 else "?"
+            return (f"{self.label}: {self.done}/{self.total} {self.unit} ({100 * self.done / self.total:.0f}%), "
+                    f"{_speed(rate, self.unit)}, ETA {eta}")
+        return f"{self.label}: {self.done} {self.unit}, {_speed(rate, self.unit)}, {_clock(elapsed)} elapsed"
+
+    def closing_line(self, output: Path | None = None) -> str:
+        """``LABEL: 240 frames in 0:01:52 (2.14 fps) -> OUTPUT``: the count done, wall time and throughput."""
+        elapsed = max(self.clock() - self.start, 1e-9)
+        written = f" -> {output}" if output is not None else ""
+        unit = self.unit[:-1] if self.done == 1 and self.unit.endswith("s") else self.unit  # "1 sequence"
+        return f"{self.label}: {self.done} {unit} in {_clock(elapsed)} ({_speed(self.done / elapsed, self.unit)}){written}"
+
+
+def _speed(rate: float, unit: str) -> str:
+    return f"{rate:.2f} {_per_second(unit)}"
+
+
+def _per_second(unit: str) -> str:
+    return "fps" if unit == "frames" else f"{unit}/s"
 
 
 def _clock(seconds: float) -> str:
@@ -85,22 +120,24 @@ def _clock(seconds: float) -> str:
 
 
 @contextlib.contextmanager
-def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (frames, fps, elapsed, ETA)."""
+def _bar(label: str, total: int | None, unit: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr (count, speed, elapsed, ETA)."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
     from rich.text import Text
 
-    class FpsColumn(ProgressColumn):
+    class SpeedColumn(ProgressColumn):
         def render(self, task) -> Text:  # noqa: ANN001 (rich's Task)
             speed = task.finished_speed or task.speed
-            return Text(f"{speed:.2f} fps" if speed else "- fps")
+            return Text(_speed(speed, unit) if speed else f"- {_per_second(unit)}")
 
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeElapsedColumn(),
-                   TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
+    # markup=False: a label is a file name (batch inputs) and may hold square brackets, which rich would eat
+    bar = Progress(TextColumn(label, markup=False), BarColumn(), MofNCompleteColumn(), TextColumn(unit, markup=False),
+                   SpeedColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                   console=Console(stderr=True))
     with bar:
-        yield _BarAdvance(bar, bar.add_task("frames", total=total))
+        yield _BarAdvance(bar, bar.add_task(unit, total=total))
 
 
 class _BarAdvance:

@@ -14,7 +14,7 @@ except ImportError:
     from click.exceptions import MissingParameter
 
 from wildvsr.cli.app import app
-from wildvsr.cli.progress import progress
+from wildvsr.cli.progress import QuietOption, progress
 from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
@@ -107,7 +107,7 @@ def upscale(
     frames: FramesOption = None,
     start: StartOption = None,
     duration: DurationOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     cluster: ClusterOption = None,
     segment_frames: SegmentFramesOption = None,
     cpus_per_task: CpusPerTaskOption = None,
@@ -125,22 +125,22 @@ def upscale(
                          chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
                          preset=preset, pix_fmt=pix_fmt, many=batch_mode, cluster=cluster is not None,
                          segment=(frames, start, duration) != (None, None, None)):
-        _upscale_mgldvsr(inputs[0], output, quiet=quiet, weights=weights, vae_weights=vae_weights,
-                         prompt_embedding=prompt_embedding, steps=steps, guidance=guidance, seed=seed, device=device,
-                         precision=precision, codec=codec, crf=crf, overwrite=overwrite)
-        return
+        return _upscale_mgldvsr(inputs[0], output, quiet=quiet, weights=weights, vae_weights=vae_weights,
+                                prompt_embedding=prompt_embedding, steps=steps, guidance=guidance, seed=seed,
+                                device=device, precision=precision, codec=codec, crf=crf, overwrite=overwrite)
     from wildvsr.inference import UpscaleConfig, upscale_video
     segment = _segment(inputs[0], frames, start, duration, many=batch_mode or cluster is not None)
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
                            batch=batch, chunk_size=chunk_size, memory_budget_gib=memory_budget, overlap=overlap,
                            tile=tile, tile_overlap=tile_overlap, scale=scale, temporal=temporal,
                            refine_threshold=refine_threshold, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
-                           overwrite=overwrite, resume=resume, quiet=quiet)
+                           overwrite=overwrite, resume=resume)
     if cluster is not None:
-        return _upscale_on_cluster(inputs, output, config, batch_mode, ext, cluster, segment_frames, cpus_per_task)
+        return _upscale_on_cluster(inputs, output, config, batch_mode, ext, cluster, segment_frames, cpus_per_task,
+                                   quiet=quiet)
     if batch_mode:
         return _upscale_many(inputs, output, config, ext=ext, quiet=quiet)
-    with progress("upscaling", quiet=quiet) as advance:  # upscale_video reports the total
+    with progress("upscaling", output=output, quiet=quiet) as advance:  # upscale_video reports the total
         upscale_video(inputs[0], output, config, progress=advance, segment=segment)
 
 
@@ -191,26 +191,28 @@ def _upscale_mgldvsr(src: Path, dst: Path, *, quiet: bool, weights: str | None, 
 
     resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
     job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, **job_opts)
-    with progress("upscaling", src, quiet=quiet) as advance:
+    with progress("upscaling", src, output=dst, quiet=quiet) as advance:
         upscale_mgldvsr(src, dst, job, progress=advance)
 
 
 def _upscale_many(args: list[Path], out_dir: Path, config, *, ext: str | None, quiet: bool) -> None:
-    """Each input into ``out_dir`` with its own progress (labelled with its name), then a summary line; exits with the
-    number of failed inputs (capped at 100)."""
+    """Each input into ``out_dir`` with its own progress and closing line (labelled with its name), then a summary
+    line; exits with the number of failed inputs (capped at 100). The ``skipped``/``FAILED`` lines and the summary
+    are the batch's result, printed with ``--quiet`` too."""
     from wildvsr.inference.batch import expand_inputs, upscale_many
 
     result = upscale_many(expand_inputs(args), out_dir, config, ext=ext,
-                          progress_for=lambda src: progress(src.name, quiet=quiet))
+                          progress_for=lambda src, dst: progress(f"upscaling {src.name}", output=dst, quiet=quiet))
     typer.echo(result.summary(), err=True)
     raise typer.Exit(result.exit_code)
 
 
 def _upscale_on_cluster(inputs: list[Path], output: Path, config, many: bool, ext: str | None, cluster: str,
-                        segment_frames: int | None, cpus_per_task: int | None) -> None:
+                        segment_frames: int | None, cpus_per_task: int | None, *, quiet: bool) -> None:
     """``--cluster``: one input, or many into an output folder, segment by segment on Ray, with one progress bar for
-    all frames; a line per finished segment where stderr is not a terminal (a log). Many inputs end with a summary
-    line and exit with the number that failed; a single input that failed is a one-line error (exit 2)."""
+    all frames; a line per finished segment where stderr is not a terminal (a log), none with ``quiet`` (``FAILED``
+    lines always). Many inputs end with a summary line and exit with the number that failed; a single input that
+    failed is a one-line error (exit 2)."""
     import sys
 
     from wildvsr.cluster.ray_engine import upscale_on_cluster
@@ -225,20 +227,20 @@ def _upscale_on_cluster(inputs: list[Path], output: Path, config, many: bool, ex
         output.mkdir(exist_ok=True)
     else:
         pairs = [(inputs[0], output)]
-    lines = not sys.stderr.isatty()
+    lines = not quiet and not sys.stderr.isatty()
 
     def log(line: str) -> None:
         if lines or line.startswith("FAILED"):
             typer.echo(line, err=True)
 
-    with progress("upscaling (cluster)", quiet=config.quiet) as advance:
+    with progress("upscaling (cluster)", output=output, quiet=quiet) as advance:
         result = upscale_on_cluster(pairs, config, cluster=cluster, segment_frames=segment_frames,
                                     cpus_per_task=cpus_per_task, progress=advance, skip_existing=many, log=log)
+        if not many and result.failed:  # raised inside: a failed job gets its error line, not a closing line
+            raise InputError(next(iter(result.failed.values())))
     if many:
         typer.echo(result.summary(), err=True)
         raise typer.Exit(result.exit_code)
-    if result.failed:
-        raise InputError(next(iter(result.failed.values())))
 
 
 def _mgldvsr_selected(model: str, **opts) -> bool:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
 
 from wildvsr.cli.app import app
+from wildvsr.cli.progress import QuietOption, progress
 
 
 @app.command("info")
@@ -73,18 +73,11 @@ def convert_command(
     pix_fmt: str | None = typer.Option(None, "--pix-fmt", help="Encoder pixel format (yuv420p by default)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
     no_audio: bool = typer.Option(False, "--no-audio", help="Do not copy audio and subtitle streams."),
+    quiet: QuietOption = False,
 ) -> None:
     """Re-encode a video (timestamps, colour tags, audio and subtitles kept): the reader+writer round trip."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from wildvsr.video import VideoReader
     from wildvsr.video.convert import convert_video
 
-    with VideoReader(input) as reader:
-        total = reader.info.num_frames
-    columns = [TextColumn("converting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-    with Progress(*columns, disable=not sys.stderr.isatty(), transient=True) as bar:
-        task = bar.add_task("convert", total=total)
+    with progress("converting", input, output=output, quiet=quiet) as advance:
         convert_video(input, output, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt, overwrite=overwrite,
-                      copy_audio=not no_audio, progress=lambda n: bar.advance(task, n))
-    typer.echo(f"wrote {output}", err=True)
+                      copy_audio=not no_audio, progress=advance)

@@ -147,7 +147,7 @@ def plan_input(source: Path, output: Path, config: UpscaleConfig, *, segment_fra
     # Ray shows a GPU task only its own GPU, so cuda:N on the driver's command line means "the task's GPU" there
     device = "cuda" if config.device.startswith("cuda") else config.device
     worker_config = dataclasses.replace(config, chunk_size=plan.chunk_size, resume=True, overwrite=False,
-                                        quiet=True, device=device)
+                                        device=device)
     folder = segment_folder(output)
     record = {"input": input_fingerprint(source, num_frames), "settings": _jsonable(worker_config.to_dict()),
               "chunk_size": plan.chunk_size, "lead_in": plan.lead_in,

@@ -137,7 +137,8 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
     ``reference`` (same layout; sequences matched by name, or the only one with the only one) enables full-reference
     metrics. Outputs are taken as they are: the ``flir`` protocol here keeps only its frame selection (split the
     inputs before running the method; :func:`benchmark` does that). ``name`` labels the results (default: the
-    outputs' file or folder name). Returns the results dict (also written).
+    outputs' file or folder name). ``progress`` is called with 1 after each sequence; its ``set_total(n)``, when it
+    has one, with the number of sequences first. Returns the results dict (also written).
 
     Raises:
         UnknownModelError (protocol/metric), InputError, OutputExistsError.
@@ -152,6 +153,8 @@ def evaluate(outputs: str | os.PathLike, reference: str | os.PathLike | None = N
                 raise InputError(f"metric {n!r} compares with ground truth; pass --reference GT")
     out_dir = check_output_path(out_dir, overwrite=overwrite, inputs=[outputs] + ([reference] if reference else []))
     seqs = list_sequences(outputs)
+    if progress is not None and hasattr(progress, "set_total"):
+        progress.set_total(len(seqs))
     refs = {}
     if reference is not None:
         ref_seqs = list_sequences(reference)
@@ -272,7 +275,8 @@ def benchmark(dataset: str | os.PathLike, config: BenchmarkConfig, out_dir: str 
         dataset: a sequence or a folder of sequences (input LQ videos; clean GT for ``synthetic``).
         config: methods, protocol and settings.
         out_dir: report folder (must not exist unless ``config.overwrite``).
-        progress: called with 1 after each (sequence, method).
+        progress: called with 1 after each (sequence, method) run; its ``set_total(n)``, when it has one, with the
+            number of runs once the dataset is listed (a FLIR sequence is four quarter sequences).
 
     Returns:
         The results (also written to ``out_dir``).
@@ -293,6 +297,8 @@ def benchmark(dataset: str | os.PathLike, config: BenchmarkConfig, out_dir: str 
     metric_objs = make_metrics(names, device)
     limits = [v for v in (config.max_frames, proto.max_frames) if v is not None]
     scores = _Scores({r.name: {} for r in runners})
+    if progress is not None and hasattr(progress, "set_total"):
+        progress.set_total(len(seqs) * (4 if proto.split_quarters else 1) * len(runners))
     for k, seq in enumerate(seqs):
         frames = load_frames(seq.path, max_frames=min(limits) if limits else None, crop=config.crop)
         clips = [(f"{seq.name}_q{q}", c) for q, c in enumerate(split_quarters(frames))] if proto.split_quarters \

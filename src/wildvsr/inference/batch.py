@@ -181,7 +181,7 @@ def _stderr_line(line: str) -> None:
 
 def upscale_many(inputs: Sequence[str | Path], out_dir: str | Path, config: UpscaleConfig | None = None, *,
                  ext: str | None = None,
-                 progress_for: Callable[[Path], ContextManager[Progress | None]] | None = None,
+                 progress_for: Callable[[Path, Path], ContextManager[Progress | None]] | None = None,
                  log: Callable[[str], None] = _stderr_line) -> BatchResult:
     """Upscale each input into ``out_dir`` (:func:`output_for` names the outputs), one after the other.
 
@@ -199,8 +199,8 @@ def upscale_many(inputs: Sequence[str | Path], out_dir: str | Path, config: Upsc
         out_dir: the output folder, created if missing (its parent must exist).
         config: settings for every input (defaults: :class:`UpscaleConfig`).
         ext: container extension for the outputs of video inputs (default: each input's own).
-        progress_for: input -> a context manager yielding that input's ``progress`` callback (or None), e.g.
-            ``lambda src: progress(src.name)`` with :func:`wildvsr.cli.progress.progress`.
+        progress_for: (input, output) -> a context manager yielding that input's ``progress`` callback (or None),
+            e.g. ``lambda src, dst: progress(src.name, output=dst)`` with :func:`wildvsr.cli.progress.progress`.
         log: where the one-line reports go (default: stderr): ``FAILED ...`` and ``skipped ...``.
 
     Raises:
@@ -223,7 +223,7 @@ def upscale_many(inputs: Sequence[str | Path], out_dir: str | Path, config: Upsc
             upscaler = build_upscaler(config)
         run_config = dataclasses.replace(config, resume=work_dir_for(dst).is_dir())
         try:
-            with progress_for(src) if progress_for else contextlib.nullcontext() as advance:
+            with progress_for(src, dst) if progress_for else contextlib.nullcontext() as advance:
                 upscale_video(src, dst, run_config, progress=advance, upscaler=upscaler)
         except VSRError as exc:
             logger.debug("%s failed", src, exc_info=True)

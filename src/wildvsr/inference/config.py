@@ -64,7 +64,9 @@ class UpscaleConfig:
         preset: encoder preset (e.g. ``medium``), or None.
         overwrite: replace an existing output.
         resume: continue an interrupted run from its work directory.
-        quiet: no progress display (the CLI's concern; kept here so a config describes the whole run).
+
+    How progress is shown is the caller's concern, not a setting of the job: pass ``progress`` to
+    :func:`~wildvsr.inference.upscale_video` (the CLI's ``--quiet`` passes none).
     """
 
     model: str = DEFAULT_UPSCALE_MODEL
@@ -87,7 +89,6 @@ class UpscaleConfig:
     preset: str | None = None
     overwrite: bool = False
     resume: bool = False
-    quiet: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model:
