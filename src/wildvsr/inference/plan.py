@@ -44,7 +44,8 @@ class UpscalePlan:
         channels_last: model and inputs in NHWC.
         height, width: the frame size the plan is for.
         chunk_size: frames kept per temporal chunk (resolved).
-        overlap: context frames on each side of a chunk (0 for a per-frame model).
+        overlap: context frames on each side of a chunk (0 for a per-frame model, and for a video model that streams
+            its state: :attr:`~wildvsr.models.ModelSpec.streams`).
         tile: tile core in input pixels; 0: whole frames (resolved: never auto).
         tile_overlap: context pixels around each tile.
         batch: context windows stacked into one model call of a video model (1 for a per-frame model, whose frames
@@ -56,7 +57,8 @@ class UpscalePlan:
         scale: output scale 2, 3 or 4 (2 and 3 resize the x4 output).
         stabilizer: the temporal stabilizer's name, or None.
         lead_in: frames before a segment's first output frame that it reads (issue 28): the temporal context of a
-            video model (``overlap``), the warm-up of a per-frame model's stabilizer, else 0.
+            video model (``overlap``; for one that streams, the frames that warm its state up), the warm-up of a
+            per-frame model's stabilizer, else 0.
         memory_budget: estimated bytes one model call may use.
         check_memory: refuse a call whose estimate exceeds the free memory.
     """
@@ -116,17 +118,19 @@ def plan_video(spec: ModelSpec, height: int, width: int, *, device: str, precisi
     temporal = spec.temporal
     if tile is None:
         tile = AUTO_TILE if temporal and max(height, width) > AUTO_TILE_MIN_SIDE else 0
-    overlap = overlap if temporal else 0  # per-frame outputs need no temporal context
+    lead_in = overlap if temporal else (stabilizer_warmup if stabilizer is not None else 0)
+    # per-frame outputs need no temporal context; a streaming model carries its state from the chunk before instead
+    overlap = overlap if temporal and not spec.streams else 0
     fields = dict(spec=spec, device=device, precision=precision, backend=backend, channels_last=channels_last,
                   height=height, width=width, overlap=overlap, tile=tile, tile_overlap=tile_overlap,
                   pre_pad=0 if temporal else PRE_PAD, scale=scale, stabilizer=stabilizer,
-                  lead_in=overlap if temporal else (stabilizer_warmup if stabilizer is not None else 0),
+                  lead_in=lead_in,
                   memory_budget=memory_budget, check_memory=check_memory)
     if not temporal:
         call_h, call_w = min(height, tile or height), min(width, tile or width)  # frames of one tile per call
         return UpscalePlan(chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, batch=1,
                            frames_per_call=_frame_batch(spec, precision, memory_budget, call_h, call_w), **fields)
-    stackable = batch if tile == 0 and stabilizer is None else 1
+    stackable = batch if tile == 0 and stabilizer is None and not spec.streams else 1  # carried state: in order
     largest = max(iter_tiles(height, width, tile or None, tile_overlap), key=lambda t: t.height * t.width)
     fixed = spec.estimate_memory(0, largest.height, largest.width, precision=precision)
     per_frame = spec.estimate_memory(1, largest.height, largest.width, precision=precision) - fixed

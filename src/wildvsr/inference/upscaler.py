@@ -172,6 +172,8 @@ class Upscaler:
         self.tile_overlap = tile_overlap
         self.scale = scale
         self.check_memory = check_memory
+        self._model_state: dict[int, dict[str, torch.Tensor]] = {}  # a streaming model's state, per tile
+        self._pending: dict[str, torch.Tensor] | None = None  # its next state, until the call's output is accepted
 
     # ----------------------------------------------------------------------------------------------------- public
     def plan(self, height: int, width: int) -> UpscalePlan:
@@ -230,37 +232,66 @@ class Upscaler:
             first: the frame index of ``items[0]``.
             start, stop: the segment to output, ``[start, stop)`` (default: from ``first`` to the end). The items
                 before ``start`` (at most ``plan.lead_in``) are a video model's left context, or the frames that
-                warm a per-frame model's stabilizer up (computed, not output); give the items up to
+                warm a carried state up (a per-frame model's stabilizer, a streaming model's recurrence: computed,
+                not output); give the items up to
                 ``stop + plan.overlap`` (a video model's right context). Chunks are cut on the grid ``start + k*T``:
                 a segment starting on the whole video's grid gets the whole video's chunks.
         """
         self.reset()
         start = first if start is None else start
         items = iter(items)
-        if not self.temporal and start > first:  # a per-frame model's lead-in: only the stabilizer needs it
+        if plan.overlap == 0 and start > first:  # a lead-in that is no chunk's context: only a carried state needs it
             lead_in = list(itertools.islice(items, start - first))
-            if self.stabilizer is not None and not (resume is not None and resume.has(0)):
+            if self.carries_state and not (resume is not None and resume.has(0)):
                 self._warm_up(lead_in, plan, image)
             first = start
-        restored = False  # the previous chunk came from the resume hook (the stabilizer has not seen it)
+        restored = False  # the previous chunk came from the resume hook (the carried state has not seen it)
         for group in self._groups(items, plan, first, start, stop):
             todo = [w for w in group if resume is None or not resume.has(w.spec.index)]
-            if todo and self.stabilizer is not None and restored:
-                self.stabilizer.load_state_dict(resume.load_state(todo[0].spec.index - 1))
+            if todo and self.carries_state and restored:
+                self.load_state_dict(resume.load_state(todo[0].spec.index - 1))
             windows = [np.stack([image(f) for f in w.items]) if image else np.stack(w.items) for w in todo]
             outs = self.process_batch(windows, [w.spec for w in todo], plan) if todo else []  # (K, sH, sW, 3) each
             computed = {w.spec.index: out for w, out in zip(todo, outs)}
-            # what a resumed run restores (with a stabilizer, windows go one per call: the state is this window's)
-            state = self.stabilizer.state_dict() if self.stabilizer is not None and resume is not None else None
+            # what a resumed run restores (with a carried state, windows go one per call: the state is this window's)
+            state = self.state_dict() if self.carries_state and resume is not None else None
             for window in group:
                 out = computed.get(window.spec.index)
                 restored = out is None
                 yield Chunk(window, resume.load_chunk(window.spec) if restored else out, not restored, state)
 
     def reset(self) -> None:
-        """Start a new video: forget the stabilizer's state (a no-op without one)."""
+        """Start a new video: forget the carried state (the stabilizer's, a streaming model's)."""
         if self.stabilizer is not None:
             self.stabilizer.reset()
+        self._model_state = {}
+
+    @property
+    def carries_state(self) -> bool:
+        """Chunks depend on the chunk before: a stabilizer, or a model that streams its state (its spec)."""
+        return self.stabilizer is not None or self.spec.streams
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The carried state after the last chunk, on CPU (what the resume folder stores with a finished chunk):
+        ``stabilizer.*`` and, per tile, ``model.TILE.*``."""
+        state = {}
+        if self.stabilizer is not None:
+            state |= {f"stabilizer.{k}": v for k, v in self.stabilizer.state_dict().items()}
+        for tile, tensors in self._model_state.items():
+            state |= {f"model.{tile}.{k}": v.cpu() for k, v in tensors.items()}
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore :meth:`state_dict` (also a resume folder's state from before streaming models: stabilizer keys
+        without a prefix)."""
+        if self.stabilizer is not None:
+            prefixed = {k.removeprefix("stabilizer."): v for k, v in state.items() if not k.startswith("model.")}
+            self.stabilizer.load_state_dict(prefixed)
+        self._model_state = {}
+        for key, value in state.items():
+            if key.startswith("model."):
+                _, tile, name = key.split(".", 2)
+                self._model_state.setdefault(int(tile), {})[name] = value.to(self.device)
 
     def process_batch(self, windows: list[np.ndarray], specs: list[ChunkSpec], plan: UpscalePlan | None = None
                       ) -> list[np.ndarray]:
@@ -269,7 +300,7 @@ class Upscaler:
         ``plan``: the video's (default: planned from the windows' frame size)."""
         height, width = np.shape(windows[0])[1:3]
         plan = plan or self.plan(height, width)
-        one_call = len(windows) > 1 and len({np.shape(w) for w in windows}) == 1 and self.stabilizer is None and \
+        one_call = len(windows) > 1 and len({np.shape(w) for w in windows}) == 1 and not self.carries_state and \
             plan.tile == 0
         if not one_call:
             return [self.process_window(w, s, plan) for w, s in zip(windows, specs)]
@@ -311,8 +342,8 @@ class Upscaler:
             out = self._forward(padded, plan, keep)  # (K, 3, 4(H + 2p), 4(W + 2p)) on device
         else:
             blender = TileBlender(len(range(n)[keep]), 3, h + 2 * p, w + 2 * p, MODEL_SCALE)
-            for t in tiles:
-                blender.add(t, self._forward(padded[:, t.y0:t.y1, t.x0:t.x1], plan, keep))
+            for i, t in enumerate(tiles):  # a streaming model carries one state per tile (i: the same tile each chunk)
+                blender.add(t, self._forward(padded[:, t.y0:t.y1, t.x0:t.x1], plan, keep, tile=i))
             out = blender.result()
         s = MODEL_SCALE
         out = out[:, :, s * p: s * (p + h), s * p: s * (p + w)]  # (K, 3, 4H, 4W)
@@ -360,15 +391,17 @@ class Upscaler:
                 f"{frames} frames of {w}x{h} need about {need / 2**30:.1f} GiB on {self.device} but only "
                 f"{free / 2**30:.1f} GiB is free; retry with --tile {tile} (or a smaller --chunk-size/--overlap)")
 
-    def _forward(self, frames: np.ndarray, plan: UpscalePlan, keep: slice = slice(None)) -> torch.Tensor:
+    def _forward(self, frames: np.ndarray, plan: UpscalePlan, keep: slice = slice(None), tile: int = 0
+                 ) -> torch.Tensor:
         """Model call on ``([B,] N, h, w, 3)`` uint8/uint16 -> ``([B,] K, 3, 4h, 4w)`` float32 [0, 1]-ish (unclamped)
-        of the K frames ``keep`` selects, on device (a batch ``B`` of windows only for video models)."""
+        of the K frames ``keep`` selects, on device (a batch ``B`` of windows only for video models; ``tile``: whose
+        carried state a streaming model continues)."""
         if not self.temporal:
             return self._forward_frames(frames[keep], plan)
         batched = frames.ndim == 5
         x = to_tensor(frames if batched else frames[None], self.device)  # (B, N, 3, h, w)
         x, h, w = pad_input(x, self.spec.pad_multiple, self.spec.min_input_size)
-        out = self._guarded_call(x, keep)[..., : h * MODEL_SCALE, : w * MODEL_SCALE]  # (B, K, 3, 4h, 4w)
+        out = self._guarded_call(x, keep, tile)[..., : h * MODEL_SCALE, : w * MODEL_SCALE]  # (B, K, 3, 4h, 4w)
         return out if batched else out[0]
 
     def _forward_frames(self, frames: np.ndarray, plan: UpscalePlan) -> torch.Tensor:
@@ -382,34 +415,44 @@ class Upscaler:
             outs.append(self._guarded_call(x))
         return outs[0] if len(outs) == 1 else torch.cat(outs)
 
-    def _guarded_call(self, x: torch.Tensor, keep: slice = slice(None)) -> torch.Tensor:
-        """Run the model in the configured precision; recompute in fp32 when the output is not finite."""
-        out = self._call(x, self.precision, keep)
+    def _guarded_call(self, x: torch.Tensor, keep: slice = slice(None), tile: int | None = None) -> torch.Tensor:
+        """Run the model in the configured precision; recompute in fp32 when the output is not finite. A streaming
+        model continues ``tile``'s carried state, which moves on only once the output is finite (a recomputation
+        starts from the same state)."""
+        self._pending = None
+        out = self._call(x, self.precision, keep, tile)
         if self.precision != "fp32" and not bool(torch.isfinite(out).all()):
             logger.warning("%s output had NaN/inf values for a chunk of %d frames; recomputed it in fp32",
                            self.precision, x.shape[0] if x.dim() == 4 else x.shape[1])
             del out
-            out = self._call(x, "fp32", keep)
+            out = self._call(x, "fp32", keep, tile)
         if not bool(torch.isfinite(out).all()) and self._module is not self.model:
             # a graph backend's kernels, not the weights: inductor's CPU kernels returned NaN here once under a capped
             # ATEN_CPU_CAPABILITY (a long test process; not reproducible alone). Eager PyTorch is the reference.
             logger.warning("the %s backend produced NaN/inf values; running the model in eager PyTorch from here on",
                            self.backend)
             self._module = self.model
-            out = self._call(x, "fp32", keep)
+            out = self._call(x, "fp32", keep, tile)
         if not bool(torch.isfinite(out).all()):
             raise DeviceError("the model produced NaN/inf values in fp32; the weights may be corrupt")
+        if self._pending is not None:
+            self._model_state[tile] = self._pending
         return out
 
-    def _call(self, x: torch.Tensor, precision: str, keep: slice = slice(None)) -> torch.Tensor:
+    def _call(self, x: torch.Tensor, precision: str, keep: slice = slice(None), tile: int | None = None
+              ) -> torch.Tensor:
         """The model on ``x`` (``(B, C, H, W)`` frames or ``(B, T, C, H, W)`` clips) in ``precision`` and the
-        configured memory format and backend; a float32 result (of a clip's ``keep`` frames)."""
+        configured memory format and backend; a float32 result (of a clip's ``keep`` frames). A streaming model
+        (``tile`` given) runs eagerly from ``tile``'s carried state; its next state waits in ``self._pending``."""
         if self.channels_last:
             x = frames_to_channels_last(x)  # oneDNN's AMX / cuDNN's tensor-core kernels want NHWC
         try:
             with torch.no_grad(), autocast(precision, self.device), exact_fp32(precision, self.device):
                 if x.dim() == 4:
                     return self._module(x).float()
+                if self.spec.streams and tile is not None:
+                    out, self._pending = self.model.stream(x, self._model_state.get(tile))
+                    return out[:, keep].float()
                 if self.spec.keep:
                     return self._module(x, keep=keep).float()
                 return self._module(x)[:, keep].float()

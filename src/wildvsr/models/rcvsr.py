@@ -86,6 +86,23 @@ class RCVSR(nn.Module):
     def forward(self, lqs: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
         """``lqs (B, T, 3, H, W)`` -> ``(B, T, 3, 4H, 4W)``; ``hidden``: state after the frame before ``lqs[:, 0]``,
         already aligned to it (None: a fresh start)."""
+        return self._recur(lqs, hidden)[0]
+
+    def stream(self, lqs: torch.Tensor, state: dict[str, torch.Tensor] | None = None
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One chunk of a stream: :meth:`forward` over ``lqs (B, T, 3, H, W)`` continuing from ``state`` (what the
+        previous chunk returned; None or empty: the video's start). Returns the outputs and the state after the last
+        frame: ``frame`` (its LR input, ``(B, 3, H, W)``) and ``hidden`` (``(B, C_h, H, W)``, not yet aligned to the
+        next frame). Chunks of a video streamed in order give the frames :meth:`forward` gives on the whole, up to the
+        rounding of flow computed in other batch shapes, with no frame computed twice."""
+        hidden = None
+        if state:
+            pair = torch.stack([state["frame"].to(lqs.dtype), lqs[:, 0]], dim=1)  # (B, 2, 3, H, W)
+            hidden = flow_warp(state["hidden"], self.flows(pair)[:, 0].permute(0, 2, 3, 1))
+        outs, hidden = self._recur(lqs, hidden)
+        return outs, {"frame": lqs[:, -1], "hidden": hidden}
+
+    def _recur(self, lqs: torch.Tensor, hidden: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if lqs.dim() != 5 or lqs.shape[2] != 3:
             raise ValueError(f"RCVSR expects (B, T, 3, H, W), got {tuple(lqs.shape)}")
         flows = self.flows(lqs)
@@ -95,7 +112,7 @@ class RCVSR(nn.Module):
                 hidden = flow_warp(hidden, flows[:, i - 1].permute(0, 2, 3, 1))
             out, hidden = self.step(lqs[:, i], hidden)
             outs.append(out)
-        return torch.stack(outs, dim=1)
+        return torch.stack(outs, dim=1), hidden
 
     # ---------------------------------------------------------------------------------------------- initialisation
     @torch.no_grad()
@@ -152,7 +169,8 @@ def estimate_memory(config: Mapping[str, Any], frames: int, height: int, width: 
     return video_memory(int(config["num_feat"]), frames, height, width, scale=scale, batch=batch, act=act)
 
 
-SPEC = ModelSpec(temporal=RCVSR.temporal, causal=True, parts={"spynet": "spynet"},
+SPEC = ModelSpec(temporal=RCVSR.temporal, causal=True, streams=True, parts={"spynet": "spynet"},
                  pretrained_init={"body": "srvgg.animevideov3", "spynet": "spynet.reds4"}, memory=estimate_memory)
-"""A causal video model (output t depends on frames <= t only); SPyNet frozen by default; ``init_pretrained``
+"""A causal video model (output t depends on frames <= t only) that streams (:meth:`RCVSR.stream`: chunks with no
+temporal overlap, its state carried); SPyNet frozen by default; ``init_pretrained``
 gives :meth:`RCVSR.init_from` the body of ``srvgg.animevideov3`` and SPyNet of ``spynet.reds4``."""

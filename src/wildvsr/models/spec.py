@@ -46,7 +46,11 @@ class ModelSpec:
             latent diffusion upscaler with its own sampling job, MGLD-VSR: the generic runner does not plan it).
         temporal: True: a video model fed ``(B, T, 3, H, W)`` clips, which the runner chunks with temporal context;
             False: a per-frame model fed ``(N, 3, H, W)`` frames (batched, no context, a reflection pre-pad).
-        causal: output t depends on frames <= t only (informative; the runner still gives context on both sides).
+        causal: output t depends on frames <= t only.
+        streams: the model has ``stream(lqs, state) -> (outputs, state)``, continuing from the state the previous
+            chunk returned (a causal model's recurrence): the runner cuts its chunks with no temporal overlap and
+            carries the state from chunk to chunk (and into the resume folder), so no frame is computed twice and
+            memory is bounded by the chunk; a segment warms the state up on ``--overlap`` frames before its start.
         keep: ``forward(lqs, keep=slice)`` reconstructs only the kept frames of a window (propagation still runs over
             the context frames); False: the runner slices the whole output.
         pad_multiple: input H and W are padded (bottom/right) to a multiple of this before the call.
@@ -66,6 +70,7 @@ class ModelSpec:
     task: Literal["upscale", "flow", "discriminator", "diffusion"] = "upscale"
     temporal: bool = True
     causal: bool = False
+    streams: bool = False
     keep: bool = False
     pad_multiple: int = 1
     min_input_size: int = 1
@@ -80,6 +85,8 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.streams and not (self.temporal and self.causal):
+            raise ValueError("a model that streams its state must be a causal video model (temporal and causal)")
         if self.pad_multiple < 1 or self.min_input_size < 1:
             raise ValueError(f"pad_multiple and min_input_size must be >= 1, got {self.pad_multiple}, "
                              f"{self.min_input_size}")
