@@ -4,9 +4,10 @@ A segment ``[start, stop)`` is restored with the context a whole run gives its f
 segments`): it reads ``lead_in`` frames before ``start`` and, for a video model, ``overlap`` frames after ``stop``.
 Its ends lie on the chunk grid (multiples of the chunk length T), where a segment runs exactly the whole run's model
 calls, so the joined output equals a one-machine run's up to the stated tolerance, and a video model's segment seams
-are chunk seams: its context frames are the ones a one-machine run computes for its chunks anyway. Only a per-frame
-model's stabilizer warm-up is extra work, so an automatic segment is long enough that it stays a small share
-(:func:`auto_segment_frames`). Among the grid points near each ideal cut, the one whose first decoded frame
+are chunk seams: its context frames are the ones a one-machine run computes for its chunks anyway. Only a carried
+state's warm-up (a per-frame model's stabilizer, a streaming model's recurrence) is extra work, and there the seam
+matches a one-machine run to the warm-up's fidelity (README), so an automatic segment is long enough that the
+warm-up stays a small share (:func:`auto_segment_frames`). Among the grid points near each ideal cut, the one whose first decoded frame
 (``start - lead_in``) is closest after a key frame is taken: a worker seeks to that key frame and decodes forward, so
 that wastes least.
 """

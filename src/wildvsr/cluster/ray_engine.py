@@ -142,7 +142,8 @@ def plan_input(source: Path, output: Path, config: UpscaleConfig, *, segment_fra
     upscaler = build_upscaler(dataclasses.replace(config, device="cpu"))  # planning only: no GPU on the driver
     plan = upscaler.plan(info.height, info.width)
     right_context = plan.overlap if plan.temporal else 0
-    length = segment_frames or auto_segment_frames(plan.chunk_size, 0 if plan.temporal else plan.lead_in)
+    # extra work per segment: the lead-in when it is no chunk's context (a stabilizer's or a streaming model's warm-up)
+    length = segment_frames or auto_segment_frames(plan.chunk_size, plan.lead_in if plan.overlap == 0 else 0)
     segments = tuple(plan_segments(num_frames, length, plan.chunk_size, plan.lead_in, keyframes))
     # Ray shows a GPU task only its own GPU, so cuda:N on the driver's command line means "the task's GPU" there
     device = "cuda" if config.device.startswith("cuda") else config.device

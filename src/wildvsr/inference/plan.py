@@ -113,7 +113,9 @@ def plan_video(spec: ModelSpec, height: int, width: int, *, device: str, precisi
     stabilizer are stacked; tiled ones go one window, one tile at a time, so they are planned for one window of the
     largest tile); an explicit ``chunk_size`` is kept and the windows per call come down until the call fits. A
     per-frame model gets :data:`~wildvsr.defaults.DEFAULT_CHUNK_SIZE`, no overlap and its frames batched.
-    ``stabilizer_warmup``: the stabilizer's warm-up frames (a segment's lead-in with a per-frame model).
+    A model that streams its state gets no overlap and chunks of at most ``DEFAULT_CHUNK_SIZE`` (nothing to save by
+    longer ones). ``stabilizer_warmup``: the stabilizer's warm-up frames (a segment's lead-in with a per-frame
+    model).
     """
     temporal = spec.temporal
     if tile is None:
@@ -138,7 +140,10 @@ def plan_video(spec: ModelSpec, height: int, width: int, *, device: str, precisi
         window = fixed + per_frame * (chunk_size + 2 * overlap)
         windows = max(1, min(stackable, memory_budget // max(1, window)))
     else:
-        chunk_size, windows = plan_call(per_frame, fixed, overlap, memory_budget, MAX_CHUNK_SIZE, stackable,
+        # a long chunk only saves recomputed context; a streaming model has none, so its chunks stay short and its
+        # memory small and flat (measured in README's RCVSR section)
+        longest = DEFAULT_CHUNK_SIZE if spec.streams else MAX_CHUNK_SIZE
+        chunk_size, windows = plan_call(per_frame, fixed, overlap, memory_budget, longest, stackable,
                                         DEFAULT_CHUNK_SIZE)
     return UpscalePlan(chunk_size=chunk_size, batch=windows, frames_per_call=windows, **fields)
 
