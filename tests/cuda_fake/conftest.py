@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakecuda import FakeCuda
+from helpers.fakecuda import FakeCuda
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
