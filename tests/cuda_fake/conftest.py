@@ -1,4 +1,4 @@
-"""The fake-CUDA lane: the library's CUDA paths run on the CPU with CUDA faked (:mod:`fakecuda`), in every CI run."""
+"""The fake-CUDA lane: the library's CUDA paths run on the CPU with CUDA faked (:mod:`helpers.fakecuda`), in every CI run."""
 
 from __future__ import annotations
 

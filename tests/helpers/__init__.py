@@ -13,6 +13,7 @@ import what they need from here.
 * :mod:`helpers.cli`: ``python -m wildvsr ...`` in a subprocess with the tests' environment (optionally with the
   ``tiny`` model registered, :mod:`helpers.tiny_cli`), and reading what a run left.
 * :mod:`helpers.interrupts`: interrupting a run after its first chunks (in process, or a signal to a subprocess).
+* :mod:`helpers.bad_inputs`: damaged and refused inputs of issue 2, each with the one error line it must give.
 * :mod:`helpers.fakecuda`: CUDA faked on the CPU for the fake-CUDA lane (``tests/cuda_fake``).
 * :mod:`helpers.app`, :mod:`helpers.negvsr`, :mod:`helpers.train`: what one folder's tests share.
 """

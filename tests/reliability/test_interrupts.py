@@ -4,8 +4,6 @@ run resumes bit-identically and nothing is left behind but the output (issue 13.
 from __future__ import annotations
 
 import signal
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,13 +35,6 @@ def setup(tmp_path_factory) -> dict:
     return {"src": src, "opts": opts, "ref": read_frames(ref)}
 
 
-def _interrupt(src: Path, dst: Path, opts: list[str], sig: int) -> subprocess.CompletedProcess:
-    """Start an upscale, send ``sig`` once at least one chunk is recorded, return the finished process."""
-    run, _ = signal_after_first_chunk(["upscale", src, dst, *opts], dst, sig=sig, tiny=True, env=TINY_ENV,
-                                      timeout=120)
-    return run
-
-
 @pytest.mark.parametrize("sig,code,output", [
     (signal.SIGKILL, -signal.SIGKILL, "out"),  # a PNG folder: the partial is a folder of frames
     (signal.SIGKILL, -signal.SIGKILL, "out.mkv"),
@@ -54,7 +45,8 @@ def test_interrupt_then_resume_leaves_only_the_output(tmp_path, setup, sig, code
     src_before = snapshot(setup["src"])
     dst = tmp_path / output
     opts = setup["opts"] + (["--codec", "ffv1"] if dst.suffix else [])
-    run = _interrupt(setup["src"], dst, opts, sig)
+    run, _ = signal_after_first_chunk(["upscale", setup["src"], dst, *opts], dst, sig=sig, tiny=True, env=TINY_ENV,
+                                      timeout=120)
     assert run.returncode == code, run.stderr
     if sig != signal.SIGKILL:  # handled: one line says so, the temporary output is gone, the work folder kept
         assert run.stderr.strip().splitlines()[-1] == ("terminated" if sig == signal.SIGTERM else "interrupted")
