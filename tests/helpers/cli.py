@@ -12,16 +12,19 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def cli_env(env: dict | None = None) -> dict[str, str]:
-    """The environment of a CLI subprocess: this process's, unbuffered output, ``tests/`` first on ``PYTHONPATH`` (so
-    the child imports :mod:`helpers`, as ``python -m helpers.tiny_cli`` does), then ``env`` on top."""
-    path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path, **(env or {})}
+def cli_env(env: dict | None = None, *, helpers: bool = False) -> dict[str, str]:
+    """The environment of a CLI subprocess: this process's with unbuffered output, then ``env`` on top. With
+    ``helpers``, ``tests/`` also goes first on ``PYTHONPATH``, so the child can import :mod:`helpers` (as
+    ``python -m helpers.tiny_cli`` does); only then, as the other runs should see no test folder on their path."""
+    out = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if helpers:
+        out["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+    return {**out, **(env or {})}
 
 
 def wildvsr_cmd(*args, tiny: bool = False) -> list[str]:
     """The command line of ``wildvsr ARGS``: ``python -m wildvsr``, or with ``tiny`` the same CLI with the ``tiny``
-    model registered (``python -m helpers.tiny_cli``; run it with :func:`cli_env`)."""
+    model registered (``python -m helpers.tiny_cli``; run it with ``cli_env(helpers=True)``)."""
     return [sys.executable, "-m", "helpers.tiny_cli" if tiny else "wildvsr", *map(str, args)]
 
 
@@ -29,8 +32,8 @@ def run_wildvsr(*args, tiny: bool = False, env: dict | None = None, timeout: flo
                 **kwargs) -> subprocess.CompletedProcess:
     """Run ``wildvsr ARGS`` (see :func:`wildvsr_cmd`) to its end with :func:`cli_env` plus ``env``; stdout and stderr
     captured as text."""
-    return subprocess.run(wildvsr_cmd(*args, tiny=tiny), capture_output=True, text=True, env=cli_env(env),
-                          timeout=timeout, **kwargs)
+    return subprocess.run(wildvsr_cmd(*args, tiny=tiny), capture_output=True, text=True,
+                          env=cli_env(env, helpers=tiny), timeout=timeout, **kwargs)
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -35,7 +35,7 @@ def signal_after_first_chunk(args: list, watch: Path, *, sig: int = signal.SIGKI
     manifest = work_dir_for(watch) / "manifest.json"
     # SIGINT at its default disposition in the child: wildvsr keeps an inherited "ignore" (nohup, background jobs),
     # and a test suite started in the background by a non-interactive shell passes SIGINT ignored to its children
-    proc = subprocess.Popen(wildvsr_cmd(*args, tiny=tiny), env=cli_env(env), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(wildvsr_cmd(*args, tiny=tiny), env=cli_env(env, helpers=tiny), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + timeout

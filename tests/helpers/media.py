@@ -1,5 +1,5 @@
-"""Media for tests: synthetic frames, clips written with PyAV directly (independent of ``wildvsr.video``), 8-bit and
-tagged 10-bit, frame folders, and every frame of a video read back with ``wildvsr.video``."""
+"""Media for tests: synthetic frames; clips written with PyAV directly (independent of ``wildvsr.video``), 8-bit and
+tagged 10-bit; and, through ``wildvsr.video``, PNG folders written and every frame of a video read back."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ QUIET_ALLOCATOR = {"OMP_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": str(1 << 20
 
 def peak_rss_kib(src: Path, dst: Path) -> int:
     run = subprocess.run([sys.executable, "-c", SCRIPT, str(src), str(dst)],  # helpers: tests/ on PYTHONPATH
-                         capture_output=True, text=True, timeout=600, env=cli_env(QUIET_ALLOCATOR))
+                         capture_output=True, text=True, timeout=600, env=cli_env(QUIET_ALLOCATOR, helpers=True))
     assert run.returncode == 0, run.stderr
     return int(run.stdout.strip().splitlines()[-1])
 

@@ -139,7 +139,7 @@ def results(tmp_path_factory) -> dict:
 
     def run(item):
         name, (folder, cmd, before) = item
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=cli_env({"OMP_NUM_THREADS": "1"}),
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=cli_env({"OMP_NUM_THREADS": "1"}, helpers=True),
                               timeout=300, cwd=folder)
         return name, (proc, before, snapshot(folder))
 

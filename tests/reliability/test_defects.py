@@ -161,7 +161,8 @@ def test_upscale_logs_progress_lines_into_a_file(tmp_path):
     with open(log, "w") as stderr:  # stderr is a file, as with `wildvsr upscale ... > log 2>&1`
         code = subprocess.run(wildvsr_cmd("upscale", src, tmp_path / "out.mkv", "--model", "tiny", "--weights", weights,
                                           "--chunk-size", "2", "--overlap", "0", tiny=True), stderr=stderr, stdout=stderr,
-                              env=cli_env({"WILDVSR_PROGRESS_SECONDS": "0", "TINY_DELAY": "0.05"}), timeout=240).returncode
+                              env=cli_env({"WILDVSR_PROGRESS_SECONDS": "0", "TINY_DELAY": "0.05"}, helpers=True),
+                              timeout=240).returncode
     *lines, closing = log.read_text().splitlines()
     assert code == 0, lines
     assert [line.split(",")[0] for line in lines] == [f"upscaling: {n}/6 frames ({round(100 * n / 6)}%)"
