@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: tests/helpers
 
-from wildvsr_testing import synthetic_frames, write_clip  # noqa: E402
+from helpers.media import synthetic_frames, write_clip  # noqa: E402
 
 
 def main() -> None:

@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers: tests/helpers
 
-from wildvsr_testing import synthetic_frames, write_clip  # noqa: E402
+from helpers.media import synthetic_frames, write_clip  # noqa: E402
 
 SCRIPT = """
 import resource, sys

@@ -1,11 +1,11 @@
-"""Root fixtures. Helpers live in ``wildvsr_testing`` (import them from there, never ``from conftest``)."""
+"""Root fixtures. Helpers live in the ``helpers`` package (``from helpers.media import ...``; never ``from conftest``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
 
 
 @pytest.fixture

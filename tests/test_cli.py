@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
 
 from wildvsr import __version__
 from wildvsr.cli import main

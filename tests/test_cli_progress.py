@@ -4,25 +4,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from wildvsr_testing import save_tiny_model, synthetic_frames, write_clip
+from helpers.cli import run_wildvsr
+from helpers.media import synthetic_frames, write_clip
+from helpers.models import save_tiny_model
 
 from wildvsr.cli.progress import LogProgress
 
 #: Progress lines at every step, so even these tiny jobs show their periodic lines before the closing one.
-EVERY_STEP = {**os.environ, "WILDVSR_PROGRESS_SECONDS": "0", "COLUMNS": "120"}
-
-
-def wildvsr(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wildvsr", *map(str, args)], capture_output=True, text=True,
-                          env=EVERY_STEP, timeout=240)
+EVERY_STEP = {"WILDVSR_PROGRESS_SECONDS": "0", "COLUMNS": "120"}
 
 
 def closing_line(label: str, count: int, unit: str, output: Path) -> re.Pattern:
@@ -79,7 +73,7 @@ def job(name: str, tmp_path: Path) -> tuple[list, str, int, str, Path]:
 @pytest.mark.parametrize("name", ["upscale", "degrade", "convert", "extract-noise", "evaluate", "benchmark"])
 def test_a_long_job_logs_progress_and_a_closing_line_on_stderr_only(tmp_path, name):
     args, label, count, unit, out = job(name, tmp_path)
-    run = wildvsr(*args)
+    run = run_wildvsr(*args, env=EVERY_STEP)
     assert run.returncode == 0, run.stderr
     lines = run.stderr.splitlines()
     assert closing_line(label, count, unit, out).fullmatch(lines[-1]), lines
@@ -88,7 +82,7 @@ def test_a_long_job_logs_progress_and_a_closing_line_on_stderr_only(tmp_path, na
         assert lines[0].startswith(f"{label}: 1/{count} {unit} (50%), "), lines
     assert label not in run.stdout and out.exists()
 
-    quiet = wildvsr(*args, "--quiet", "--overwrite")
+    quiet = run_wildvsr(*args, "--quiet", "--overwrite", env=EVERY_STEP)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     # stdout keeps a command's result and nothing else (benchmark's timings differ between runs: compare the rest)
     assert [line.split(",")[0] for line in quiet.stdout.splitlines()] == \
@@ -99,7 +93,8 @@ def test_many_inputs_end_each_with_its_closing_line(tmp_path):
     weights = save_tiny_model(tmp_path / "tiny.safetensors")
     clips = sequences(tmp_path / "in", 2, 0)
     out = tmp_path / "out"
-    run = wildvsr("upscale", clips, out, "--model", "basicvsr", "--weights", weights, "--device", "cpu")
+    run = run_wildvsr("upscale", clips, out, "--model", "basicvsr", "--weights", weights, "--device", "cpu",
+                      env=EVERY_STEP)
     assert run.returncode == 0, run.stderr
     lines = run.stderr.splitlines()
     closing = [line for line in lines if " -> " in line]
@@ -111,7 +106,7 @@ def test_many_inputs_end_each_with_its_closing_line(tmp_path):
 def test_a_failed_job_prints_its_error_and_no_closing_line(tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_text("not a video")
-    run = wildvsr("convert", broken, tmp_path / "o.mkv")
+    run = run_wildvsr("convert", broken, tmp_path / "o.mkv", env=EVERY_STEP)
     assert run.returncode == 2 and len(run.stderr.splitlines()) == 1 and run.stderr.startswith("error: ")
 
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.app import MAX_FRAMES, MAX_UPLOAD_MB, TINY
+from helpers.cli import cli_env, wildvsr_cmd
+from helpers.models import save_tiny_model
 
 APP_EXTRA = "the app extra is not installed (pip install -e '.[app]')"
-
-from app_testutils import MAX_FRAMES, MAX_UPLOAD_MB, TINY
-from wildvsr_testing import save_tiny_model
 
 
 @dataclass
@@ -51,11 +49,10 @@ def server(tmp_path_factory, tiny_weights) -> Server:
     upload_dir = base / "gradio"
     upload_dir.mkdir()
     port = _free_port()
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(upload_dir), "GRADIO_ANALYTICS_ENABLED": "False",
-           "TMPDIR": str(base)}
+    env = cli_env({"GRADIO_TEMP_DIR": str(upload_dir), "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(base)})
     log = base / "server.log"
-    cmd = [sys.executable, "-m", "wildvsr", "app", "--port", str(port), "--device", "cpu",
-           "--max-upload-mb", str(MAX_UPLOAD_MB), "--max-frames", str(MAX_FRAMES), "--weights", str(tiny_weights)]
+    cmd = wildvsr_cmd("app", "--port", port, "--device", "cpu", "--max-upload-mb", MAX_UPLOAD_MB,
+                      "--max-frames", MAX_FRAMES, "--weights", tiny_weights)
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=base)
     url = f"http://127.0.0.1:{port}/"

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from wildvsr.video import VideoReader
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.app import MAX_FRAMES, MAX_UPLOAD_MB
+from helpers.media import synthetic_frames, write_clip
 
-from app_testutils import MAX_FRAMES, MAX_UPLOAD_MB
 
 APP_EXTRA = "the app extra is not installed (pip install -e '.[app]')"
 httpx = pytest.importorskip("httpx", reason=APP_EXTRA)

@@ -11,7 +11,7 @@ import pytest
 
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "app_screenshot.png"

@@ -18,9 +18,9 @@ from wildvsr.defaults import DEFAULT_UPSCALE_MODEL, MAX_CHUNK_SIZE
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.inference import UpscaleConfig
 from wildvsr.video import VideoReader
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
+from helpers.models import save_tiny_model
 
-from wildvsr_testing import save_tiny_model
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def test_cancel_keeps_the_finished_chunks_and_the_same_request_resumes(uploads, 
 
 
 def test_10_bit_upload_downloads_10_bit_and_plays_an_8_bit_preview(uploads, tmp_path):
-    from wildvsr_testing import deep_ramp, write_deep_clip
+    from helpers.media import deep_ramp, write_deep_clip
 
     weights = save_tiny_model(tmp_path / "tiny.safetensors", "srvgg", num_feat=8, num_conv=1)
     settings = AppSettings(device="cpu", weights=(weights,))

@@ -13,22 +13,22 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'wildvsr[cluster]')")
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from wildvsr_testing import assert_frames_close, save_tiny_model, synthetic_frames, write_clip  # noqa: E402
+from helpers.cli import cli_env, wildvsr_cmd  # noqa: E402
+from helpers.frames import assert_frames_close  # noqa: E402
+from helpers.media import read_frames_and_times, synthetic_frames, write_clip  # noqa: E402
+from helpers.models import save_tiny_model  # noqa: E402
 from wildvsr.cluster.ray_engine import segment_folder, upscale_on_cluster, worker_file  # noqa: E402
 from wildvsr.inference import UpscaleConfig, upscale_video  # noqa: E402
-from wildvsr.video import VideoReader  # noqa: E402
 
 NODE = {"num_cpus": 1, "object_store_memory": 80 * 2**20}
 pytestmark = pytest.mark.usefixtures("cluster")
@@ -63,12 +63,6 @@ def packets(path: Path, kind: str) -> list[tuple[float, bytes]]:
         return [(float(p.pts * p.time_base), bytes(p)) for p in c.demux(streams[0]) if p.size] if streams else []
 
 
-def frames_and_times(path: Path) -> tuple[np.ndarray, list[float]]:
-    with VideoReader(path) as r:
-        got = list(r)
-    return np.stack([f.image for f in got]), [f.time for f in got]
-
-
 def test_several_inputs_on_two_nodes_equal_the_one_machine_run(weights, tmp_path):
     # Matroska throughout: AAC's priming shifts a Matroska file's timestamps by 21 ms, so an mp4 source would not
     # compare exactly with its mkv outputs (FFV1 does not go into mp4)
@@ -82,9 +76,9 @@ def test_several_inputs_on_two_nodes_equal_the_one_machine_run(weights, tmp_path
     assert sum("segment" in line and "done on" in line for line in lines) == 4 + 1  # 40 frames: 12+12+16; 9: 1
     for src, out in pairs:
         local = upscale_video(src, tmp_path / f"local_{out.name}", cfg)
-        got, times = frames_and_times(out)
-        ref, ref_times = frames_and_times(local)
-        _, src_times = frames_and_times(src)
+        got, times = read_frames_and_times(out)
+        ref, ref_times = read_frames_and_times(local)
+        _, src_times = read_frames_and_times(src)
         assert times == src_times == ref_times  # every frame, with the source's timestamps
         assert_frames_close(got, ref)
         assert packets(out, "audio") == (packets(src, "audio") if src is long_clip else [])
@@ -97,8 +91,8 @@ def test_joined_h264_segments_keep_count_timestamps_and_audio(weights, tmp_path)
     out = tmp_path / "out.mp4"
     result = upscale_on_cluster([(src, out)], config(weights), segment_frames=12)
     assert result.done == [src]
-    _, times = frames_and_times(out)
-    _, src_times = frames_and_times(src)
+    _, times = read_frames_and_times(out)
+    _, src_times = read_frames_and_times(src)
     assert times == src_times
     assert packets(out, "audio") == packets(src, "audio")
 
@@ -136,16 +130,15 @@ def test_a_worker_killed_mid_segment_is_retried_and_the_output_is_complete(weigh
     assert killed, "the first segment finished before it could be killed"
     assert result.done == [src], lines
     assert not any(f"pid {killed[0]}" in line for line in lines)
-    got, times = frames_and_times(out)
-    ref, _ = frames_and_times(upscale_video(src, tmp_path / "local.mkv", cfg))
+    got, times = read_frames_and_times(out)
+    ref, _ = read_frames_and_times(upscale_video(src, tmp_path / "local.mkv", cfg))
     assert got.shape[0] == 36
     assert_frames_close(got, ref)
 
 
 def cli(args: list[str], address: str, **popen) -> subprocess.Popen:
     """``wildvsr upscale ... --cluster ray`` as a user runs it, attached to the test cluster through RAY_ADDRESS."""
-    env = {**os.environ, "RAY_ADDRESS": address, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "wildvsr", "upscale", *args, "--cluster", "ray"], env=env,
+    return subprocess.Popen(wildvsr_cmd("upscale", *args, "--cluster", "ray"), env=cli_env({"RAY_ADDRESS": address}),
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, **popen)
 
 
@@ -174,8 +167,8 @@ def test_a_killed_driver_is_rerun_and_skips_the_finished_segments(cluster, weigh
     assert rerun.returncode == 0, stderr
     done_again = [int(line.split("segment ")[1].split("/")[0]) - 1 for line in stderr.splitlines() if " done on " in line]
     assert not set(done_again) & set(finished) and len(done_again) <= 4 - len(finished), stderr
-    got, _ = frames_and_times(out)
-    ref, _ = frames_and_times(upscale_video(src, tmp_path / "local.mkv", config(weights, codec="ffv1")))
+    got, _ = read_frames_and_times(out)
+    ref, _ = read_frames_and_times(upscale_video(src, tmp_path / "local.mkv", config(weights, codec="ffv1")))
     assert_frames_close(got, ref)
 
 
@@ -191,7 +184,7 @@ def test_many_inputs_on_the_cluster_report_a_broken_one_and_do_the_rest(cluster,
     failed = [line for line in stderr.splitlines() if line.startswith("FAILED")]
     assert run.returncode == 1 and len(failed) == 1 and "broken.mkv" in failed[0], stderr
     assert sorted(p.name for p in out.iterdir()) == ["a.mkv", "b.mkv"]
-    assert frames_and_times(out / "a.mkv")[0].shape == (8, 96, 128, 3)
+    assert read_frames_and_times(out / "a.mkv")[0].shape == (8, 96, 128, 3)
     assert "2 done, 0 skipped, 1 failed" in stderr
     # stderr is not a terminal: one closing line for all frames the cluster ran (8 + 7), before the summary
     closing = stderr.splitlines()[-2]

@@ -9,7 +9,7 @@ import pytest
 from wildvsr.cluster.plan import MIN_PART_FRAMES, MIN_SEGMENT_FRAMES, RECOMPUTE_SHARE, auto_segment_frames, \
     plan_segments
 from wildvsr.video.keyframes import keyframe_indices
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
 
 
 @pytest.mark.parametrize("seed", range(20))

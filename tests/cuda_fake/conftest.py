@@ -1,9 +1,9 @@
-"""The fake-CUDA lane: the library's CUDA paths run on the CPU with CUDA faked (:mod:`fakecuda`), in every CI run."""
+"""The fake-CUDA lane: the library's CUDA paths run on the CPU with CUDA faked (:mod:`helpers.fakecuda`), in every CI run."""
 
 from __future__ import annotations
 
 import pytest
-from fakecuda import FakeCuda
+from helpers.fakecuda import FakeCuda
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

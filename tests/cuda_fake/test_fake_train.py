@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from fakecuda import freeze
-from train_helpers import tiny_config, write_clips
+from helpers.fakecuda import freeze
+from helpers.train import tiny_config, write_clips
 
 from wildvsr.data.dataset import collate
 from wildvsr.models import create_model

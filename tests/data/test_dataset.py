@@ -12,7 +12,7 @@ from wildvsr.data import (FrameSource, SequenceSpec, ShardedSampleSampler, Video
                           build_clip_index, mirror_in_time)
 from wildvsr.errors import ConfigError
 
-import wildvsr_testing as _root
+from helpers.media import synthetic_frames, write_clip
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +20,8 @@ def clips(tmp_path_factory):
     root = tmp_path_factory.mktemp("clips")
     frames = {}
     for i in range(3):
-        frames[i] = _root.synthetic_frames(10, 40, 48, seed=i)
-        _root.write_clip(root / f"c{i}.mkv", frames[i], codec="ffv1", pix_fmt="bgr0")  # lossless
+        frames[i] = synthetic_frames(10, 40, 48, seed=i)
+        write_clip(root / f"c{i}.mkv", frames[i], codec="ffv1", pix_fmt="bgr0")  # lossless
     return root, frames
 
 

@@ -2,13 +2,12 @@
 
 import json
 
-import numpy as np
 import pytest
-import wildvsr_testing as root
 import yaml
+from helpers.media import read_frames, synthetic_frames, write_clip
+from helpers.shared_data import shared_path
 
 from wildvsr.cli import main
-from wildvsr.video import VideoReader
 
 
 def _run(*args):
@@ -20,12 +19,7 @@ def _run(*args):
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     d = tmp_path_factory.mktemp("src")
-    return root.write_clip(d / "src.mkv", root.synthetic_frames(12, 96, 128), codec="ffv1", pix_fmt="bgr0")
-
-
-def _frames(path):
-    with VideoReader(path) as r:
-        return np.stack([f.image for f in r])
+    return write_clip(d / "src.mkv", synthetic_frames(12, 96, 128), codec="ffv1", pix_fmt="bgr0")
 
 
 def test_same_seed_same_bytes_different_seed_differs(clip, tmp_path):
@@ -37,7 +31,7 @@ def test_same_seed_same_bytes_different_seed_differs(clip, tmp_path):
         outs[name] = (dst.read_bytes(), json.dumps({k: v for k, v in rec.items() if k != "output"}))
     assert outs["a"] == outs["b"]
     assert outs["a"][0] != outs["c"][0] and outs["a"][1] != outs["c"][1]
-    lq = _frames(tmp_path / "a.mp4")
+    lq = read_frames(tmp_path / "a.mp4")
     assert lq.shape == (12, 24, 32, 3)
 
 
@@ -69,11 +63,11 @@ def test_refuses_existing_output_and_bad_preset(clip, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_vid4_calendar_realbasicvsr(tmp_path):
-    src = root.shared_path("hr_eval", "vid4", "calendar.mkv")
+    src = shared_path("hr_eval", "vid4", "calendar.mkv")
     dst = tmp_path / "lq.mp4"
     assert _run(src, dst, "--preset", "realbasicvsr", "--seed", 0, "--gallery", tmp_path / "g.png",
                 "--max-frames", 4) == 0
-    lq = _frames(dst)
+    lq = read_frames(dst)
     assert lq.shape == (4, 144, 180, 3)
     rec = json.loads((tmp_path / "lq.params.json").read_text())
     assert rec["input_size"] == [720, 576] and rec["params"]["clips"][0]["stages"][0]["codec"]["encoder"] in (

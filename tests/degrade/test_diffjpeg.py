@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-import wildvsr_testing as root
+from helpers.media import synthetic_frames
 
 from wildvsr.degrade import Degrader, load_preset
 from wildvsr.degrade.diffjpeg import diff_jpeg, quality_table
@@ -25,7 +25,7 @@ def test_quality_tables_are_libjpegs():
 
 @pytest.mark.parametrize("quality", [95, 75, 50, 30, 10])
 def test_agrees_with_libjpeg(quality):
-    frames = root.synthetic_frames(2, 100, 120)
+    frames = synthetic_frames(2, 100, 120)
     x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()[None] / 255  # (1, 2, 3, 100, 120), odd-ish size
     lib, ours = add_jpg_compression(x, quality), diff_jpeg(x, quality)
     agree = _psnr(lib, ours)
@@ -38,7 +38,7 @@ def test_differentiable_mode_has_gradients_and_order():
     x = torch.rand(1, 2, 3, 32, 32, requires_grad=True)
     diff_jpeg(x, 50, differentiable=True).sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
-    img = torch.from_numpy(root.synthetic_frames(1, 64, 64)).permute(0, 3, 1, 2).float()[None] / 255
+    img = torch.from_numpy(synthetic_frames(1, 64, 64)).permute(0, 3, 1, 2).float()[None] / 255
     errs = [(diff_jpeg(img, q) - img).abs().mean().item() for q in (90, 60, 30, 10)]
     assert all(a < b for a, b in itertools.pairwise(errs))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
 
 from wildvsr.errors import InputError
 from wildvsr.evaluate import evaluate, list_sequences, load_frames

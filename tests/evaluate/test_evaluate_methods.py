@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from wildvsr_testing import save_tiny_model, synthetic_frames
+from helpers.media import synthetic_frames
+from helpers.models import save_tiny_model
 
 from wildvsr.errors import ConfigError, UnknownModelError
 from wildvsr.evaluate import BenchmarkConfig, benchmark

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from wildvsr_testing import synthetic_frames
+from helpers.media import synthetic_frames
 
 from wildvsr.errors import UnknownModelError
 from wildvsr.evaluate import BenchmarkConfig, benchmark, get_protocol, list_protocols, load_frames, split_quarters

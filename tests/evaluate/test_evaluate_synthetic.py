@@ -4,14 +4,13 @@ existing outputs with a reference, and the CLI's one-line errors."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.cli import run_wildvsr
+from helpers.media import synthetic_frames, write_clip
 
 from wildvsr.errors import OutputExistsError
 from wildvsr.evaluate import BenchmarkConfig, benchmark, degrade_clip, evaluate
@@ -75,7 +74,7 @@ def test_evaluate_with_reference_matches_psnr_and_refuses_to_overwrite(tmp_path:
 def test_cli_unknown_names_exit_2_with_one_line(tmp_path: Path, args, message):
     data = _folder(tmp_path / "seq", synthetic_frames(2, 16, 16))
     argv = [a.format(d=data, o=tmp_path / "out") for a in args]
-    proc = subprocess.run([sys.executable, "-m", "wildvsr", *argv], capture_output=True, text=True, timeout=120)
+    proc = run_wildvsr(*argv)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from wildvsr_testing import shared_path
+from helpers.shared_data import shared_path
 
 from wildvsr.evaluate import BenchmarkConfig, benchmark
 from wildvsr.metrics import calculate_brisque, calculate_niqe

@@ -9,27 +9,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.cli import run_wildvsr
+from helpers.interrupts import signal_after_first_chunk
+from helpers.media import read_frames, synthetic_frames, write_clip, write_pngs
+from helpers.models import save_tiny_model
 
-from wildvsr_testing import save_tiny_model, synthetic_frames, write_clip
-from inference_testutils import kill_9_after_first_chunk, read_frames, write_pngs
 from wildvsr.errors import InputError, WeightsNotFoundError
 from wildvsr.inference import UpscaleConfig
 from wildvsr.inference.batch import batch_outputs, expand_inputs, is_batch, output_for, upscale_many
 from wildvsr.inference.resume import work_dir_for
 from wildvsr.video import VideoReader
-
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-
-def wildvsr(*args, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wildvsr", *map(str, args)], capture_output=True, text=True,
-                          env=env or ENV, timeout=300)
-
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory) -> Path:
@@ -66,7 +59,7 @@ def test_broken_file_and_finished_output_do_not_stop_the_batch(tmp_path, opts):
     before = (finished.read_bytes(), finished.stat().st_mtime_ns)
 
     # progress lines every 0 s: each input's lines carry its name, and end with its closing line
-    run = wildvsr("upscale", src, out, *opts, env={**ENV, "WILDVSR_PROGRESS_SECONDS": "0"})
+    run = run_wildvsr("upscale", src, out, *opts, env={"WILDVSR_PROGRESS_SECONDS": "0"})
 
     assert run.returncode == 1, run.stderr
     lines = stderr_lines(run)
@@ -94,7 +87,7 @@ def test_interrupted_batch_resumes(tmp_path, opts):
     out = tmp_path / "out"
     second = out / "second"
 
-    done = kill_9_after_first_chunk(inputs, out, run_opts, ENV, watch=second)
+    _, done = signal_after_first_chunk(["upscale", *inputs, out, *run_opts], second)
     assert done >= 1 and work_dir_for(second).is_dir() and not second.exists()
     manifest = json.loads((work_dir_for(second) / "manifest.json").read_text())
     assert len(manifest["chunks"]) < 6  # killed mid-input (24 frames / 4 per chunk)
@@ -104,7 +97,7 @@ def test_interrupted_batch_resumes(tmp_path, opts):
     first_done = (out / "first").stat().st_mtime_ns
     assert len(list((out / "first").glob("*.png"))) == 4 and not (out / "third").exists()
 
-    again = wildvsr("--verbose", "upscale", *inputs, out, *run_opts)
+    again = run_wildvsr("--verbose", "upscale", *inputs, out, *run_opts)
     assert again.returncode == 0, again.stderr
     assert f"skipped {inputs[0]}: {out / 'first'} exists" in again.stderr
     assert f"resuming: {len(manifest['chunks'])} finished chunk(s)" in again.stderr
@@ -113,7 +106,7 @@ def test_interrupted_batch_resumes(tmp_path, opts):
     assert sorted(p.name for p in out.iterdir()) == ["first", "second", "third"]
 
     ref = tmp_path / "ref"  # uninterrupted, in the same kind of process (CPU float results depend on the threads)
-    assert wildvsr("upscale", *inputs, ref, *run_opts).returncode == 0
+    assert run_wildvsr("upscale", *inputs, ref, *run_opts).returncode == 0
     for name, n in (("first", 4), ("second", 24), ("third", 4)):
         got = read_frames(out / name)
         assert got.shape == (n, 128, 128, 3)
@@ -126,14 +119,14 @@ def test_glob_the_shell_did_not_expand(tmp_path, opts):
         clip(tmp_path / "in" / name, frames=3)
     (tmp_path / "in" / "notes.txt").write_text("not matched")
     out = tmp_path / "out"
-    run = wildvsr("upscale", tmp_path / "in" / "*.mp4", out, *opts, "--quiet", "--ext", "mkv")
+    run = run_wildvsr("upscale", tmp_path / "in" / "*.mp4", out, *opts, "--quiet", "--ext", "mkv")
     assert run.returncode == 0, run.stderr
     assert stderr_lines(run) == ["2 done, 0 skipped, 0 failed"]
     assert sorted(p.name for p in out.iterdir()) == ["a.mkv", "b.mkv"]
     with VideoReader(out / "a.mkv") as r:
         assert r.info.container.startswith("matroska") and r.info.num_frames in (None, 3)
 
-    nothing = wildvsr("upscale", tmp_path / "in" / "*.mov", tmp_path / "out2", *opts)
+    nothing = run_wildvsr("upscale", tmp_path / "in" / "*.mov", tmp_path / "out2", *opts)
     assert nothing.returncode == 2 and stderr_lines(nothing) == [f"error: {tmp_path / 'in' / '*.mov'} matches no file"]
     assert not (tmp_path / "out2").exists()
 
@@ -141,7 +134,7 @@ def test_glob_the_shell_did_not_expand(tmp_path, opts):
 def test_name_collision_is_refused_before_any_work(tmp_path, opts):
     a, b = clip(tmp_path / "x" / "clip.mp4"), clip(tmp_path / "y" / "clip.mp4", seed=1)
     out = tmp_path / "out"
-    run = wildvsr("upscale", a, b, out, *opts)
+    run = run_wildvsr("upscale", a, b, out, *opts)
     assert run.returncode == 2, run.stderr
     assert stderr_lines(run) == [f"error: {a} and {b} would both be written to {out / 'clip.mp4'}; rename one or "
                                  "upscale them into different folders"]
@@ -151,20 +144,20 @@ def test_name_collision_is_refused_before_any_work(tmp_path, opts):
 def test_single_input_is_the_single_job(tmp_path, opts):
     """One file or frame folder: the job as before (no summary line, an existing folder is an existing output)."""
     src = clip(tmp_path / "in.mp4", frames=3)
-    run = wildvsr("upscale", src, tmp_path / "out.mkv", *opts, "--quiet")
+    run = run_wildvsr("upscale", src, tmp_path / "out.mkv", *opts, "--quiet")
     assert run.returncode == 0 and run.stderr == "", run.stderr
     assert read_frames(tmp_path / "out.mkv").shape == (3, 96, 128, 3)
 
     frames = write_pngs(tmp_path / "frames", synthetic_frames(2, 16, 16))
     (tmp_path / "existing").mkdir()
-    run = wildvsr("upscale", frames, tmp_path / "existing", *opts)
+    run = run_wildvsr("upscale", frames, tmp_path / "existing", *opts)
     assert run.returncode == 2 and stderr_lines(run) == [
         f"error: output {tmp_path / 'existing'} already exists; pass --overwrite to replace it"]
 
-    run = wildvsr("upscale", src, tmp_path / "o.mp4", *opts, "--ext", "mkv")
+    run = run_wildvsr("upscale", src, tmp_path / "o.mp4", *opts, "--ext", "mkv")
     assert run.returncode == 2 and "--ext applies to many inputs" in run.stderr and len(stderr_lines(run)) == 1
 
-    run = wildvsr("upscale", src)
+    run = run_wildvsr("upscale", src)
     assert run.returncode == 2 and "Missing argument 'output'" in run.stderr
 
 

@@ -7,20 +7,18 @@ levels that reach the writer are the source's levels, and any 8-bit squeeze in t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from inference_testutils import interrupt_after, write_pngs
-from wildvsr_testing import deep_ramp, luma_codes, synthetic_frames, write_clip, write_deep_clip
+from helpers.cli import run_wildvsr
+from helpers.interrupts import interrupt_after
+from helpers.media import deep_ramp, luma_codes, read_frames, synthetic_frames, write_clip, write_deep_clip, write_pngs
 from wildvsr.inference import UpscaleConfig, Upscaler, upscale_video
 from wildvsr.inference.resume import work_dir_for
 from wildvsr.models import create_model
-from wildvsr.video import VideoReader, read_info
+from wildvsr.video import read_info
 
 CFG = UpscaleConfig(device="cpu", precision="fp32", crf=10, preset="ultrafast")
 
@@ -33,11 +31,6 @@ def nearest_x4():
         last.weight.zero_()
         last.bias.zero_()
     return model
-
-
-def read_frames(path, dtype="source"):
-    with VideoReader(path, dtype=dtype) as reader:
-        return np.stack([f.image for f in reader])
 
 
 def tags(info):
@@ -84,7 +77,7 @@ def test_16_bit_png_folder_keeps_16_bit_pngs(tmp_path):
     out = upscale_video(src, tmp_path / "out", UpscaleConfig(device="cpu", precision="fp32", temporal="off"),
                         model=nearest_x4())
     assert read_info(out).bit_depth == 16 and read_info(out).pix_fmt.startswith("rgb48")
-    got = read_frames(out)
+    got = read_frames(out, dtype="source")
     assert got.dtype == np.uint16
     # The nearest x4 model repeats each pixel 4x4; float rounding (x / 65535 * 65535) may move a value by 1 code.
     expected = frames.repeat(4, axis=1).repeat(4, axis=2)
@@ -112,15 +105,13 @@ def test_interrupted_16_bit_run_resumes_to_identical_frames(tmp_path):
     assert work_dir_for(dst).is_dir()
     upscale_video(src, dst, UpscaleConfig(device="cpu", precision="fp32", chunk_size=2, temporal="off", resume=True),
                   model=nearest_x4())
-    np.testing.assert_array_equal(read_frames(dst), read_frames(full))
+    np.testing.assert_array_equal(read_frames(dst, dtype="source"), read_frames(full, dtype="source"))
 
 
 def test_pix_fmt_the_codec_cannot_write_is_refused_before_any_frame(tmp_path):
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(2, 16, 16))
     before = set(tmp_path.iterdir())
-    run = subprocess.run([sys.executable, "-m", "wildvsr", "upscale", src, tmp_path / "o.mp4", "--model", "srvgg",
-                          "--pix-fmt", "yuv420p12le", "--quiet"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    run = run_wildvsr("upscale", src, tmp_path / "o.mp4", "--model", "srvgg", "--pix-fmt", "yuv420p12le", "--quiet")
     assert run.returncode == 2, run.stderr
     assert run.stderr.count("\n") == 1 and "libx264" in run.stderr and "yuv420p12le" in run.stderr, run.stderr
     assert set(tmp_path.iterdir()) == before  # no output, no work folder

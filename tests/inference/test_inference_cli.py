@@ -4,33 +4,20 @@ safetensors file, so CPU runs take seconds), kill -9 and --resume, and the bad-i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers.cli import run_wildvsr
+from helpers.interrupts import signal_after_first_chunk
+from helpers.media import read_frames, synthetic_frames, write_clip
+from helpers.models import save_tiny_model
+from helpers.shared_data import shared_path
 
-from wildvsr_testing import save_tiny_model, shared_path, synthetic_frames, write_clip
-from inference_testutils import kill_9_after_first_chunk
 from wildvsr.inference.resume import work_dir_for
 from wildvsr.models import create_model, save_pretrained
 from wildvsr.video import VideoReader, VideoWriter
-
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-
-def wildvsr(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wildvsr", *map(str, args)], capture_output=True, text=True,
-                          env=ENV, timeout=300, **kwargs)
-
-
-def read_frames(path: Path) -> np.ndarray:
-    with VideoReader(path) as r:
-        return np.stack([f.image for f in r])
-
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory) -> Path:
@@ -53,21 +40,21 @@ def test_kill_9_then_resume_gives_the_uninterrupted_frames(tmp_path, tiny_weight
             "--quiet"]
     dst = tmp_path / "out"
     manifest = work_dir_for(dst) / "manifest.json"
-    done = kill_9_after_first_chunk(frames_dir, dst, opts, ENV)
+    _, done = signal_after_first_chunk(["upscale", frames_dir, dst, *opts], dst)
     assert done >= 1 and not dst.exists() and work_dir_for(dst).is_dir()
     chunks_before = len(json.loads(manifest.read_text())["chunks"])
     assert chunks_before < 3  # killed mid-run (12 frames / 4 per chunk)
 
-    again = wildvsr("upscale", frames_dir, dst, *opts)  # no --resume: refused with a hint
+    again = run_wildvsr("upscale", frames_dir, dst, *opts)  # no --resume: refused with a hint
     assert again.returncode == 2 and "--resume" in again.stderr and not dst.exists()
-    resumed = wildvsr("--verbose", "upscale", frames_dir, dst, *opts, "--resume")
+    resumed = run_wildvsr("--verbose", "upscale", frames_dir, dst, *opts, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming: {chunks_before} finished chunk(s)" in resumed.stderr
     assert not work_dir_for(dst).exists()
 
     # The uninterrupted run, in the same kind of process (CPU float results depend on the thread count).
     ref = tmp_path / "ref"
-    assert wildvsr("upscale", frames_dir, ref, *opts).returncode == 0
+    assert run_wildvsr("upscale", frames_dir, ref, *opts).returncode == 0
     np.testing.assert_array_equal(read_frames(dst), read_frames(ref))
     assert read_frames(dst).shape == (12, 128, 128, 3)
 
@@ -83,7 +70,7 @@ def test_dove_clip_end_to_end(tmp_path, tiny_weights):
         assert len(r.info.audio_streams) == 0  # the dove clips have no audio (audio: test_audio_is_kept)
     src = write_clip(tmp_path / "dove_head.mp4", head, fps=int(fps), options={"crf": "12"})
     dst = tmp_path / "out.mp4"
-    run = wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu")
+    run = run_wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu")
     assert run.returncode == 0, run.stderr
     with VideoReader(src) as a, VideoReader(dst) as b:
         assert (b.info.width, b.info.height) == (4 * a.info.width, 4 * a.info.height) == (1272, 720)
@@ -99,7 +86,7 @@ def test_videolq_folder_to_png_folder(tmp_path, tiny_weights):
         for f in r:
             w.write(f.image[168:192, 300:340])
     dst = tmp_path / "out"
-    run = wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", "--quiet")
+    run = run_wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", "--quiet")
     assert run.returncode == 0, run.stderr
     pngs = sorted(dst.glob("*.png"))
     assert len(pngs) == 31
@@ -110,7 +97,7 @@ def test_videolq_folder_to_png_folder(tmp_path, tiny_weights):
 def test_audio_is_kept(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(6, 24, 32), audio=True)
     dst = tmp_path / "out.mkv"
-    run = wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", "--quiet")
+    run = run_wildvsr("upscale", src, dst, "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", "--quiet")
     assert run.returncode == 0, run.stderr
     with VideoReader(dst) as r:
         assert (r.info.width, r.info.height) == (128, 96) and r.info.audio_streams[0].codec == "aac"
@@ -118,7 +105,7 @@ def test_audio_is_kept(tmp_path, tiny_weights):
 
 def _expect_failure(tmp_path, *args, match: str):
     before = set(tmp_path.iterdir())
-    run = wildvsr("upscale", *args)
+    run = run_wildvsr("upscale", *args)
     assert run.returncode == 2, (run.returncode, run.stderr)
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0], run.stderr
@@ -160,7 +147,7 @@ def test_frame_too_large_for_the_device(tmp_path, tiny_weights):
         w.write(np.full((6000, 6000, 3), 90, np.uint8))
     before = set(tmp_path.iterdir())
     # fp32: on a CPU with bf16 units "auto" is bf16, whose smaller estimate (and this machine's RAM) may let it run
-    run = wildvsr("upscale", big, tmp_path / "o.png", "--model", "basicvsr", "--weights", tiny_weights, "--device",
+    run = run_wildvsr("upscale", big, tmp_path / "o.png", "--model", "basicvsr", "--weights", tiny_weights, "--device",
                   "cpu", "--tile", "0", "--precision", "fp32")
     assert run.returncode == 2 and "--tile" in run.stderr and "GiB" in run.stderr, run.stderr
     assert set(tmp_path.iterdir()) == before

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from wildvsr_testing import synthetic_frames
+from helpers.media import synthetic_frames
 from wildvsr.errors import ConfigError, InputError, OutputExistsError
 from wildvsr.inference import UpscaleConfig
 from wildvsr.inference.chunking import plan_chunks

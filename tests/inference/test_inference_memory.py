@@ -10,21 +10,17 @@ default 24 + 2*8 = 40-frame window, a 40-frame clip never fills one and the comp
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from wildvsr_testing import synthetic_frames, write_clip
-
-HERE = Path(__file__).resolve().parent
+from helpers.cli import cli_env
+from helpers.media import synthetic_frames, write_clip
 
 SCRIPT = """
 import resource, sys
-sys.path[:0] = [{here!r}]
-from inference_testutils import TinyBiRecurrent
+from helpers.models import TinyBiRecurrent
 from wildvsr.inference import UpscaleConfig, upscale_video
 upscale_video(sys.argv[1], sys.argv[2], UpscaleConfig(device="cpu", chunk_size=12, overlap=4), model=TinyBiRecurrent())
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
@@ -40,8 +36,8 @@ QUIET_ALLOCATOR = {"OMP_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": str(1 << 20
 
 
 def peak_rss_kib(src: Path, dst: Path) -> int:
-    run = subprocess.run([sys.executable, "-c", SCRIPT.format(here=str(HERE)), str(src), str(dst)],
-                         capture_output=True, text=True, timeout=600, env={**os.environ, **QUIET_ALLOCATOR})
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(src), str(dst)],  # helpers: tests/ on PYTHONPATH
+                         capture_output=True, text=True, timeout=600, env=cli_env(QUIET_ALLOCATOR, helpers=True))
     assert run.returncode == 0, run.stderr
     return int(run.stdout.strip().splitlines()[-1])
 

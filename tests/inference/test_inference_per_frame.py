@@ -10,15 +10,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wildvsr_testing import assert_frames_close, synthetic_frames
-from inference_testutils import psnr
+from helpers.frames import assert_frames_close, psnr
+from helpers.media import read_frames, synthetic_frames
 from wildvsr.errors import ConfigError
 from wildvsr.inference import UpscaleConfig, Upscaler, upscale_video
 from wildvsr.inference.runner import load_model
 from wildvsr.inference.plan import PRE_PAD
 from wildvsr.models import create_model
 from wildvsr.models.rrdbnet import RRDBNet
-from wildvsr.video import VideoReader, VideoWriter
+from wildvsr.video import VideoWriter
 
 
 def _tiny_rrdbnet(seed: int = 0) -> RRDBNet:
@@ -119,8 +119,7 @@ def test_upscale_video_with_stabilizer_equals_in_memory(tiny, clip, tmp_path):
         for frame in clip:
             writer.write(frame)
     out = upscale_video(src, tmp_path / "out", UpscaleConfig(device="cpu", chunk_size=3), model=tiny)
-    with VideoReader(out) as reader:
-        got = np.stack([f.image for f in reader])
+    got = read_frames(out)
     assert_frames_close(got, Upscaler(tiny, "cpu", chunk_size=7).upscale_frames(clip))  # 3 vs 7 frames per call
 
 
@@ -134,8 +133,7 @@ def test_real_animevideov3_end_to_end(tmp_path, chunk_size):
     # fp32: "auto" is bf16 on CPUs with bf16 units, and the reference is fp32
     config = UpscaleConfig(model="srvgg.animevideov3", device="cpu", precision="fp32", chunk_size=chunk_size)
     out = upscale_video(src, tmp_path / "out", config)
-    with VideoReader(out) as reader:
-        got = np.stack([f.image for f in reader])
+    got = read_frames(out)
     assert got.shape == (3, 128, 128, 3)
     assert np.abs(got.astype(int) - _reference(create_model("srvgg.animevideov3"), frames)).max() <= 1
 

@@ -131,7 +131,7 @@ def test_run_takes_finished_chunks_from_the_resume_hook():
     others, giving what an uninterrupted run gives (same calls on the same shapes: bit-equal)."""
     from wildvsr.inference import Upscaler
     from wildvsr.models import create_model
-    from wildvsr_testing import synthetic_frames
+    from helpers.media import synthetic_frames
 
     torch.manual_seed(0)
     up = Upscaler(create_model("basicvsr", mid_channels=8, num_blocks=1), "cpu", "fp32", chunk_size=3, overlap=2)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wildvsr_testing import shared_path
-from inference_testutils import psnr
+from helpers.frames import psnr
+from helpers.media import read_frames
+from helpers.shared_data import shared_path
 from wildvsr.inference import Upscaler, plan_chunks
 from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
 from wildvsr.inference.tiling import iter_tiles
 from wildvsr.models import create_model
-from wildvsr.video import VideoReader
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,7 @@ def basicvsr():
 
 
 def videolq_crop(size: int, frames: int | None = None) -> np.ndarray:
-    with VideoReader(shared_path("real_lq", "videolq_000")) as r:
-        clip = np.stack([f.image for f in r])[:frames]
+    clip = read_frames(shared_path("real_lq", "videolq_000"))[:frames]
     h, w = clip.shape[1:3]
     y, x = (h - size) // 2, (w - size) // 2
     return np.ascontiguousarray(clip[:, y:y + size, x:x + size])

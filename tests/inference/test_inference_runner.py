@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wildvsr_testing import synthetic_frames, write_clip
-from inference_testutils import TinyBiRecurrent, interrupt_after, write_pngs
+from helpers.interrupts import interrupt_after
+from helpers.media import synthetic_frames, write_clip, write_pngs
+from helpers.models import TinyBiRecurrent
 from wildvsr.errors import InputError, OutputExistsError, VSRError
 from wildvsr.inference import UpscaleConfig, Upscaler, upscale_video
 from wildvsr.inference.resume import work_dir_for

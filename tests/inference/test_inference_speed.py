@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from wildvsr_testing import shared_path, synthetic_frames
-from inference_testutils import TinyBiRecurrent, psnr
+from helpers.frames import psnr
+from helpers.media import synthetic_frames
+from helpers.models import TinyBiRecurrent
+from helpers.shared_data import shared_path
 from wildvsr.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, MAX_CHUNK_SIZE
 from wildvsr.inference import Upscaler
 from wildvsr.inference.acceleration import cpu_has_bf16, frames_to_channels_last, resolve_precision

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from wildvsr_testing import synthetic_frames
-from inference_testutils import TinyBiRecurrent, psnr
+from helpers.frames import psnr
+from helpers.media import synthetic_frames
+from helpers.models import TinyBiRecurrent
 from wildvsr.errors import DeviceError, InputError
 from wildvsr.inference import Upscaler
 from wildvsr.inference.tiling import iter_tiles

@@ -10,28 +10,20 @@ visible jump: measured against the whole run and as warping error across the sea
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from wildvsr_testing import assert_frames_close, save_tiny_model, synthetic_frames, write_clip
-from inference_testutils import TinyBiRecurrent, psnr
+from helpers.cli import run_wildvsr
+from helpers.frames import assert_frames_close, psnr
+from helpers.media import read_frames_and_times, synthetic_frames, write_clip
+from helpers.models import save_tiny_model, TinyBiRecurrent
 from wildvsr.errors import InputError
 from wildvsr.inference import UpscaleConfig, upscale_video
 from wildvsr.inference.chunking import iter_windows, plan_chunks
 from wildvsr.inference.segments import Segment, parse_frames, parse_seconds
 from wildvsr.inference.stabilizer_settings import STABILIZERS, WARMUP_RESIDUAL
-from wildvsr.video import VideoReader
-
-
-def read(path: Path) -> tuple[np.ndarray, list[float]]:
-    """Frames and their presentation times in seconds."""
-    with VideoReader(path) as r:
-        frames = list(r)
-    return np.stack([f.image for f in frames]), [f.time for f in frames]
 
 
 # ------------------------------------------------------------------------------------------------ parsing, planning
@@ -90,7 +82,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 def source_times(path: Path) -> list[float]:
-    return read(path)[1]
+    return read_frames_and_times(path)[1]
 
 
 VIDEO_CFG = UpscaleConfig(device="cpu", chunk_size=6, overlap=3, codec="ffv1")  # lossless output: frames compared
@@ -98,7 +90,7 @@ VIDEO_CFG = UpscaleConfig(device="cpu", chunk_size=6, overlap=3, codec="ffv1")  
 
 @pytest.fixture(scope="module")
 def whole_video_run(clip, tmp_path_factory) -> tuple[np.ndarray, list[float]]:
-    return read(upscale_video(clip, tmp_path_factory.mktemp("whole") / "out.mkv", VIDEO_CFG, model=TinyBiRecurrent()))
+    return read_frames_and_times(upscale_video(clip, tmp_path_factory.mktemp("whole") / "out.mkv", VIDEO_CFG, model=TinyBiRecurrent()))
 
 
 def test_video_model_segments_on_the_chunk_grid_are_bit_identical_to_the_whole_run(clip, whole_video_run, tmp_path):
@@ -109,7 +101,7 @@ def test_video_model_segments_on_the_chunk_grid_are_bit_identical_to_the_whole_r
     for a, b in parts:
         out = upscale_video(clip, tmp_path / f"seg_{a}.mkv", VIDEO_CFG, model=TinyBiRecurrent(),
                             segment=Segment(a, b))
-        frames, seg_times = read(out)
+        frames, seg_times = read_frames_and_times(out)
         np.testing.assert_array_equal(frames, whole[a:b])
         assert seg_times == source_times(clip)[a:b]
 
@@ -120,7 +112,7 @@ def test_video_model_segment_off_the_grid_keeps_the_overlap_fidelity(clip, whole
     tiny model's recurrence decays by 0.8 per frame: after 3 context frames the seam is well above 40 dB)."""
     whole, times = whole_video_run
     out = upscale_video(clip, tmp_path / "seg.mkv", VIDEO_CFG, model=TinyBiRecurrent(), segment=Segment(8, 21))
-    frames, seg_times = read(out)
+    frames, seg_times = read_frames_and_times(out)
     assert frames.shape[0] == 13 and seg_times == source_times(clip)[8:21]
     assert psnr(frames, whole[8:21]) > 40
 
@@ -172,9 +164,9 @@ def test_per_frame_segments_warm_the_stabilizer_up_so_the_seam_does_not_jump(pan
 
     cfg = UpscaleConfig(model="srvgg", weights=str(tiny_srvgg), device="cpu", precision="fp32", temporal="fusion",
                         chunk_size=8, codec="ffv1")
-    whole, _ = read(upscale_video(panning_clip, tmp_path / "whole.mkv", cfg))
+    whole, _ = read_frames_and_times(upscale_video(panning_clip, tmp_path / "whole.mkv", cfg))
     cuts = [0, 14, 27, 40]
-    parts = [read(upscale_video(panning_clip, tmp_path / f"s{a}.mkv", cfg, segment=Segment(a, b)))[0]
+    parts = [read_frames_and_times(upscale_video(panning_clip, tmp_path / f"s{a}.mkv", cfg, segment=Segment(a, b)))[0]
              for a, b in zip(cuts, cuts[1:])]
     joined = np.concatenate(parts)
     assert joined.shape == whole.shape
@@ -190,17 +182,13 @@ def test_per_frame_segments_warm_the_stabilizer_up_so_the_seam_does_not_jump(pan
 
 
 # ------------------------------------------------------------------------------------------------ CLI
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wildvsr", *args], capture_output=True, text=True, timeout=300)
-
-
 def test_cli_start_and_duration_give_the_frames_of_that_time(clip, tiny_srvgg, tmp_path):
     out = tmp_path / "preview.mkv"
-    res = run_cli("upscale", str(clip), str(out), "--model", "srvgg", "--weights", str(tiny_srvgg), "--device", "cpu",
+    res = run_wildvsr("upscale", str(clip), str(out), "--model", "srvgg", "--weights", str(tiny_srvgg), "--device", "cpu",
                   "--start", "0:00.4", "--duration", "0.2", "--codec", "ffv1", "-q")
     assert res.returncode == 0, res.stderr
-    frames, times = read(out)
-    _, src_times = read(clip)
+    frames, times = read_frames_and_times(out)
+    _, src_times = read_frames_and_times(clip)
     assert frames.shape[0] == 5 and times == src_times[10:15]
 
 
@@ -211,7 +199,7 @@ def test_cli_start_and_duration_give_the_frames_of_that_time(clip, tiny_srvgg, t
     (["--start", "soon"], "--start takes seconds"),
 ])
 def test_cli_bad_segments_are_one_line_and_exit_2(clip, tiny_srvgg, tmp_path, args, message):
-    res = run_cli("upscale", str(clip), str(tmp_path / "o.mkv"), "--model", "srvgg", "--weights", str(tiny_srvgg),
+    res = run_wildvsr("upscale", str(clip), str(tmp_path / "o.mkv"), "--model", "srvgg", "--weights", str(tiny_srvgg),
                   "--device", "cpu", "-q", *args)
     assert res.returncode == 2 and message in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "o.mkv").exists()

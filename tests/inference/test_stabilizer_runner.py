@@ -5,30 +5,23 @@ weights keeps CPU runs to seconds; the stabilizer's SPyNet has its real shipped 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.cli import run_wildvsr
+from helpers.frames import assert_frames_close, psnr
+from helpers.interrupts import signal_after_first_chunk
+from helpers.media import read_frames, synthetic_frames
+from helpers.models import save_tiny_model
 
-from wildvsr_testing import assert_frames_close, save_tiny_model, synthetic_frames
-from inference_testutils import kill_9_after_first_chunk, psnr
 from wildvsr.defaults import DEFAULT_TEMPORAL
 from wildvsr.errors import ConfigError
 from wildvsr.inference import UpscaleConfig, build_upscaler, upscale_video
 from wildvsr.inference.resume import work_dir_for
 from wildvsr.inference.stabilizer import STABILIZERS
 from wildvsr.models import create_model
-from wildvsr.video import VideoReader, VideoWriter
-
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-
-def read_frames(path: Path) -> np.ndarray:
-    with VideoReader(path) as r:
-        return np.stack([f.image for f in r])
+from wildvsr.video import VideoWriter
 
 
 def panning_frames(n: int = 12, h: int = 32, w: int = 32, seed: int = 3) -> np.ndarray:
@@ -83,8 +76,7 @@ def test_temporal_setting_is_resolved_per_model_kind():
 
 
 def test_cli_unknown_temporal_is_a_one_line_error(tmp_path, frames_dir):
-    run = subprocess.run([sys.executable, "-m", "wildvsr", "upscale", frames_dir, tmp_path / "o", "--temporal",
-                          "wobble"], capture_output=True, text=True, env=ENV, timeout=120)
+    run = run_wildvsr("upscale", frames_dir, tmp_path / "o", "--temporal", "wobble")
     assert run.returncode == 2 and "temporal must be one of" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -94,20 +86,18 @@ def test_kill_9_then_resume_gives_the_uninterrupted_stabilized_frames(tmp_path, 
             "--chunk-size", "3", "--quiet"]
     dst = tmp_path / "out"
     manifest = work_dir_for(dst) / "manifest.json"
-    kill_9_after_first_chunk(frames_dir, dst, opts, ENV)
+    signal_after_first_chunk(["upscale", frames_dir, dst, *opts], dst)
     chunks_before = len(json.loads(manifest.read_text())["chunks"])
     assert 1 <= chunks_before < 4 and not dst.exists()  # killed mid-run (12 frames / 3 per chunk)
     states = sorted(p.name for p in work_dir_for(dst).glob("state_*.pt"))
     assert len(states) == 1  # only the latest finished chunk's state is kept
 
-    resumed = subprocess.run([sys.executable, "-m", "wildvsr", "--verbose", "upscale", frames_dir, dst,
-                              *map(str, opts), "--resume"], capture_output=True, text=True, env=ENV, timeout=300)
+    resumed = run_wildvsr("--verbose", "upscale", frames_dir, dst, *opts, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming: {chunks_before} finished chunk(s)" in resumed.stderr
     assert not work_dir_for(dst).exists()
 
     ref = tmp_path / "ref"  # the uninterrupted run, in the same kind of process
-    run = subprocess.run([sys.executable, "-m", "wildvsr", "upscale", frames_dir, ref, *map(str, opts)],
-                         capture_output=True, text=True, env=ENV, timeout=300)
+    run = run_wildvsr("upscale", frames_dir, ref, *opts)
     assert run.returncode == 0, run.stderr
     np.testing.assert_array_equal(read_frames(dst), read_frames(ref))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wildvsr_testing import synthetic_frames
+from helpers.media import synthetic_frames
 from wildvsr.errors import InputError, MissingDependencyError, UnknownModelError
 from wildvsr.metrics import (calculate_brisque, calculate_niqe, calculate_psnr, calculate_ssim, create_metric,
                              describe_metrics, list_metrics, metric_info)

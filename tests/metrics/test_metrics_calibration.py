@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from wildvsr_testing import shared_path
+from helpers.shared_data import shared_path
 from wildvsr.metrics import create_metric
 
 IMAGES = ("I03", "I04", "I06", "I08", "I19")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from wildvsr_testing import synthetic_frames
+from helpers.media import synthetic_frames
 from wildvsr.errors import InputError
 from wildvsr.metrics import create_metric, warping_error
 from wildvsr.models.flow import consistency_mask

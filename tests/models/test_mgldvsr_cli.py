@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
 
 from wildvsr.cli import main
 from wildvsr.errors import WeightsNotFoundError

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wildvsr_testing import shared_path
+from helpers.shared_data import shared_path
 from wildvsr.models import create_model
 
 NUM_FRAMES = 15

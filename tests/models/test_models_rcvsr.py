@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from wildvsr_testing import assert_frames_close, synthetic_frames
+from helpers.frames import assert_frames_close
+from helpers.media import synthetic_frames
 from wildvsr.inference import Upscaler
 from wildvsr.models import create_model
 from wildvsr.models.rcvsr import RCVSR, infer_config
@@ -98,7 +99,8 @@ def test_runner_streams_with_no_overlap_and_equals_the_whole_clip(tile):
 def test_interrupted_streaming_run_resumes_from_the_carried_state(tmp_path):
     """Ctrl-C after two chunks: the work folder holds the model's state after chunk 1; --resume continues from it
     and gives exactly the frames of an uninterrupted run (same chunks, same shapes)."""
-    from inference_testutils import interrupt_after, write_pngs
+    from helpers.interrupts import interrupt_after
+    from helpers.media import write_pngs
     from wildvsr.inference import UpscaleConfig, upscale_video
     from wildvsr.inference.resume import work_dir_for
     from wildvsr.video import VideoReader
@@ -134,21 +136,19 @@ def test_shipped_weights_load_strict_with_their_checksum():
 def test_shipped_model_upscales_a_real_clip_through_the_cli(tmp_path):
     """Six real low-quality frames (dove_demo 001, re-encoded as H.264) through ``wildvsr upscale --model rcvsr.wild``:
     exit 0, x4 frames, and not the nearest-neighbour input (the model did something)."""
-    import subprocess
-    import sys
+    from helpers.cli import run_wildvsr
+    from helpers.media import read_frames, write_clip
+    from helpers.shared_data import shared_path
 
-    from wildvsr_testing import shared_path, write_clip
     from wildvsr.video import VideoReader
 
     with VideoReader(shared_path("real_lq", "dove_demo", "001.mp4")) as reader:
         frames = np.stack([np.asarray(f.image) for f in reader.frames(0, 6)])
     src = write_clip(tmp_path / "in.mp4", frames)
     dst = tmp_path / "out.mp4"
-    run = subprocess.run([sys.executable, "-m", "wildvsr", "upscale", str(src), str(dst), "--model", "rcvsr.wild",
-                          "--quiet"], capture_output=True, text=True, timeout=600)
+    run = run_wildvsr("upscale", src, dst, "--model", "rcvsr.wild", "--quiet", timeout=600)
     assert run.returncode == 0, run.stderr
-    with VideoReader(dst) as reader:
-        out = np.stack([np.asarray(f.image) for f in reader])
+    out = read_frames(dst)
     assert out.shape == (6, 4 * frames.shape[1], 4 * frames.shape[2], 3)
     nearest = frames.repeat(4, axis=1).repeat(4, axis=2).astype(int)
     assert np.abs(out.astype(int) - nearest).mean() > 2

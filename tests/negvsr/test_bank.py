@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from negvsr_helpers import flat_and_textured_clip, write_png_folder
+from helpers.negvsr import flat_and_textured_clip, write_png_folder
 
 from wildvsr.errors import InputError, OutputExistsError
 from wildvsr.negvsr import ExtractionConfig, NoiseBank, build_noise_bank, scan_clip

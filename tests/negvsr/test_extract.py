@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from negvsr_helpers import flat_and_textured_clip, shared_path
+from helpers.negvsr import flat_and_textured_clip
+from helpers.shared_data import shared_path
 from PIL import Image
 
 from wildvsr.negvsr import ExtractionConfig, ExtractionSummary, scan_clip, to_gray, window_stats
@@ -117,7 +118,7 @@ def test_kept_sequence_is_temporally_consistent_unlike_independent_windows(flir_
 
 
 def test_iter_clips_drops_the_tail(tmp_path):
-    from negvsr_helpers import write_png_folder
+    from helpers.negvsr import write_png_folder
 
     folder = write_png_folder(tmp_path / "f", flat_and_textured_clip(7)[:, :64, :64])
     summary = ExtractionSummary()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from negvsr_helpers import flat_and_textured_clip, write_png_folder
+from helpers.negvsr import flat_and_textured_clip, write_png_folder
 from PIL import Image
 
 from wildvsr.cli import main

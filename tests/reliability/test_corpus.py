@@ -9,16 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from reliability_testutils import ENV, error_lines, save_tiny_weights, snapshot, tiny_cmd
-from test_video_errors import BAD_INPUTS
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.bad_inputs import BAD_INPUTS
+from helpers.cli import cli_env, error_lines, snapshot, wildvsr_cmd
+from helpers.media import synthetic_frames, write_clip
+from helpers.models import save_tiny_weights
 
 from wildvsr.video import VideoWriter
 
@@ -134,12 +134,12 @@ def results(tmp_path_factory) -> dict:
         args = [str(a) for a in build(folder)]
         if job == "upscale" and "--model" not in args:
             args += ["--model", "tiny"] + ([] if "--weights" in args else ["--weights", str(weights)])
-        cmd = tiny_cmd(job, *args) if job == "upscale" else [sys.executable, "-m", "wildvsr", job, *args]
+        cmd = wildvsr_cmd(job, *args, tiny=job == "upscale")
         jobs[name] = (folder, cmd, snapshot(folder))
 
     def run(item):
         name, (folder, cmd, before) = item
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**ENV, "OMP_NUM_THREADS": "1"},
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=cli_env({"OMP_NUM_THREADS": "1"}, helpers=True),
                               timeout=300, cwd=folder)
         return name, (proc, before, snapshot(folder))
 

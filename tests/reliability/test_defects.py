@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_testutils import error_lines, wildvsr
-from wildvsr_testing import save_tiny_model
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.cli import error_lines, run_wildvsr
+from helpers.media import synthetic_frames, write_clip
+from helpers.models import save_tiny_model
 
 from wildvsr.errors import InputError
 from wildvsr.video import VideoReader, VideoWriter
@@ -40,7 +40,7 @@ def test_odd_size_with_explicit_420_is_refused_without_naming_a_missing_option(t
 
 def test_degrade_to_an_odd_size(tmp_path):
     src = write_clip(tmp_path / "in_52x32.mp4", synthetic_frames(3, 32, 52))
-    run = wildvsr("degrade", src, tmp_path / "out.mp4", "--preset", "bicubic")
+    run = run_wildvsr("degrade", src, tmp_path / "out.mp4", "--preset", "bicubic")
     assert run.returncode == 0, run.stderr
     with VideoReader(tmp_path / "out.mp4") as reader:
         assert (reader.info.width, reader.info.height) == (13, 8)
@@ -49,7 +49,7 @@ def test_degrade_to_an_odd_size(tmp_path):
 def test_upscale_odd_size_with_ffv1(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "odd_47x33.mkv", synthetic_frames(3, 33, 47), pix_fmt="yuv444p")
     dst = tmp_path / "out.mkv"
-    run = wildvsr("upscale", src, dst, "--scale", "3", "--codec", "ffv1", "--model", "basicvsr", "--weights", tiny_weights,
+    run = run_wildvsr("upscale", src, dst, "--scale", "3", "--codec", "ffv1", "--model", "basicvsr", "--weights", tiny_weights,
                   "--device", "cpu", "--chunk-size", "2", "--overlap", "1")
     assert run.returncode == 0, run.stderr
     with VideoReader(dst) as reader:
@@ -78,7 +78,7 @@ def test_encoder_options_are_refused_at_construction(tmp_path, kwargs, match):
 def test_upscale_refuses_a_bad_preset_before_any_frame(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "good.mp4", synthetic_frames(3, 32, 32))
     for opts, match in ((["--preset", "ultraslowest"], "ultrafast"), (["--crf", "99"], "0-51")):
-        run = wildvsr("upscale", src, tmp_path / "out.mp4", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", *opts)
+        run = run_wildvsr("upscale", src, tmp_path / "out.mp4", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu", *opts)
         assert run.returncode == 2, run.stderr
         lines = error_lines(run.stderr)
         assert len(lines) == 1 and match in lines[0] and "avcodec_open2" not in lines[0], run.stderr
@@ -104,7 +104,7 @@ def test_folder_outputs_are_paths_without_extension_or_existing_folders(tmp_path
 
 def test_upscale_to_an_unknown_extension(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "good.mp4", synthetic_frames(3, 32, 32))
-    run = wildvsr("upscale", src, tmp_path / "out.xyz", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu")
+    run = run_wildvsr("upscale", src, tmp_path / "out.xyz", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu")
     assert run.returncode == 2 and len(error_lines(run.stderr)) == 1 and ".xyz" in run.stderr, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.mp4"]
 
@@ -151,16 +151,18 @@ def test_log_progress_prints_at_most_once_per_interval(capsys):
 
 
 def test_upscale_logs_progress_lines_into_a_file(tmp_path):
-    from reliability_testutils import ENV, save_tiny_weights, tiny_cmd
+    from helpers.cli import cli_env, wildvsr_cmd
+    from helpers.models import save_tiny_weights
     import subprocess
 
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(6, 32, 32))
     weights = save_tiny_weights(tmp_path / "tiny.safetensors")
     log = tmp_path / "log.txt"
     with open(log, "w") as stderr:  # stderr is a file, as with `wildvsr upscale ... > log 2>&1`
-        code = subprocess.run(tiny_cmd("upscale", src, tmp_path / "out.mkv", "--model", "tiny", "--weights", weights,
-                                       "--chunk-size", "2", "--overlap", "0"), stderr=stderr, stdout=stderr,
-                              env={**ENV, "WILDVSR_PROGRESS_SECONDS": "0", "TINY_DELAY": "0.05"}, timeout=240).returncode
+        code = subprocess.run(wildvsr_cmd("upscale", src, tmp_path / "out.mkv", "--model", "tiny", "--weights", weights,
+                                          "--chunk-size", "2", "--overlap", "0", tiny=True), stderr=stderr, stdout=stderr,
+                              env=cli_env({"WILDVSR_PROGRESS_SECONDS": "0", "TINY_DELAY": "0.05"}, helpers=True),
+                              timeout=240).returncode
     *lines, closing = log.read_text().splitlines()
     assert code == 0, lines
     assert [line.split(",")[0] for line in lines] == [f"upscaling: {n}/6 frames ({round(100 * n / 6)}%)"
@@ -173,7 +175,7 @@ def test_upscale_logs_progress_lines_into_a_file(tmp_path):
 def test_evaluate_refuses_a_reference_of_another_length(tmp_path):
     out = write_clip(tmp_path / "out.mp4", synthetic_frames(8, 32, 32))
     ref = write_clip(tmp_path / "ref.mp4", synthetic_frames(40, 32, 32))
-    run = wildvsr("evaluate", out, "--reference", ref, "--metrics", "psnr", "--out", tmp_path / "ev")
+    run = run_wildvsr("evaluate", out, "--reference", ref, "--metrics", "psnr", "--out", tmp_path / "ev")
     assert run.returncode == 2, run.stderr
     lines = error_lines(run.stderr)
     assert len(lines) == 1 and "8 frames" in lines[0] and "40" in lines[0], run.stderr
@@ -182,7 +184,7 @@ def test_evaluate_refuses_a_reference_of_another_length(tmp_path):
 
 def test_evaluate_warping_error_needs_two_frames(tmp_path):
     one = write_clip(tmp_path / "one.mp4", synthetic_frames(1, 32, 32))
-    run = wildvsr("evaluate", one, "--metrics", "warping_error", "--out", tmp_path / "ev")
+    run = run_wildvsr("evaluate", one, "--metrics", "warping_error", "--out", tmp_path / "ev")
     assert run.returncode == 2, run.stderr
     lines = error_lines(run.stderr)
     assert len(lines) == 1 and "warping_error" in lines[0] and "two frames" in lines[0], run.stderr
@@ -200,7 +202,7 @@ def test_pickle_refusal_is_one_line(tmp_path):
     evil = tmp_path / "evil.pth"
     evil.write_bytes(pickle.dumps({"state_dict": Evil()}, protocol=4))
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(2, 32, 32))
-    run = wildvsr("upscale", src, tmp_path / "o.mp4", "--model", "basicvsr", "--weights", evil)
+    run = run_wildvsr("upscale", src, tmp_path / "o.mp4", "--model", "basicvsr", "--weights", evil)
     assert run.returncode == 2 and "code ran" not in run.stdout + run.stderr
     lines = error_lines(run.stderr)
     assert len(lines) == 1 and lines[0].startswith("error:") and "refused for safety" in lines[0], run.stderr
@@ -209,10 +211,10 @@ def test_pickle_refusal_is_one_line(tmp_path):
 def test_normal_runs_print_only_their_closing_line_on_stderr(tmp_path, tiny_weights):
     """No warning or stray output: a long job's stderr (not a terminal) is its closing line, ``info``'s is empty."""
     src = write_clip(tmp_path / "视频 clip.mp4", synthetic_frames(3, 32, 32))  # a CJK name in reports and plots
-    runs = [wildvsr("upscale", src, tmp_path / "up.mp4", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu"),
-            wildvsr("degrade", src, tmp_path / "lq", "--preset", "bicubic"),
-            wildvsr("info", src),
-            wildvsr("evaluate", write_clip(tmp_path / "评估 clip.mp4", synthetic_frames(2, 96, 96)), "--metrics",
+    runs = [run_wildvsr("upscale", src, tmp_path / "up.mp4", "--model", "basicvsr", "--weights", tiny_weights, "--device", "cpu"),
+            run_wildvsr("degrade", src, tmp_path / "lq", "--preset", "bicubic"),
+            run_wildvsr("info", src),
+            run_wildvsr("evaluate", write_clip(tmp_path / "评估 clip.mp4", synthetic_frames(2, 96, 96)), "--metrics",
                     "niqe,warping_error", "--out", tmp_path / "评估")]
     for run, closing in zip(runs, ("upscaling: 3 frames in ", "degrading: 3 frames in ", None,
                                    "evaluating: 1 sequence in ")):

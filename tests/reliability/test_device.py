@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reliability_testutils import error_lines, wildvsr
-from wildvsr_testing import synthetic_frames, write_clip
+from helpers.cli import error_lines, run_wildvsr
+from helpers.media import synthetic_frames, write_clip
 
 from wildvsr.errors import ConfigError, DeviceError
 from wildvsr.inference.device import resolve_device as inference_resolve_device
@@ -37,9 +37,9 @@ def test_every_job_refuses_cuda_with_the_same_line(tmp_path):
     src = write_clip(tmp_path / "in.mp4", synthetic_frames(2, 32, 32))
     (tmp_path / "cfg.yaml").write_text("train:\n  device: cuda\n")
     runs = {
-        "degrade": wildvsr("degrade", src, tmp_path / "d.mp4", "--device", "cuda", "--preset", "bicubic"),
-        "upscale": wildvsr("upscale", src, tmp_path / "u.mp4", "--device", "cuda"),
-        "evaluate": wildvsr("evaluate", src, "--metrics", "warping_error", "--device", "cuda", "--out",
+        "degrade": run_wildvsr("degrade", src, tmp_path / "d.mp4", "--device", "cuda", "--preset", "bicubic"),
+        "upscale": run_wildvsr("upscale", src, tmp_path / "u.mp4", "--device", "cuda"),
+        "evaluate": run_wildvsr("evaluate", src, "--metrics", "warping_error", "--device", "cuda", "--out",
                             tmp_path / "ev"),
     }
     expected = "error: device cuda was requested but CUDA is not available here; use cpu (or auto)"

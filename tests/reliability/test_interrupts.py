@@ -3,19 +3,17 @@ run resumes bit-identically and nothing is left behind but the output (issue 13.
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_testutils import ENV, save_tiny_weights, snapshot, tiny_cmd, tiny_wildvsr
+from helpers.cli import run_wildvsr, snapshot
+from helpers.interrupts import signal_after_first_chunk
+from helpers.media import read_frames, synthetic_frames
+from helpers.models import save_tiny_weights
 
 from wildvsr.inference.resume import work_dir_for
-from wildvsr.video import VideoReader, VideoWriter
-from wildvsr_testing import synthetic_frames
+from wildvsr.video import VideoWriter
 
 FRAMES = 16
 OPTS = ["--model", "tiny", "--device", "cpu", "--chunk-size", "2", "--overlap", "1", "--quiet"]
@@ -32,36 +30,9 @@ def setup(tmp_path_factory) -> dict:
             w.write(img)
     opts = ["--weights", str(weights), *OPTS]
     ref = root / "ref.mkv"
-    run = tiny_wildvsr("upscale", src, ref, *opts, "--codec", "ffv1", env={"OMP_NUM_THREADS": "1"})
+    run = run_wildvsr("upscale", src, ref, *opts, "--codec", "ffv1", tiny=True, env={"OMP_NUM_THREADS": "1"})
     assert run.returncode == 0, run.stderr
-    return {"src": src, "opts": opts, "ref": _frames(ref)}
-
-
-def _frames(path: Path) -> np.ndarray:
-    with VideoReader(path) as r:
-        return np.stack([f.image for f in r])
-
-
-def _interrupt(src: Path, dst: Path, opts: list[str], sig: int) -> subprocess.CompletedProcess:
-    """Start an upscale, send ``sig`` once at least one chunk is recorded, return the finished process."""
-    manifest = work_dir_for(dst) / "manifest.json"
-    # SIGINT at its default disposition in the child: wildvsr keeps an inherited "ignore" (nohup, background jobs),
-    # and a test suite started in the background by a non-interactive shell passes SIGINT ignored to its children
-    proc = subprocess.Popen(tiny_cmd("upscale", src, dst, *opts), env={**ENV, **TINY_ENV}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if json.loads(manifest.read_text())["chunks"]:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.01)
-    assert proc.poll() is None, f"the run ended before the signal: {proc.communicate()}"
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return {"src": src, "opts": opts, "ref": read_frames(ref)}
 
 
 @pytest.mark.parametrize("sig,code,output", [
@@ -74,7 +45,8 @@ def test_interrupt_then_resume_leaves_only_the_output(tmp_path, setup, sig, code
     src_before = snapshot(setup["src"])
     dst = tmp_path / output
     opts = setup["opts"] + (["--codec", "ffv1"] if dst.suffix else [])
-    run = _interrupt(setup["src"], dst, opts, sig)
+    run, _ = signal_after_first_chunk(["upscale", setup["src"], dst, *opts], dst, sig=sig, tiny=True, env=TINY_ENV,
+                                      timeout=120)
     assert run.returncode == code, run.stderr
     if sig != signal.SIGKILL:  # handled: one line says so, the temporary output is gone, the work folder kept
         assert run.stderr.strip().splitlines()[-1] == ("terminated" if sig == signal.SIGTERM else "interrupted")
@@ -82,8 +54,8 @@ def test_interrupt_then_resume_leaves_only_the_output(tmp_path, setup, sig, code
         assert sorted(p.name for p in tmp_path.iterdir()) == [work_dir_for(dst).name], run.stderr
     assert not dst.exists() and work_dir_for(dst).is_dir()
 
-    resumed = tiny_wildvsr("upscale", setup["src"], dst, *opts, "--resume", env={"OMP_NUM_THREADS": "1"})
+    resumed = run_wildvsr("upscale", setup["src"], dst, *opts, "--resume", tiny=True, env={"OMP_NUM_THREADS": "1"})
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [dst.name]  # no stale partial, no work folder
-    np.testing.assert_array_equal(_frames(dst), setup["ref"])
+    np.testing.assert_array_equal(read_frames(dst), setup["ref"])
     assert snapshot(setup["src"]) == src_before

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from train_helpers import write_clips
+from helpers.train import write_clips
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from train_helpers import write_clips
+from helpers.train import write_clips
 
 from wildvsr.errors import ConfigError
 from wildvsr.train.config import TeacherConfig, load_config

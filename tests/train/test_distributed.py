@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from train_helpers import TINY
+from helpers.train import TINY
 
 from wildvsr.train.checkpoint import latest_checkpoint, load_checkpoint
 

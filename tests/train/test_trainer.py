@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from train_helpers import tiny_config
+from helpers.train import tiny_config
 
 from wildvsr.errors import OutputExistsError
 from wildvsr.train.degradation import TrainingDegradation

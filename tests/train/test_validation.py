@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import torch
-from train_helpers import synthetic_frames, tiny_config, write_clip
+from helpers.media import synthetic_frames, write_clip
+from helpers.train import tiny_config
 
 from wildvsr.train.distributed import DistInfo
 from wildvsr.train.trainer import Trainer

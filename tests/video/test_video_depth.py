@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from wildvsr_testing import deep_ramp, write_deep_clip
+from helpers.media import deep_ramp, write_deep_clip
 from wildvsr.errors import InputError
 from wildvsr.video import VideoReader, VideoWriter, read_info
 from wildvsr.video.depth import format_depth, pick_deep_format

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from wildvsr_testing import deep_ramp, synthetic_frames, write_clip, write_deep_clip
+from helpers.media import deep_ramp, synthetic_frames, write_clip, write_deep_clip
 
 from wildvsr.errors import InputError, OutputExistsError
 from wildvsr.video import VideoReader, VideoWriter, join_segments, read_info

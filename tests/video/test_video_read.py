@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from wildvsr_testing import shared_path, synthetic_frames, write_clip
+from helpers.media import synthetic_frames, write_clip
+from helpers.shared_data import shared_path
+from helpers.video_reference import patch_image, raw_decode, write_vfr_clip, write_yuv_clip
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).parent))
-from video_testutils import patch_image, raw_decode, write_vfr_clip, write_yuv_clip
 
 from wildvsr.video import VideoReader, read_info
 

@@ -1,14 +1,15 @@
-"""Helpers for the training tests: the shared clip writers of tests/conftest.py and the tiny recipe."""
+"""Helpers of the training tests (``tests/train``, ``tests/cuda_fake``): lossless synthetic clips and the tiny recipe
+(``tests/train/tiny.yaml``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from wildvsr_testing import shared_path, synthetic_frames, write_clip  # noqa: F401  (re-exported)
+from helpers.media import synthetic_frames, write_clip
 
 from wildvsr.train.config import TrainConfig, load_config
 
-TINY = Path(__file__).with_name("tiny.yaml")
+TINY = Path(__file__).resolve().parents[1] / "train" / "tiny.yaml"
 
 
 def write_clips(root: Path, n: int = 2, frames: int = 12, height: int = 80, width: int = 96) -> Path:

@@ -1,26 +1,13 @@
-"""Shared test helpers (import as ``from wildvsr_testing import ...``; a unique name so no folder's conftest shadows it):
-the shared data folder (skipped when absent) and tiny clips written with PyAV directly."""
+"""Media for tests: synthetic frames; clips written with PyAV directly (independent of ``wildvsr.video``), 8-bit and
+tagged 10-bit; and, through ``wildvsr.video``, PNG folders written and every frame of a video read back."""
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("WILDVSR_SHARED_DATA", ROOT.parent / "shared" / "data"))
-
-
-def shared_path(*parts: str) -> Path:
-    """Path inside ``../shared/data``; skips the calling test with a clear reason when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared test data not found: {path} (see ../shared/data/README.md)")
-    return path
 
 
 def synthetic_frames(num_frames: int, height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -74,36 +61,6 @@ def write_clip(path: Path, frames: np.ndarray, *, fps: int = 25, codec: str = "l
             for packet in astream.encode():
                 container.mux(packet)
     return path
-
-
-def save_tiny_model(path: Path, name: str = "basicvsr", **kwargs) -> Path:
-    """A real registered architecture in a tiny size (default: BasicVSR, 8 channels, 1 block, SPyNet included) with
-    fixed random weights, saved as our safetensors; the global RNG is left as it was."""
-    import torch
-
-    from wildvsr.models import create_model, save_pretrained
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)  # test-only: the weights only need to be fixed, not good
-        save_pretrained(create_model(name, **(kwargs or {"mid_channels": 8, "num_blocks": 1})), path)
-    return path
-
-
-def assert_frames_close(actual: np.ndarray, expected: np.ndarray, max_level: int = 1,
-                        max_fraction: float = 1e-4) -> None:
-    """uint8 (or uint16) frames equal up to rounding: no value more than ``max_level`` apart and at most
-    ``max_fraction`` of the values differing at all.
-
-    For two computations that run the same model on different shapes (frames per call, chunk lengths, tiles): CPU
-    convolution libraries (oneDNN) pick their kernel, and so the order of a sum, by shape and by the CPU's instruction
-    set, so a float that lands on a rounding boundary can round to the neighbouring integer on some machines
-    (measured: 1 value of 188,160 one level apart on an AVX2-only AMD EPYC). Exact comparisons stay for the same
-    operations on the same shapes."""
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    diff = np.abs(actual.astype(np.int64) - expected.astype(np.int64))
-    worst, share = int(diff.max(initial=0)), float((diff > 0).mean()) if diff.size else 0.0
-    assert worst <= max_level and share <= max_fraction, \
-        f"frames differ by up to {worst} levels on {share:.3%} of values (allowed {max_level} on {max_fraction:.3%})"
 
 
 #: Colour tag sets of a deep clip: FFmpeg enums (colorspace, primaries, transfer) and the swscale matrix behind them.
@@ -168,3 +125,32 @@ def luma_codes(path: Path) -> np.ndarray:
             data = np.frombuffer(bytes(plane), dtype).reshape(-1, row)[:frame.height, :frame.width]
             planes.append(data.ravel())
     return np.concatenate(planes)
+
+
+def read_frames(path, dtype: str = "uint8") -> np.ndarray:
+    """All frames of a video or frame folder through :class:`wildvsr.video.VideoReader`, ``(T, H, W, 3)`` (uint8 by
+    default; ``dtype`` as the reader's: ``uint16``, or ``source`` for the source's own depth)."""
+    from wildvsr.video import VideoReader
+
+    with VideoReader(path, dtype=dtype) as reader:
+        return np.stack([f.image for f in reader])
+
+
+def read_frames_and_times(path) -> tuple[np.ndarray, list[float]]:
+    """All frames of a video ``(T, H, W, 3)`` uint8 and their presentation times in seconds."""
+    from wildvsr.video import VideoReader
+
+    with VideoReader(path) as reader:
+        frames = list(reader)
+    return np.stack([f.image for f in frames]), [f.time for f in frames]
+
+
+def write_pngs(folder, frames):
+    """Write ``(T, H, W, 3)`` uint8 or uint16 frames as a PNG folder with :class:`wildvsr.video.VideoWriter` (8- or
+    16-bit PNGs) and return it."""
+    from wildvsr.video import VideoWriter
+
+    with VideoWriter(folder) as writer:
+        for img in frames:
+            writer.write(img)
+    return folder

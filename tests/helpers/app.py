@@ -1,4 +1,4 @@
-"""Constants and helpers of the app tests (a unique module name: importable from every test file)."""
+"""Constants of the app tests (``tests/app``): the server's limits and the tiny weights' file name."""
 
 from __future__ import annotations
 
@@ -6,4 +6,3 @@ from __future__ import annotations
 MAX_UPLOAD_MB = 1
 MAX_FRAMES = 12
 TINY = "basicvsr_tiny.safetensors"
-

@@ -1,4 +1,5 @@
-"""Clips for the video tests, written with PyAV directly (independent of wildvsr.video)."""
+"""Reference clips and decodes for the video tests (``tests/video``), with PyAV alone (independent of wildvsr.video):
+our own RGB->YUV conversion, variable frame rate, raw decodes and audio spans."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from wildvsr_testing import mux_frames
+from helpers.media import mux_frames
 
 # Kr, Kb of the YCbCr matrices.
 KR_KB = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}

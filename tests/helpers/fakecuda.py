@@ -1,6 +1,7 @@
-"""CUDA faked on the CPU, for the fake-CUDA lane (``tests/cuda_fake``): the library's real code runs its CUDA paths
-here, so a CPU tensor where a device tensor belongs, a generator on the wrong device, a ``.numpy()`` of a device
-tensor or a model call planned beyond the memory budget fails in CI, on a machine without a GPU.
+"""CUDA faked on the CPU, for the fake-CUDA lane (``tests/cuda_fake``; its ``fake_cuda`` fixture installs it): the
+library's real code runs its CUDA paths here, so a CPU tensor where a device tensor belongs, a generator on the wrong
+device, a ``.numpy()`` of a device tensor or a model call planned beyond the memory budget fails in CI, on a machine
+without a GPU.
 
 How: inside :meth:`FakeCuda.running`, tensors on ``cuda:N`` are PyTorch FakeTensors (shapes, dtypes and devices, no
 data), so PyTorch's own device-mismatch checks stay on; ``torch.Generator(device="cuda")`` reports device cuda, and

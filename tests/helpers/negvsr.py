@@ -1,4 +1,4 @@
-"""Shared helpers for the NegVSR tests (a unique module name: the test folders share one import namespace)."""
+"""Helpers of the NegVSR tests (``tests/negvsr``): a clip of noise beside texture, PNG folders written with PIL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from wildvsr_testing import shared_path  # noqa: F401  (re-exported for the NegVSR tests)
 
 
 def flat_and_textured_clip(num_frames: int = 8, seed: int = 0) -> np.ndarray:
