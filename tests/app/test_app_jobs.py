@@ -176,7 +176,7 @@ def test_10_bit_upload_downloads_10_bit_and_plays_an_8_bit_preview(uploads, tmp_
     choice = next(c for c in model_choices(settings) if c.value.startswith("file:"))
     upload = uploads / "h2" / "hlg.mkv"
     upload.parent.mkdir()
-    write_deep_clip(upload, deep_ramp(2, 16, 16))
+    write_deep_clip(upload, deep_ramp(2, 16, 64))  # libx265's smallest safe width is 64
     folder = tmp_path / "session"
     folder.mkdir()
     result = run_upscale(upload, choice, False, "fp32", None, 0, settings, folder, lambda *_: None, threading.Event())

@@ -87,13 +87,21 @@ def write_deep_clip(path: Path, frames: np.ndarray, *, tags: str = "hlg", codec:
     primaries with the HLG transfer, a phone's HDR video; ``bt709``), converting with the tagged matrix."""
     from av.video.reformatter import ColorRange, Colorspace
 
+    from wildvsr.video.writer import X265_MIN_SIZE, X265_POOL_MIN_PIXELS
+
     spc, pri, trc, sws = DEEP_TAGS[tags]
+    height, width = frames.shape[1:3]
+    if codec == "libx265" and (height < X265_MIN_SIZE[0] or width < X265_MIN_SIZE[1]):
+        # PyAV's x265 corrupts the heap on narrow frames; in a test process that surfaced later, in another test's
+        # x265 flush ("Invalid argument"), so test clips keep to the sizes the product's writer allows
+        raise ValueError(f"{width}x{height} is below libx265's safe size {X265_MIN_SIZE[1]}x{X265_MIN_SIZE[0]}")
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
-        # one frame thread, as the product's writer (frame-parallel x265 orders its output by timing); a re-encode of
-        # such a clip failed at its flush under load twice ("Invalid argument"), cause not pinned down: same bytes here
-        stream.options = {"x265-params": "log-level=error:frame-threads=1"} if codec == "libx265" else {}
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        # as the product's writer: one frame thread (frame-parallel x265 orders its output by timing), and no thread
+        # pool for small frames
+        pools = ":pools=none" if width * height < X265_POOL_MIN_PIXELS else ""
+        stream.options = {"x265-params": f"log-level=error:frame-threads=1{pools}"} if codec == "libx265" else {}
         cc = stream.codec_context
         cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = spc, pri, trc, 1
         yuv = [av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb48le").reformat(
