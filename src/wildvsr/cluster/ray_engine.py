@@ -116,16 +116,16 @@ def segment_folder(output: Path) -> Path:
     return output.parent / f".{output.name}.wildvsr-segments"
 
 
-def plan_input(source: Path, output: Path, config: UpscaleConfig, *, segment_frames: int | None = None
-               ) -> SegmentPlan:
+def plan_input(source: Path, output: Path, config: UpscaleConfig, *, segment_frames: int | None = None,
+               planner=None) -> SegmentPlan:
     """Plan one input on the driver: its exact frame count and key frames (from packets, no decoding), the chunk
     length and lead-in of its upscale plan (the model is built on the driver's CPU for that, never run), the
     segments, and the work folder with its ``plan.json`` (a folder left by another plan is an error, never mixed).
+    ``planner``: that CPU upscaler, built once for many inputs of one config (:func:`planning_upscaler`).
 
     Raises:
         InputError, VideoIOError, ConfigError: a bad input, output or setting, in one line.
     """
-    from wildvsr.inference.runner import build_upscaler
     from wildvsr.inference.resume import input_fingerprint
     from wildvsr.video import VideoReader, is_video_path
     from wildvsr.video.keyframes import keyframe_indices
@@ -139,8 +139,7 @@ def plan_input(source: Path, output: Path, config: UpscaleConfig, *, segment_fra
     if source.is_file() and is_video_path(source):
         keyframes, counted = keyframe_indices(source)
         num_frames = counted or num_frames
-    upscaler = build_upscaler(dataclasses.replace(config, device="cpu"))  # planning only: no GPU on the driver
-    plan = upscaler.plan(info.height, info.width)
+    plan = (planner or planning_upscaler(config)).plan(info.height, info.width)
     right_context = plan.overlap if plan.temporal else 0
     # extra work per segment: the lead-in when it is no chunk's context (a stabilizer's or a streaming model's warm-up)
     length = segment_frames or auto_segment_frames(plan.chunk_size, plan.lead_in if plan.overlap == 0 else 0)
@@ -156,6 +155,13 @@ def plan_input(source: Path, output: Path, config: UpscaleConfig, *, segment_fra
     _open_folder(folder, record)
     return SegmentPlan(source, output, folder, segments, worker_config, overwrite=config.overwrite,
                        lead_in=plan.lead_in, right_context=right_context)
+
+
+def planning_upscaler(config: UpscaleConfig):
+    """The upscaler the driver plans with: the model built on the CPU (never run: no GPU is taken on the driver)."""
+    from wildvsr.inference.runner import build_upscaler
+
+    return build_upscaler(dataclasses.replace(config, device="cpu"))
 
 
 def _jsonable(data: dict) -> dict:
@@ -295,6 +301,7 @@ def upscale_on_cluster(pairs: list[tuple[Path, Path]], config: UpscaleConfig, *,
     """
     result = BatchResult()
     plans = []
+    planner = None  # built at the first input that needs planning, then shared (the model loads once)
     for source, output in pairs:
         if output.exists() and not config.overwrite:
             if not skip_existing:
@@ -303,7 +310,8 @@ def upscale_on_cluster(pairs: list[tuple[Path, Path]], config: UpscaleConfig, *,
             log(f"{output} exists: skipped")
             continue
         try:
-            plans.append(plan_input(source, output, config, segment_frames=segment_frames))
+            planner = planner or planning_upscaler(config)
+            plans.append(plan_input(source, output, config, segment_frames=segment_frames, planner=planner))
         except VSRError as exc:
             result.failed[source] = str(exc)
             log(f"FAILED {source}: {exc}")
