@@ -42,6 +42,27 @@ def page():
         browser.close()
 
 
+def _open_and_upload(page, url: str, path: Path) -> None:
+    """Open the app and upload ``path`` to the upscale input; wait until the page names the uploaded file.
+
+    CI once lost an upload made the moment the file input appeared (the name never showed in 120 s; not seen in
+    a dozen tries here): the upload waits for the component, and an upload that shows nothing in 30 s is made once
+    more, with what the page showed in the failure message if that one is lost too."""
+    page.goto(url)
+    page.wait_for_selector("#upscale-input")
+    file_input = page.locator("#upscale-input input[type=file]")
+    shown = page.get_by_text(path.name).first
+    for attempt in range(2):
+        file_input.set_input_files(str(path))
+        try:
+            shown.wait_for(timeout=30_000)
+            return
+        except Exception:  # playwright's TimeoutError; the second try reports what the page showed
+            if attempt:
+                raise AssertionError(f"the page never named the uploaded {path.name}:\n"
+                                     f"{page.inner_text('#upscale-input')}\n{page.console_errors}") from None
+
+
 def _slider_state(page) -> str:
     return page.eval_on_selector("#upscale-compare", "e => Array.from(e.querySelectorAll('*')).map("
                                  "n => n.getAttribute('style') || '').join('|')")
@@ -49,13 +70,10 @@ def _slider_state(page) -> str:
 
 def test_upscale_in_chromium_plays_the_result_and_moves_the_slider(server, page, tmp_path):
     src = write_clip(tmp_path / "clip.mp4", synthetic_frames(8, 48, 64, seed=5), audio=True)
-    page.goto(server.url)
-    page.wait_for_selector("#upscale-input")
+    _open_and_upload(page, server.url, src)
     model = page.locator("#upscale-model input")
     default = DEFAULT_UPSCALE_MODEL.partition(".")[0]
     assert model.input_value().startswith(default), model.input_value()  # the default model is preselected
-    page.locator("#upscale-input input[type=file]").set_input_files(str(src))
-    page.get_by_text("clip.mp4").first.wait_for()
     page.click("#upscale-run")
     # the default model on 8 frames: seconds here, minutes on an SSE4.1-only CPU under load (the whole suite held to
     # SSE4.1 beside other jobs went past Playwright's 120 s default once), hence the longer wait
@@ -90,9 +108,7 @@ def test_upscale_in_chromium_plays_the_result_and_moves_the_slider(server, page,
 def test_bad_upload_shows_one_readable_message_in_the_page(server, page, tmp_path):
     bad = tmp_path / "holiday.mp4"
     bad.write_text("not a video at all\n" * 20)
-    page.goto(server.url)
-    page.locator("#upscale-input input[type=file]").set_input_files(str(bad))
-    page.get_by_text("holiday.mp4").first.wait_for()
+    _open_and_upload(page, server.url, bad)
     page.click("#upscale-run")
     message = page.get_by_text("it is not a video file")
     message.first.wait_for()
