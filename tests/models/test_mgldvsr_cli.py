@@ -98,5 +98,8 @@ def test_options_of_the_other_kind_are_refused(capsys, tmp_path, tiny_clip):
     code, _, err = _run(capsys, "upscale", tiny_clip, tmp_path / "a.mp4", "--model", "rrdbnet", "--steps", "20", "-q")
     assert code == 2 and "--steps: options of --model mgldvsr only" in err
     code, _, err = _run(capsys, "upscale", tiny_clip, tmp_path / "b.mp4", "--model", "mgldvsr", "--scale", "2",
-                        "--resume", "-q")
-    assert code == 2 and "--model mgldvsr does not take --scale, --resume yet" in err and err.count("\n") == 1
+                        "--tile", "64", "-q")
+    assert code == 2 and "--model mgldvsr does not take --scale, --tile (" in err and err.count("\n") == 1
+    code, _, err = _run(capsys, "upscale", tiny_clip, tmp_path / "c.mp4", "--model", "mgldvsr", "--resume", "--frames",
+                        "0:2", "--overlap", "1", "--pix-fmt", "yuv420p", "-q", "--weights", tmp_path / "none.ckpt")
+    assert code == 2 and "does not take" not in err and "--weights) " in err  # taken; only the files are missing

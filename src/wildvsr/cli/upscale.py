@@ -3,6 +3,7 @@ and over :func:`wildvsr.inference.batch.upscale_many` for many inputs)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,16 @@ from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
 
 
-# Options with long help, declared here to keep the command readable.
+# Arguments and options with long help, declared here to keep the command readable.
+InputsArgument = Annotated[list[Path] | None, typer.Argument(
+    help="Input video, folder of frames, or one image. Several inputs, a folder of videos or a glob pattern: each "
+         "goes into the OUTPUT folder under its own name; finished ones are skipped, interrupted ones resumed, a "
+         "bad one is reported in one line and the others go on (exit code: how many failed).")]
+
+OutputArgument = Annotated[Path, typer.Argument(
+    help="Output video (container from its extension) or folder of PNGs; for many inputs, the folder that gets "
+         "one output per input, named as the input.", show_default=False)]
+
 VaeWeightsOption = Annotated[str | None, typer.Option(
     help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
          "both).")]
@@ -31,6 +41,10 @@ PromptEmbeddingOption = Annotated[str | None, typer.Option(
 TileOption = Annotated[int | None, typer.Option(
     help="Tiles of N input pixels (less memory); 0 = whole frames; default: auto (320-pixel tiles for a video "
          "model's frames wider or taller than 480: bounded memory, longer chunks).")]
+
+OverlapOption = Annotated[int | None, typer.Option(
+    help=f"Context frames on each side of a chunk (default {DEFAULT_OVERLAP}); mgldvsr: frames shared by neighbouring "
+         "clips (default 0, the official clips).", show_default=False)]
 
 ChunkSizeOption = Annotated[int | None, typer.Option(
     help="Frames kept per temporal chunk (default: planned from --memory-budget and the frame size).")]
@@ -65,13 +79,8 @@ ExtOption = Annotated[str | None, typer.Option(
 @app.command("upscale")
 def upscale(
     ctx: typer.Context,
-    inputs: Annotated[list[Path] | None, typer.Argument(
-        help="Input video, folder of frames, or one image. Several inputs, a folder of videos or a glob pattern: each "
-             "goes into the OUTPUT folder under its own name; finished ones are skipped, interrupted ones resumed, a "
-             "bad one is reported in one line and the others go on (exit code: how many failed).")] = None,
-    output: Annotated[Path, typer.Argument(
-        help="Output video (container from its extension) or folder of PNGs; for many inputs, the folder that gets "
-             "one output per input, named as the input.", show_default=False)] = ...,
+    inputs: InputsArgument = None,
+    output: OutputArgument = ...,
     model: Annotated[str, typer.Option(help="Model name (see `wildvsr models`).")] = DEFAULT_UPSCALE_MODEL,
     weights: Annotated[str | None, typer.Option(help="Weights tag or file (default: the model's default).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -87,7 +96,7 @@ def upscale(
     memory_budget: Annotated[float, typer.Option(
         help="GiB one model call may use; sets the chunk length when --chunk-size is not given.")
     ] = DEFAULT_MEMORY_BUDGET_GIB,
-    overlap: Annotated[int, typer.Option(help="Context frames on each side of a chunk.")] = DEFAULT_OVERLAP,
+    overlap: OverlapOption = None,
     tile: TileOption = None,
     tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = DEFAULT_TILE_OVERLAP,
     scale: Annotated[int, typer.Option(help="Output scale 4, or 2/3 (resized x4 output).")] = 4,
@@ -121,13 +130,15 @@ def upscale(
     """Upscale a low-quality video x4 (audio, subtitles and timestamps kept; resumable with --resume), or many."""
     batch_mode = _batch_mode(ctx, inputs, output, ext)
     if _mgldvsr_selected(model, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps,
-                         guidance=guidance, seed=seed, scale=scale, resume=resume, backend=backend, tile=tile,
+                         guidance=guidance, seed=seed, scale=scale, backend=backend, tile=tile,
                          chunk_size=chunk_size, batch=batch, refine_threshold=refine_threshold, temporal=temporal,
-                         preset=preset, pix_fmt=pix_fmt, many=batch_mode, cluster=cluster is not None,
-                         segment=(frames, start, duration) != (None, None, None)):
-        return _upscale_mgldvsr(inputs[0], output, quiet=quiet, weights=weights, vae_weights=vae_weights,
-                                prompt_embedding=prompt_embedding, steps=steps, guidance=guidance, seed=seed,
-                                device=device, precision=precision, codec=codec, crf=crf, overwrite=overwrite)
+                         cluster=cluster is not None):
+        return _upscale_mgldvsr(inputs, output, dict(
+            weights=weights, vae_weights=vae_weights, prompt_embedding=prompt_embedding, steps=steps, guidance=guidance,
+            seed=seed, overlap=overlap or 0, device=device, precision=precision, codec=codec, crf=crf, preset=preset,
+            pix_fmt=pix_fmt, overwrite=overwrite, resume=resume), many=batch_mode, ext=ext, quiet=quiet,
+            segment=_segment(inputs[0], frames, start, duration, many=batch_mode))
+    overlap = DEFAULT_OVERLAP if overlap is None else overlap
     from wildvsr.inference import UpscaleConfig, upscale_video
     segment = _segment(inputs[0], frames, start, duration, many=batch_mode or cluster is not None)
     config = UpscaleConfig(model=model, weights=weights, device=device, precision=precision, backend=backend,
@@ -184,15 +195,30 @@ def _batch_mode(ctx: typer.Context, inputs: list[Path] | None, output: Path, ext
     return many
 
 
-def _upscale_mgldvsr(src: Path, dst: Path, *, quiet: bool, weights: str | None, vae_weights: str | None,
-                     **job_opts) -> None:
-    """``--model mgldvsr``: its own clip-by-clip job (issue 29)."""
-    from wildvsr.inference.mgldvsr_job import MGLDVSRJob, resolve_mgldvsr_files, upscale_mgldvsr
+def _upscale_mgldvsr(inputs: list[Path], output: Path, job_opts: dict, *, many: bool, ext: str | None, segment,
+                     quiet: bool) -> None:
+    """``--model mgldvsr``: its own clip-by-clip job (resumable, segments), one input or many (the model built once,
+    the batch rules of the other models)."""
+    from wildvsr.inference.batch import expand_inputs, run_many
+    from wildvsr.inference.mgldvsr_job import MGLDVSRJob, build_mgldvsr, resolve_mgldvsr_files, upscale_mgldvsr
+    from wildvsr.utils.device import resolve_device
 
-    resolve_mgldvsr_files(weights, vae_weights)  # missing files: one line, exit 2, before opening the input
-    job = MGLDVSRJob(weights=weights, vae_weights=vae_weights, **job_opts)
-    with progress("upscaling", src, output=dst, quiet=quiet) as advance:
-        upscale_mgldvsr(src, dst, job, progress=advance)
+    resolve_mgldvsr_files(job_opts["weights"], job_opts["vae_weights"])  # missing files: one line, exit 2, first
+    job = MGLDVSRJob(**job_opts)
+    if not many:
+        with progress("upscaling", inputs[0], output=output, quiet=quiet) as advance:
+            upscale_mgldvsr(inputs[0], output, job, progress=advance, segment=segment)
+        return
+    built = []
+
+    def run_one(src: Path, dst: Path, resume: bool, advance) -> None:
+        upscale_mgldvsr(src, dst, dataclasses.replace(job, resume=resume), progress=advance, model=built[0])
+
+    result = run_many(expand_inputs(inputs), output, run_one, overwrite=job.overwrite, ext=ext,
+                      prepare=lambda: built.append(build_mgldvsr(job, resolve_device(job.device))),
+                      progress_for=lambda src, dst: progress(f"upscaling {src.name}", output=dst, quiet=quiet))
+    typer.echo(result.summary(), err=True)
+    raise typer.Exit(result.exit_code)
 
 
 def _upscale_many(args: list[Path], out_dir: Path, config, *, ext: str | None, quiet: bool) -> None:
@@ -255,17 +281,13 @@ def _mgldvsr_selected(model: str, **opts) -> bool:
                                       ("--guidance", opts["guidance"] != 10.0), ("--seed", opts["seed"] != 0)) if used]
     if only_mgldvsr and not is_mgldvsr:
         raise InputError(f"{', '.join(only_mgldvsr)}: options of --model mgldvsr only")
-    not_yet = [o for o, used in (("--scale", opts["scale"] != 4), ("--resume", opts["resume"]),
+    not_yet = [o for o, used in (("--scale", opts["scale"] != 4),
                                  ("--backend", opts["backend"] != "torch"), ("--tile", opts["tile"] is not None),
                                  ("--chunk-size", opts["chunk_size"] is not None), ("--batch", opts["batch"] != 0),
                                  ("--refine-threshold", opts["refine_threshold"] is not None),
-                                 ("--temporal", opts["temporal"] != "auto"), ("--preset", opts["preset"] is not None),
-                                 ("--pix-fmt", opts["pix_fmt"] is not None),
-                                 ("--frames/--start/--duration", opts["segment"]), ("--cluster", opts["cluster"]))
+                                 ("--temporal", opts["temporal"] != "auto"), ("--cluster", opts["cluster"]))
                if used]
     if is_mgldvsr and not_yet:
-        raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} yet (it runs clips of 5 frames, whole "
-                         "frames up to 960 px after upsampling, x4)")
-    if is_mgldvsr and opts["many"]:
-        raise InputError("--model mgldvsr takes one input at a time yet")
+        raise InputError(f"--model mgldvsr does not take {', '.join(not_yet)} (it runs clips of 5 frames, whole "
+                         "frames in latent tiles of its own, x4)")
     return is_mgldvsr

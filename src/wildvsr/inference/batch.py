@@ -2,7 +2,7 @@
 
 :func:`expand_inputs` turns the command-line arguments into inputs, :func:`output_for` names each one's output in the
 output folder, and :func:`upscale_many` runs :func:`~wildvsr.inference.runner.upscale_video` on each with the model
-loaded once. A batch is restartable as it stands: a finished output (outputs appear atomically) is skipped, an
+loaded once (:func:`run_many`: the same batch rules around any one-input job, e.g. MGLD-VSR's). A batch is restartable as it stands: a finished output (outputs appear atomically) is skipped, an
 interrupted one (its work folder exists) is resumed, and one bad input is reported in one line while the others go on.
 """
 
@@ -27,8 +27,8 @@ from wildvsr.video.info import natural_key
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BatchResult", "batch_outputs", "expand_inputs", "is_batch", "is_frame_folder", "is_glob", "output_for",
-           "upscale_many", "video_files"]
+__all__ = ["BatchResult", "RunOne", "batch_outputs", "expand_inputs", "is_batch", "is_frame_folder", "is_glob",
+           "output_for", "run_many", "upscale_many", "video_files"]
 
 GLOB_CHARS = frozenset("*?[")
 MAX_EXIT_CODE = 100
@@ -209,22 +209,41 @@ def upscale_many(inputs: Sequence[str | Path], out_dir: str | Path, config: Upsc
         VSRError: the model cannot be loaded or the settings do not fit it (nothing is per-input about that).
     """
     config = config or UpscaleConfig()
+    loaded = []
+
+    def run_one(src: Path, dst: Path, resume: bool, advance: Progress | None) -> None:
+        upscale_video(src, dst, dataclasses.replace(config, resume=resume), progress=advance, upscaler=loaded[0])
+
+    return run_many(inputs, out_dir, run_one, prepare=lambda: loaded.append(build_upscaler(config)),
+                    overwrite=config.overwrite, ext=ext, progress_for=progress_for, log=log)
+
+
+RunOne = Callable[[Path, Path, bool, Progress | None], None]
+"""``(input, output, resume, progress) -> None``: one input's job in a batch (raises a VSRError it cannot do)."""
+
+
+def run_many(inputs: Sequence[str | Path], out_dir: str | Path, run_one: RunOne, *,
+             prepare: Callable[[], None] | None = None, overwrite: bool = False, ext: str | None = None,
+             progress_for: Callable[[Path, Path], ContextManager[Progress | None]] | None = None,
+             log: Callable[[str], None] = _stderr_line) -> BatchResult:
+    """The batch rules of :func:`upscale_many` (skip, resume, ``FAILED`` lines, result) around any one-input job
+    ``run_one`` (``--model mgldvsr`` has its own). ``prepare()`` runs once, when the first input that needs work comes
+    up, outside the per-input error lines: loading the model, whose failure is the whole batch's."""
     out_dir = Path(out_dir)
     pairs = batch_outputs(inputs, out_dir, ext)
     _make_out_dir(out_dir)
     result = BatchResult()
-    upscaler = None
     for src, dst in pairs:
-        if dst.exists() and not config.overwrite:
+        if dst.exists() and not overwrite:
             log(f"skipped {src}: {dst} exists (--overwrite replaces it)")
             result.skipped.append(src)
             continue
-        if upscaler is None:
-            upscaler = build_upscaler(config)
-        run_config = dataclasses.replace(config, resume=work_dir_for(dst).is_dir())
+        if prepare is not None:
+            prepare()
+            prepare = None
         try:
             with progress_for(src, dst) if progress_for else contextlib.nullcontext() as advance:
-                upscale_video(src, dst, run_config, progress=advance, upscaler=upscaler)
+                run_one(src, dst, work_dir_for(dst).is_dir(), advance)
         except VSRError as exc:
             logger.debug("%s failed", src, exc_info=True)
             log(f"FAILED {src}: {exc}")

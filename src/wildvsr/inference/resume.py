@@ -25,7 +25,7 @@ import os
 import shutil
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -113,6 +113,21 @@ class WorkDir:
     def remove(self) -> None:
         """Delete the directory (after a successful run, or when nothing worth resuming was recorded)."""
         shutil.rmtree(self.path, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def kept_on_failure(self) -> Iterator[None]:
+        """The run inside: on success the directory is removed; on any exception (Ctrl-C included) it is kept for
+        ``--resume`` when it lists finished chunks (a warning says so), else removed, and the exception goes on."""
+        try:
+            yield
+        except BaseException:
+            if not self.chunks:
+                self.remove()  # nothing worth resuming
+            else:
+                logger.warning("%d chunk(s) are kept in %s; rerun with --resume to continue", len(self.chunks),
+                               self.path)
+            raise
+        self.remove()
 
     # ------------------------------------------------------------------------------------------------------ chunks
     def has(self, index: int) -> bool:

@@ -115,7 +115,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     if not src.exists():
         raise InputError(f"input {src} does not exist")
     check_output_path(dst, overwrite=config.overwrite, inputs=[src])
-    _check_encoding(dst, config)
+    check_encoding(dst, config)
     upscaler = upscaler if upscaler is not None else build_upscaler(config, model)
 
     segment = segment or Segment()
@@ -134,24 +134,16 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
             settings["segment"] = segment.label()
         work = WorkDir(dst, input_fingerprint(src, info.num_frames), settings)
         work.open(config.resume)
-        try:
-            with VideoWriter(dst, like=info, **_writer_settings(src, dst, config, info, segment, copy_streams)) as writer:
-                done = _run(reader, writer, upscaler, plan, work, progress, segment)
-        except BaseException:
-            if not work.chunks:
-                work.remove()  # nothing worth resuming
-            else:
-                logger.warning("%d chunk(s) are kept in %s; rerun with --resume to continue", len(work.chunks),
-                               work.path)
-            raise
-    work.remove()
+        with work.kept_on_failure(), \
+                VideoWriter(dst, like=info, **writer_settings(src, dst, config, info, segment, copy_streams)) as writer:
+            done = _run(reader, writer, upscaler, plan, work, progress, segment)
     if done == 0:
         raise InputError(f"input {src} has no frames")
     logger.info("wrote %d frames to %s", done, dst)
     return dst
 
 
-def _check_encoding(dst: Path, config: UpscaleConfig) -> None:
+def check_encoding(dst: Path, config: UpscaleConfig) -> None:
     """Refuse encoder settings the output cannot take before the model loads or any frame is read."""
     if is_video_path(dst):
         check_video_output(dst, config.codec, config.crf, config.preset, config.pix_fmt)
@@ -199,7 +191,7 @@ def _run(reader, writer, upscaler: Upscaler, plan: UpscalePlan, work: WorkDir,
     return done
 
 
-def _writer_settings(src: Path, dst: Path, config: UpscaleConfig, info, segment: Segment, copy_streams: bool
+def writer_settings(src: Path, dst: Path, config: UpscaleConfig, info, segment: Segment, copy_streams: bool
                      ) -> dict:
     """The output's encoder settings and the source streams it copies (a segment: those of its time span)."""
     copy_from = src if (copy_streams and src.is_file() and is_video_path(src)) else None

@@ -14,7 +14,7 @@ The inference recipe of the official ``scripts/vsr_val_ddpm_text_T_vqganfin_oldc
    (``fusion_w = 1``), then AdaIN colour correction to the LR input, [0, 1], crop, and a resize to x4 when s > 4.
 
 A video is cut into clips of ``num_frames`` (5, what the official U-Net's temporal layers were trained on; the last
-clip repeats the final frame), optionally overlapping (only each clip's centre is kept). Every random draw comes from
+clip repeats the final frame), optionally overlapping (only each clip's centre is kept; :mod:`.clips`). Every random draw comes from
 one generator per frame seeded by (seed, frame index), so a frame's noise does not depend on how the video is cut.
 """
 
@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wildvsr.models.mgldvsr.clips import stream_clips
 from wildvsr.models.mgldvsr.guidance import MotionGuide, frame_generators, latent_motion_guide, motion_guided_sample
 from wildvsr.models.mgldvsr.scheduler import RespacedDDPM
 from wildvsr.models.mgldvsr.unet import EncoderConfig, MGLDUNet, TimeAwareEncoder, UNetConfig
@@ -296,24 +297,19 @@ class MGLDVSR(nn.Module):
             callback: ``(clip, clips)`` after each clip.
         """
         b, n = lqs.shape[:2]
-        clip = self.cfg.sampling.num_frames
-        if not 0 <= overlap < clip:
-            raise ValueError(f"overlap must be in [0, {clip - 1}], got {overlap}")
-        stride = clip - overlap
-        starts = list(range(0, max(n - overlap, 1), stride))
+        try:
+            clips = list(stream_clips(range(n), self.cfg.sampling.num_frames, overlap))
+        except ValueError as exc:
+            raise ValueError(f"restore_sequence: {exc}") from None
         outputs: list[torch.Tensor] = []
-        for k, start in enumerate(starts):
-            idx = [min(i, n - 1) for i in range(start, start + clip)]  # the last clip repeats the final frame
+        for clip, idx in clips:  # idx: the clip's frame indices, the final frame repeated in a short last clip
             gens = [g for _ in range(b) for g in frame_generators(seed, [first_index + i for i in idx],
                                                                    device=lqs.device)]
             out = self.restore_clip(lqs[:, idx], gens)
-            keep_from = 0 if k == 0 else overlap - overlap // 2
-            keep_to = clip if k == len(starts) - 1 else clip - overlap // 2
-            keep_to = min(keep_to, n - start)
-            outputs.append(out[:, keep_from:keep_to])
+            outputs.append(out[:, clip.start - clip.first:clip.stop - clip.first])
             if callback is not None:
-                callback(k, len(starts))
-        return torch.cat(outputs, dim=1)[:, :n]
+                callback(clip.index, len(clips))
+        return torch.cat(outputs, dim=1)
 
     def forward(self, lqs: torch.Tensor, seed: int = 0) -> torch.Tensor:
         """``(B, N, 3, h, w)`` [0, 1] -> ``(B, N, 3, 4h, 4w)`` (:meth:`restore_sequence` without overlap)."""
