@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from helpers.media import synthetic_frames, write_clip
+from helpers.media import deep_ramp, synthetic_frames, write_clip, write_deep_clip
 
 from wildvsr.inference.batch import run_many
 from wildvsr.inference.resume import work_dir_for
@@ -171,3 +171,13 @@ def test_many_inputs_share_one_model_and_skip_finished_outputs(tiny, tmp_path):
     assert _frames(tmp_path / "out" / "in1.mkv").shape == (2, 32, 32, 3)
     again = run_many(srcs, tmp_path / "out", run_one, ext="mkv", log=lines.append)
     assert again.summary() == "0 done, 2 skipped, 0 failed"
+
+
+def test_a_10_bit_source_is_restored_from_and_written_at_16_bits(tiny, tmp_path):
+    """A 10-bit source is read as uint16 (no 8-bit rounding before the model) and the PNG output keeps 16 bits."""
+    src = write_deep_clip(tmp_path / "in.mkv", deep_ramp(2, 16, 64), codec="libx264", tags="bt709")
+    upscale_mgldvsr(src, tmp_path / "out", MGLDVSRJob(device="cpu"), model=tiny)
+    with VideoReader(tmp_path / "out", dtype="source") as reader:
+        frames = np.stack([f.image for f in reader])
+    assert frames.dtype == np.uint16 and frames.shape == (2, 64, 256, 3)
+    assert np.any(frames % 257 != 0)  # not 8-bit values scaled up
