@@ -47,6 +47,7 @@ def test_respaced_timesteps_match_official_spacing():
     # LDM's "linear" schedule: sqrt(beta) linear from sqrt(0.00085) to sqrt(0.012)
     betas = 1 - sched.alphas_cumprod[1:] / sched.alphas_cumprod[:-1]
     assert betas[-1].item() == pytest.approx(0.012, rel=1e-3)
+    assert RespacedDDPM(steps=1).timesteps == [0]  # --steps 1 (an empty index list once broke the build)
 
 
 def test_occlusion_mask_marks_inconsistent_flow():

@@ -181,3 +181,19 @@ def test_a_10_bit_source_is_restored_from_and_written_at_16_bits(tiny, tmp_path)
         frames = np.stack([f.image for f in reader])
     assert frames.dtype == np.uint16 and frames.shape == (2, 64, 256, 3)
     assert np.any(frames % 257 != 0)  # not 8-bit values scaled up
+
+
+def test_cli_runs_a_model_in_wildvsrs_layout_with_segment_and_resume(tiny, clip7, tmp_path, capsys):
+    """``--weights`` alone naming one .safetensors (what ``wildvsr export`` writes from a training run): the whole
+    command, with --frames, --overlap and --resume accepted; the frames equal the library's for the same model."""
+    from wildvsr.cli import main
+    from wildvsr.models import save_pretrained
+
+    weights = save_pretrained(tiny, tmp_path / "mgld_tiny.safetensors")
+    upscale_mgldvsr(clip7, tmp_path / "lib", MGLDVSRJob(seed=4, device="cpu", overlap=1, steps=3), model=tiny,
+                    segment=Segment(1, 4))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["upscale", str(clip7), str(tmp_path / "cli"), "--model", "mgldvsr", "--weights", str(weights),
+              "--steps", "3", "--seed", "4", "--overlap", "1", "--frames", "1:4", "--device", "cpu", "--resume", "-q"])
+    assert exit_info.value.code in (0, None), capsys.readouterr().err
+    np.testing.assert_array_equal(_frames(tmp_path / "cli"), _frames(tmp_path / "lib"))

@@ -32,7 +32,8 @@ OutputArgument = Annotated[Path, typer.Argument(
 
 VaeWeightsOption = Annotated[str | None, typer.Option(
     help="mgldvsr: the authors' video VAE checkpoint (--weights is their U-Net checkpoint, or a folder with "
-         "both).")]
+         "both; --weights alone may also be one .safetensors in wildvsr's layout, e.g. `wildvsr export` of a "
+         "`wildvsr train` run).")]
 
 PromptEmbeddingOption = Annotated[str | None, typer.Option(
     help="mgldvsr: empty-prompt OpenCLIP embedding file, only if the U-Net checkpoint lacks the text tower.")
@@ -200,11 +201,11 @@ def _upscale_mgldvsr(inputs: list[Path], output: Path, job_opts: dict, *, many: 
     """``--model mgldvsr``: its own clip-by-clip job (resumable, segments), one input or many (the model built once,
     the batch rules of the other models)."""
     from wildvsr.inference.batch import expand_inputs, run_many
-    from wildvsr.inference.mgldvsr_job import MGLDVSRJob, build_mgldvsr, resolve_mgldvsr_files, upscale_mgldvsr
+    from wildvsr.inference.mgldvsr_job import MGLDVSRJob, build_mgldvsr, check_mgldvsr_weights, upscale_mgldvsr
     from wildvsr.utils.device import resolve_device
 
-    resolve_mgldvsr_files(job_opts["weights"], job_opts["vae_weights"])  # missing files: one line, exit 2, first
     job = MGLDVSRJob(**job_opts)
+    check_mgldvsr_weights(job)  # missing files: one line, exit 2, first
     if not many:
         with progress("upscaling", inputs[0], output=output, quiet=quiet) as advance:
             upscale_mgldvsr(inputs[0], output, job, progress=advance, segment=segment)

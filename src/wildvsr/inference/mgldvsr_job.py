@@ -36,7 +36,8 @@ from wildvsr.video.info import Frame
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MGLDVSRJob", "default_weights_dir", "resolve_mgldvsr_files", "build_mgldvsr", "upscale_mgldvsr",
+__all__ = ["MGLDVSRJob", "default_weights_dir", "resolve_mgldvsr_files", "converted_weights", "check_mgldvsr_weights",
+           "build_mgldvsr", "upscale_mgldvsr",
            "restore_frames", "mgldvsr_frames_fn"]
 
 _WEIGHT_SUFFIXES = (".ckpt", ".pth", ".pt", ".safetensors")
@@ -110,8 +111,26 @@ def resolve_mgldvsr_files(weights: str | None, vae_weights: str | None) -> tuple
     return unet, vae
 
 
+def converted_weights(weights: str | None, vae_weights: str | None) -> Path | None:
+    """``--weights`` alone naming one ``.safetensors`` file: a model in wildvsr's own layout (``wildvsr export`` of an
+    MGLD-VSR training run, or ``save_pretrained``), which holds both parts, its config and SPyNet; else None."""
+    if weights is None or vae_weights is not None:
+        return None
+    path = Path(weights).expanduser()
+    return path if path.suffix == ".safetensors" and path.is_file() else None
+
+
+def check_mgldvsr_weights(job: MGLDVSRJob) -> None:
+    """Fail, in one line, on missing files before any work (a converted model or the authors' two files)."""
+    if converted_weights(job.weights, job.vae_weights) is None:
+        resolve_mgldvsr_files(job.weights, job.vae_weights)
+
+
 def build_mgldvsr(job: MGLDVSRJob, device: torch.device) -> MGLDVSR:
-    """The official-size model filled from the two files, SPyNet (official BasicVSR weights) for the flows."""
+    """The model: from wildvsr's own layout (:func:`converted_weights`), else the official-size model filled from
+    the authors' two files, with SPyNet's official BasicVSR weights for the flows."""
+    if (path := converted_weights(job.weights, job.vae_weights)) is not None:
+        return create_model("mgldvsr", weights=str(path), steps=job.steps, eta=job.guidance).to(device).eval()
     unet, vae = resolve_mgldvsr_files(job.weights, job.vae_weights)
     with torch.device("meta"):
         model = MGLDVSR(size=job.size, steps=job.steps, eta=job.guidance)
@@ -184,7 +203,7 @@ def upscale_mgldvsr(src: str | Path, dst: str | Path, job: MGLDVSRJob,
     check_output_path(dst, overwrite=job.overwrite, inputs=[src])
     check_encoding(dst, job)
     if model is None:
-        resolve_mgldvsr_files(job.weights, job.vae_weights)  # fail on missing files before reading any video
+        check_mgldvsr_weights(job)  # fail on missing files before reading any video
     device = resolve_device(job.device)
     _resolved_precision(device, job.precision)
     model = model if model is not None else build_mgldvsr(job, device)

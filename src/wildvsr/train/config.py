@@ -310,6 +310,33 @@ class DistillConfig:
 
 
 @dataclass(frozen=True)
+class MGLDConfig:
+    """MGLD-VSR training (``configs/mgldvsr_stage1.yaml``, ``configs/mgldvsr_stage2.yaml``; ``model.name: mgldvsr``).
+
+    Attributes:
+        stage: 0 off; 1: the U-Net's conditioning (time-aware LR encoder, SFT layers) and temporal layers learn to
+            predict the noise of GT latents (LDM epsilon loss; everything else frozen); 2: the video VAE decoder's
+            temporal layers and CFW learn to decode the guided sampler's latents (P-MG Eq. 4-6).
+        unet_weights, vae_weights: the authors' U-Net (LDM) and video VAE checkpoints to start from (null: random
+            initialisation, only sensible for tests at tiny size); ``prompt_embedding`` only for a U-Net checkpoint
+            without the OpenCLIP text tower.
+        diff_weight, swc_weight, sobel_weight: stage 2's frame-difference and structure-weighted consistency terms
+            (alpha, beta, and w in W = 1 + w Sobel(GT)); ``loss.pixel`` is its L1, ``loss.perceptual`` its
+            perceptual term, ``loss.gan_weight`` its hinge GAN weight.
+        disc_start: stage 2's generator GAN term starts at this step (the discriminator trains from the start).
+    """
+
+    stage: int = 0
+    unet_weights: str | None = None
+    vae_weights: str | None = None
+    prompt_embedding: str | None = None
+    diff_weight: float = 0.5
+    swc_weight: float = 0.5
+    sobel_weight: float = 3.0
+    disc_start: int = 501
+
+
+@dataclass(frozen=True)
 class TrainLoopConfig:
     """Loop settings.
 
@@ -358,6 +385,7 @@ class TrainConfig:
     negvsr: NegVSRConfig = field(default_factory=NegVSRConfig)
     val: ValidationConfig = field(default_factory=ValidationConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    mgld: MGLDConfig = field(default_factory=MGLDConfig)
     train: TrainLoopConfig = field(default_factory=TrainLoopConfig)
 
     def __post_init__(self) -> None:
@@ -431,6 +459,7 @@ def validate(cfg: TrainConfig) -> None:
     _need(v.synthetic_crop > 0 and v.synthetic_crop % (4 * d.scale) == 0, "val.synthetic_crop",
           f"must be a positive multiple of {4 * d.scale}, got {v.synthetic_crop}")
     _validate_distill(cfg.distill, v)
+    _validate_mgld(cfg)
     _need(t.max_steps >= 1, "train.max_steps", f"must be >= 1, got {t.max_steps}")
     _need(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"), "train.device",
           f"must be auto, cpu, cuda or cuda:N, got '{t.device}'")
@@ -454,6 +483,23 @@ def _validate_distill(ds: DistillConfig, v: ValidationConfig) -> None:
     _need(ds.teacher_loss.eps > 0, "distill.teacher_loss.eps", f"must be > 0, got {ds.teacher_loss.eps}")
     _need("warping_error" not in v.real_metrics or v.real_num_frames >= 2, "val.real_num_frames",
           "must be >= 2 for the warping_error metric")
+
+
+def _validate_mgld(cfg: TrainConfig) -> None:
+    mg = cfg.mgld
+    _need(mg.stage in (0, 1, 2), "mgld.stage", f"must be 0 (off), 1 or 2, got {mg.stage}")
+    if mg.stage == 0:
+        return
+    _need(cfg.model.name.partition(".")[0] == "mgldvsr", "model.name",
+          f"must be mgldvsr with mgld.stage {mg.stage}, got '{cfg.model.name}'")
+    _need(not cfg.distill.enabled and not cfg.negvsr.enabled, "mgld.stage",
+          "MGLD-VSR training does not combine with distill or negvsr")
+    _need((mg.unet_weights is None) == (mg.vae_weights is None), "mgld.vae_weights",
+          "give both of the authors' files (mgld.unet_weights and mgld.vae_weights) or neither")
+    for key in ("diff_weight", "swc_weight", "sobel_weight"):
+        w = getattr(mg, key)
+        _need(w >= 0 and math.isfinite(w), f"mgld.{key}", f"must be >= 0, got {w}")
+    _need(mg.disc_start >= 0, "mgld.disc_start", f"must be >= 0, got {mg.disc_start}")
 
 
 # ----------------------------------------------------------------------------------------------------------------------

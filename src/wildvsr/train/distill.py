@@ -33,7 +33,7 @@ from wildvsr.models import create_model, model_spec
 from wildvsr.train.callbacks import Callback, StepRecord
 from wildvsr.train.config import TeacherConfig, TrainConfig
 from wildvsr.train.losses import FrequencyLoss, PixelLoss, TemporalLoss, temporal_flows
-from wildvsr.train.parts import GeneratorPass, LossTerm, Objective, _seeded, build_objective, step_seed
+from wildvsr.train.parts import GeneratorPass, LossTerm, Objective, seeded, build_objective, step_seed
 from wildvsr.train.teacher_cache import TeacherCache, frame_key, input_digest
 from wildvsr.train.trainer import Trainer
 from wildvsr.utils.device import cuda_has_native_bf16
@@ -73,7 +73,7 @@ class Teacher:
         if cfg.weights is None and "." not in cfg.name:
             logger.warning("distill.teacher.weights is null: the teacher %s is randomly initialised (tests only)",
                            cfg.name)
-        with _seeded(seed, 2):
+        with seeded(seed, 2):
             model = create_model(cfg.name, weights=cfg.weights, **dict(cfg.kwargs))
         self.model = model.to(device).eval().requires_grad_(False)
         self.device, self.cfg = device, cfg

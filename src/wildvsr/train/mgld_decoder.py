@@ -34,7 +34,8 @@ from wildvsr.models.mgldvsr.guidance import frame_generators
 from wildvsr.train.losses import build_perceptual_loss, temporal_flows
 
 __all__ = ["DecoderRecipe", "DecoderFinetuner", "frame_difference_loss", "sobel_magnitude",
-           "structure_weighted_consistency_loss", "hinge_d_loss", "guided_latents"]
+           "structure_weighted_consistency_loss", "hinge_d_loss", "guided_latents", "decode_for_training",
+           "decoder_losses", "decoder_trainable_names"]
 
 FlowFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -91,6 +92,11 @@ def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
     return 0.5 * (F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean())
 
 
+def decoder_trainable_names(model: MGLDVSR) -> list[str]:
+    """Names (in ``model.vae.decoder``) of the tensors stage 2 trains: its temporal layers and CFW."""
+    return [n for n, _ in model.vae.decoder.named_parameters() if "temporal" in n or n.startswith("fusion")]
+
+
 def guided_latents(model: MGLDVSR, lq: torch.Tensor, seed: int, first_index: int = 0) -> torch.Tensor:
     """Stage-2 training latents of an LR clip ``(B, T, 3, h, w)``: the stage-1 model's motion-guided samples
     ``(B, T, 4, H/8, W/8)`` (scaled), drawn with the per-frame generators of ``(seed, first_index + i)``."""
@@ -98,6 +104,30 @@ def guided_latents(model: MGLDVSR, lq: torch.Tensor, seed: int, first_index: int
     gens = [g for _ in range(b) for g in frame_generators(seed, range(first_index, first_index + t), lq.device)]
     z0, _ = model.sample_latents(lq, gens)
     return z0
+
+
+def decode_for_training(model: MGLDVSR, lq: torch.Tensor, latents: torch.Tensor, size: tuple[int, int]
+                        ) -> torch.Tensor:
+    """The temporal-aware decoder on ``latents`` ``(B, T, 4, H/8, W/8)`` (scaled) with CFW on the frozen encoder's
+    features of the LR clip ``lq`` ``(B, T, 3, h, w)`` upsampled to ``size`` ``(H, W)``: ``(B, T, 3, H, W)`` in [0, 1]
+    (not clamped, no colour fix: the losses see the decoder's own output)."""
+    x = F.interpolate(lq.flatten(0, 1).float(), size=size, mode="bicubic", align_corners=False)
+    x = x.clamp(0, 1) * 2 - 1
+    with torch.no_grad():
+        _, features = model.vae.encode(x)  # frozen encoder: CFW's input
+    img = model.vae.decode(latents.flatten(0, 1) / model.cfg.scale_factor, features, latents.shape[1],
+                           model.cfg.sampling.fusion_w)
+    return ((img + 1) / 2).reshape(*latents.shape[:2], *img.shape[1:])
+
+
+def decoder_losses(pred: torch.Tensor, gt: torch.Tensor, flow_fn: FlowFn, recipe: DecoderRecipe
+                   ) -> dict[str, torch.Tensor]:
+    """Stage 2's reconstruction terms of ``pred`` vs ``gt`` ``(B, T, 3, H, W)``, weighted: ``l1``, ``diff`` (Eq. 4),
+    ``swc`` (Eq. 5)."""
+    r = recipe
+    return {"l1": r.l1_weight * (pred - gt).abs().mean(),
+            "diff": r.diff_weight * frame_difference_loss(pred, gt),
+            "swc": r.swc_weight * structure_weighted_consistency_loss(pred, gt, flow_fn, r.sobel_weight)}
 
 
 class DecoderFinetuner:
@@ -123,23 +153,12 @@ class DecoderFinetuner:
         self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=self.recipe.lr, betas=self.recipe.betas)
         self.step_count = 0
 
-    def _decode(self, lq: torch.Tensor, latents: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        x = F.interpolate(lq.flatten(0, 1).float(), size=size, mode="bicubic", align_corners=False)
-        x = x.clamp(0, 1) * 2 - 1
-        with torch.no_grad():
-            _, features = self.model.vae.encode(x)  # frozen encoder: CFW's input
-        img = self.model.vae.decode(latents.flatten(0, 1) / self.model.cfg.scale_factor, features,
-                                    latents.shape[1], self.model.cfg.sampling.fusion_w)
-        return ((img + 1) / 2).reshape(*latents.shape[:2], *img.shape[1:])
-
     def step(self, lq: torch.Tensor, latents: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
         """One generator and one discriminator update on ``lq`` ``(B, T, 3, h, w)``, ``latents`` ``(B, T, 4, H/8,
         W/8)`` (scaled, from the guided sampler) and ``gt`` ``(B, T, 3, H, W)``; returns the loss values."""
         r = self.recipe
-        pred = self._decode(lq, latents, gt.shape[-2:])
-        losses = {"l1": r.l1_weight * (pred - gt).abs().mean(),
-                  "diff": r.diff_weight * frame_difference_loss(pred, gt),
-                  "swc": r.swc_weight * structure_weighted_consistency_loss(pred, gt, self.flow_fn, r.sobel_weight)}
+        pred = decode_for_training(self.model, lq, latents, gt.shape[-2:])
+        losses = decoder_losses(pred, gt, self.flow_fn, r)
         if self.perceptual is not None:
             losses["perceptual"] = self.perceptual(pred, gt)
         gan_on = self.step_count >= r.disc_start and r.gan_weight > 0
@@ -160,7 +179,7 @@ class DecoderFinetuner:
 
     def state_dict(self) -> dict[str, Any]:
         """Trainable decoder weights, discriminator, both optimisers, step and recipe (``weights_only``-loadable)."""
-        names = [n for n, _ in self.model.vae.decoder.named_parameters() if "temporal" in n or n.startswith("fusion")]
+        names = decoder_trainable_names(self.model)
         decoder = self.model.vae.decoder.state_dict()
         return {"params": {n: decoder[n].clone() for n in names}, "disc": self.disc.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "step": self.step_count,
@@ -168,8 +187,7 @@ class DecoderFinetuner:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Resume from :meth:`state_dict` (strict on the trainable decoder tensors)."""
-        expected = {n for n, _ in self.model.vae.decoder.named_parameters()
-                    if "temporal" in n or n.startswith("fusion")}
+        expected = set(decoder_trainable_names(self.model))
         if set(state["params"]) != expected:
             odd = sorted(set(state["params"]) ^ expected)[:1]
             raise ValueError(f"stage-2 checkpoint does not fit this decoder (e.g. tensor {odd})")

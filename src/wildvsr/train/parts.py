@@ -35,7 +35,7 @@ def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
 
 
 @contextlib.contextmanager
-def _seeded(seed: int, stream: int) -> Iterator[None]:
+def seeded(seed: int, stream: int) -> Iterator[None]:
     """Run a block (module construction) with torch's CPU RNG seeded from ``(seed, stream)``, restoring it after.
 
     ``nn.Module`` initialisers draw from the global generator; forking it keeps a run's initial weights a function of
@@ -67,12 +67,12 @@ def build_networks(cfg: TrainConfig, device: torch.device, net_g: nn.Module | No
     the recipe's seed; the EMA starts from the start checkpoint's EMA when ``model.weights`` has one."""
     ema_state = None
     if net_g is None:
-        with _seeded(cfg.seed, 0):  # weight init from the recipe's seed, not from whatever global state is
+        with seeded(cfg.seed, 0):  # weight init from the recipe's seed, not from whatever global state is
             net_g, ema_state = build_generator(cfg.model)
     net_g = net_g.to(device)
     if cfg.loss.gan_weight > 0:
         if net_d is None:
-            with _seeded(cfg.seed, 1):
+            with seeded(cfg.seed, 1):
                 net_d = build_discriminator(cfg.discriminator)
         net_d = net_d.to(device)
     else:

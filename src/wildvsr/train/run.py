@@ -8,6 +8,7 @@ from typing import Any
 
 from wildvsr.train.config import TrainConfig
 from wildvsr.train.distill import DistillTrainer
+from wildvsr.train.mgld import MGLDTrainer
 from wildvsr.train.distributed import barrier, cleanup_distributed, init_distributed
 from wildvsr.train.trainer import Trainer
 from wildvsr.utils.seed import seed_everything, set_deterministic
@@ -22,7 +23,7 @@ def train(cfg: TrainConfig, output_dir: str | os.PathLike, *, resume: bool = Fal
     if cfg.train.deterministic:
         set_deterministic(True)
     try:
-        trainer_cls = DistillTrainer if cfg.distill.enabled else Trainer
+        trainer_cls = DistillTrainer if cfg.distill.enabled else MGLDTrainer if cfg.mgld.stage else Trainer
         trainer = trainer_cls(cfg, output_dir, resume=resume, dist_info=info, progress=progress)
         summary = trainer.fit(max_steps)
         # every rank past its last collective before any rank tears gloo down: a peer that closes its sockets while

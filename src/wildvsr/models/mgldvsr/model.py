@@ -179,7 +179,7 @@ class MGLDVSR(nn.Module):
         s = max(self.cfg.sampling.min_side / min(h, w), 4.0)
         return s, (int(h * s), int(w * s))
 
-    def _prepare(self, lqs: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
+    def prepare(self, lqs: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
         """``(B, T, 3, h, w)`` [0, 1] -> upsampled, [-1, 1], reflect-padded ``(B*T, 3, H', W')``; scale; size."""
         s, size = self._upsampling(*lqs.shape[-2:])
         x = F.interpolate(lqs.flatten(0, 1).float(), size=size, mode="bicubic", align_corners=False)
@@ -188,6 +188,12 @@ class MGLDVSR(nn.Module):
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
         return x, s, size
+
+    def encode_latents(self, x: torch.Tensor, randn: Callable[[tuple[int, ...]], torch.Tensor]) -> torch.Tensor:
+        """The LDM's first stage: ``(N, 3, H, W)`` in [-1, 1] -> a sample of its posterior times ``scale_factor``,
+        ``(N, 4, H/8, W/8)`` fp32; ``randn(shape)`` draws the ``(N, *shape)`` noise (per-frame generators)."""
+        mean, logvar = self.latent_encoder(x).float().chunk(2, dim=1)
+        return self.cfg.scale_factor * (mean + (0.5 * logvar.clamp(-30, 20)).exp() * randn(mean.shape[1:]))
 
     def _guide(self, x: torch.Tensor, b: int, t: int) -> MotionGuide | None:
         """Flows and masks on the latent grid of the prepared clip ``x`` ``(B*T, 3, H', W')`` (None for one frame);
@@ -207,8 +213,7 @@ class MGLDVSR(nn.Module):
             return torch.stack([torch.randn(shape, generator=g, device=g.device) for g in generators]).to(x.device)
 
         with torch.no_grad():  # the latent chain stays fp32 under autocast (50 steps of bf16 rounding otherwise)
-            mean, logvar = self.latent_encoder(x).float().chunk(2, dim=1)
-            z_lr = self.cfg.scale_factor * (mean + (0.5 * logvar.clamp(-30, 20)).exp() * randn(mean.shape[1:]))
+            z_lr = self.encode_latents(x, randn)
             sched = RespacedDDPM(s.steps)
             z_start = sched.add_noise(z_lr, randn(z_lr.shape[1:]), 999).reshape(b, t, *z_lr.shape[1:])
 
@@ -236,7 +241,7 @@ class MGLDVSR(nn.Module):
             callback: ``(step, steps)`` after each sampling step.
         """
         b, t = self._check_generators(lqs, generators)
-        x, _, _ = self._prepare(lqs)
+        x, _, _ = self.prepare(lqs)
         return self._sample(x, self._guide(x, b, t), generators, b, t, callback), x
 
     def decode_latents(self, z0: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -275,7 +280,7 @@ class MGLDVSR(nn.Module):
         ``pixel_tile`` (after upsampling) are restored in overlapping patches."""
         b, t, _, h, w = lqs.shape
         self._check_generators(lqs, generators)
-        x, scale, size = self._prepare(lqs)
+        x, scale, size = self.prepare(lqs)
         guide = self._guide(x, b, t)
         img = self._restore_patches(x, guide, generators, b, t, callback)
         with torch.no_grad():

@@ -50,8 +50,8 @@ class RespacedDDPM:
         self._sched.set_timesteps(timesteps=ts[::-1])
         self.timesteps: list[int] = ts[::-1]  # descending, as sampled
         acp = self._sched.alphas_cumprod.double()
-        prev = torch.cat([torch.ones(1, dtype=acp.dtype), acp[torch.tensor(ts[:-1])]])
-        cur = acp[torch.tensor(ts)]
+        prev = torch.cat([torch.ones(1, dtype=acp.dtype), acp[torch.tensor(ts[:-1], dtype=torch.long)]])
+        cur = acp[torch.tensor(ts, dtype=torch.long)]
         var = (1 - prev) / (1 - cur) * (1 - cur / prev)  # posterior variance of the respaced chain, ascending
         self._variance = dict(zip(ts, var.tolist()))
         clipped = torch.log(torch.cat([var[1:2], var[1:]])) if len(ts) > 1 else torch.log(var.clamp_min(1e-20))
