@@ -38,10 +38,10 @@ from wildvsr.models import create_model
 from wildvsr.models.mgldvsr import MGLDVSR, load_official
 from wildvsr.models.mgldvsr.scheduler import RespacedDDPM
 from wildvsr.train.config import TrainConfig
-from wildvsr.train.losses import build_perceptual_loss
+from wildvsr.train.losses import GANLoss, build_perceptual_loss
 from wildvsr.train.mgld_decoder import (DecoderRecipe, decode_for_training, decoder_losses, guided_latents,
                                         hinge_d_loss)
-from wildvsr.train.parts import seeded, step_seed, unwrap
+from wildvsr.train.parts import Objective, seeded, step_seed, unwrap
 from wildvsr.train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -142,6 +142,10 @@ class MGLDTrainer(Trainer):
                                                     lo.perceptual.weight)
             if self.perceptual is not None:
                 self.perceptual.to(self.device)
+
+    def build_objective(self, _net_d: nn.Module | None) -> Objective:
+        """None of the generic terms: the step computes its own (a generic perceptual term would load VGG twice)."""
+        return Objective([], GANLoss(0.0), wants_cleaned=False)
 
     @property
     def trainable(self) -> list[nn.Parameter]:
