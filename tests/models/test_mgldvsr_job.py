@@ -197,3 +197,18 @@ def test_cli_runs_a_model_in_wildvsrs_layout_with_segment_and_resume(tiny, clip7
               "--steps", "3", "--seed", "4", "--overlap", "1", "--frames", "1:4", "--device", "cpu", "--resume", "-q"])
     assert exit_info.value.code in (0, None), capsys.readouterr().err
     np.testing.assert_array_equal(_frames(tmp_path / "cli"), _frames(tmp_path / "lib"))
+
+
+def test_cli_many_inputs_build_the_model_once_and_report_each(tiny, tmp_path, capsys):
+    from wildvsr.cli import main
+    from wildvsr.models import save_pretrained
+
+    weights = save_pretrained(tiny, tmp_path / "mgld_tiny.safetensors")
+    srcs = [write_clip(tmp_path / f"in{i}.mp4", synthetic_frames(2, 8, 8, seed=i)) for i in range(2)]
+    (tmp_path / "broken.mp4").write_text("not a video")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["upscale", *map(str, srcs), str(tmp_path / "broken.mp4"), str(tmp_path / "out"), "--model", "mgldvsr",
+              "--weights", str(weights), "--device", "cpu", "-q"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and "2 done, 0 skipped, 1 failed" in err and "FAILED" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["in0.mp4", "in1.mp4"]
