@@ -8,7 +8,9 @@ with one ingredient changed:
 * ``gt_only``: no teacher targets (no real clips, teacher and frequency weights 0, L1 to the GT at weight 1);
 * ``no_temporal``: the temporal term off;
 * ``negvsr``: NegMix on the inputs and L_Aug-N (0.5), noise bank extracted from ``noise_source/flir_009_1``;
-* ``vcisr``: the VCISR preset (video-codec block) for the synthetic clips instead of RealBasicVSR's.
+* ``vcisr``: the VCISR preset (video-codec block) for the synthetic clips instead of RealBasicVSR's;
+* ``full_seed1``: the recipe as shipped with another seed (other samples, degradations and draws): the spread a
+  difference between variants must exceed to mean anything at this budget.
 
 Each variant's raw weights (not the EMA: at a budget of tens of steps an EMA of decay 0.99 still holds most of the
 shared initialisation, 0.99**80 = 45 %, and would hide the differences) are exported and scored by
@@ -40,6 +42,7 @@ def variants(bank: Path) -> dict[str, list[str]]:
         "no_temporal": ["distill.temporal.weight=0"],
         "negvsr": ["negvsr.enabled=true", f"negvsr.noise_bank={bank}", "loss.aug_negative_weight=0.5"],
         "vcisr": ["degradation.preset=vcisr"],
+        "full_seed1": ["seed=1"],
     }
 
 
