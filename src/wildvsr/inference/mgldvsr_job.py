@@ -22,7 +22,7 @@ import torch
 from wildvsr.errors import InputError, WeightsNotFoundError
 from wildvsr.inference.chunking import ChunkSpec
 from wildvsr.inference.resume import WorkDir, input_fingerprint
-from wildvsr.inference.runner import check_encoding, writer_settings
+from wildvsr.inference.runner import check_encoding, open_segment, writer_settings
 from wildvsr.inference.segments import Segment
 from wildvsr.models import create_model
 from wildvsr.models.mgldvsr import OFFICIAL_SOURCE, MGLDVSR, load_official
@@ -31,7 +31,7 @@ from wildvsr.models.mgldvsr.guidance import frame_generators
 from wildvsr.models.weight_files import cache_dir
 from wildvsr.utils.device import resolve_device
 from wildvsr.utils.files import check_output_path
-from wildvsr.video import VideoReader, VideoWriter, is_image_path
+from wildvsr.video import VideoReader, VideoWriter
 from wildvsr.video.info import Frame
 
 logger = logging.getLogger(__name__)
@@ -214,14 +214,7 @@ def upscale_mgldvsr(src: str | Path, dst: str | Path, job: MGLDVSRJob,
     segment = segment or Segment()
     with VideoReader(src, dtype="source") as reader:  # uint16 frames for a source above 8 bits
         info = reader.info
-        if not segment.whole:
-            segment = segment.within(reader.count_frames())
-        wanted = (segment.stop or info.num_frames or 0) - segment.start
-        if progress is not None and hasattr(progress, "set_total") and wanted > 0:
-            progress.set_total(wanted)
-        if is_image_path(dst) and not dst.is_dir() and wanted > 1:
-            raise InputError(f"output {dst} is a single image but the input has {wanted} frames; give a folder or "
-                             "a video file as output")
+        segment = open_segment(reader, dst, segment, progress)
         settings = job.pixel_settings(model, device) | {"frames": reader.dtype}
         if not segment.whole:
             settings["segment"] = segment.label()

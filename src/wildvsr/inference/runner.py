@@ -121,13 +121,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
     segment = segment or Segment()
     with VideoReader(src, dtype="source") as reader:  # uint16 frames for a source above 8 bits
         info = reader.info
-        if not segment.whole:  # the container's count may be an estimate: count the packets (no decoding)
-            segment = segment.within(reader.count_frames())
-        if progress is not None and hasattr(progress, "set_total") and info.num_frames:
-            progress.set_total((segment.stop or info.num_frames) - segment.start)
-        if is_image_path(dst) and not dst.is_dir() and (segment.stop or info.num_frames or 0) - segment.start > 1:
-            raise InputError(f"output {dst} is a single image but the input has {info.num_frames} frames; give a "
-                             "folder or a video file as output")
+        segment = open_segment(reader, dst, segment, progress)
         plan = upscaler.plan(info.height, info.width)  # settled once for the video; recorded for resuming
         settings = _settings(config, model, plan) | {"frames": reader.dtype}
         if not segment.whole:
@@ -141,6 +135,23 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         raise InputError(f"input {src} has no frames")
     logger.info("wrote %d frames to %s", done, dst)
     return dst
+
+
+def open_segment(reader: VideoReader, dst: Path, segment: Segment, progress: Callable[[int], None] | None
+                 ) -> Segment:
+    """``segment`` clipped to the input (a segment asked for counts the packets: the container's count may be an
+    estimate; no decoding), the progress total set to its frames, and a single-image output refused for more than
+    one frame."""
+    info = reader.info
+    if not segment.whole:
+        segment = segment.within(reader.count_frames())
+    wanted = (segment.stop or info.num_frames or 0) - segment.start
+    if progress is not None and hasattr(progress, "set_total") and wanted > 0:
+        progress.set_total(wanted)
+    if is_image_path(dst) and not dst.is_dir() and wanted > 1:
+        raise InputError(f"output {dst} is a single image but the input has {wanted} frames; give a folder or a "
+                         "video file as output")
+    return segment
 
 
 def check_encoding(dst: Path, config: UpscaleConfig) -> None:
