@@ -2,7 +2,8 @@
 
 :func:`expand_inputs` turns the command-line arguments into inputs, :func:`output_for` names each one's output in the
 output folder, and :func:`upscale_many` runs :func:`~wildvsr.inference.runner.upscale_video` on each with the model
-loaded once (:func:`run_many`: the same batch rules around any one-input job, e.g. MGLD-VSR's). A batch is restartable as it stands: a finished output (outputs appear atomically) is skipped, an
+loaded once (:func:`run_many`: the same batch rules around any one-input job, e.g. MGLD-VSR's). A batch is
+restartable as it stands: a finished output (outputs appear atomically) is skipped, an
 interrupted one (its work folder exists) is resumed, and one bad input is reported in one line while the others go on.
 """
 

@@ -205,7 +205,7 @@ def upscale_mgldvsr(src: str | Path, dst: str | Path, job: MGLDVSRJob,
     if model is None:
         check_mgldvsr_weights(job)  # fail on missing files before reading any video
     device = resolve_device(job.device)
-    _resolved_precision(device, job.precision)
+    _resolved_precision(device, job.precision)  # a bad precision fails here, before the model is built
     model = model if model is not None else build_mgldvsr(job, device)
     try:
         clip_stride(model.cfg.sampling.num_frames, job.overlap)
@@ -231,8 +231,8 @@ def upscale_mgldvsr(src: str | Path, dst: str | Path, job: MGLDVSRJob,
 
 def _run_clips(reader: VideoReader, writer: VideoWriter, model: MGLDVSR, job: MGLDVSRJob, device: torch.device,
                work: WorkDir, progress: Callable[[int], None] | None, segment: Segment) -> int:
-    """Read from the first frame of a clip at or before the one that keeps ``segment.start``, restore (or read back) each clip that keeps
-    a frame of the segment, write those frames; returns frames written.
+    """Read from the first frame of a clip at or before the one that keeps ``segment.start``, restore (or read back)
+    each clip that keeps a frame of the segment, write those frames; returns frames written.
 
     A clip is the last one only when no frame follows it, so the reading goes one clip and a frame past the segment's
     end: the clips that keep its frames are then exactly those of the whole video."""

@@ -87,9 +87,11 @@ def set_stage_trainable(model: MGLDVSR, stage: int) -> list[str]:
     return [n for n, p in model.named_parameters() if p.requires_grad]
 
 
-def _check_sizes(x: torch.Tensor, gt: torch.Tensor) -> None:
-    if tuple(x.shape[-2:]) != tuple(gt.shape[-2:]):
-        raise ConfigError(f"data.gt_size: the model's sampler input for these LQ frames is {x.shape[-1]}x{x.shape[-2]} "
+def _check_sizes(model: MGLDVSR, lq: torch.Tensor, gt: torch.Tensor) -> None:
+    """The GT must be the sampler's input size (bicubic x4, at least ``min_side``, padded to 32) of the LQ."""
+    height, width = model.input_size(*lq.shape[-2:])
+    if (height, width) != tuple(gt.shape[-2:]):
+        raise ConfigError(f"data.gt_size: the model's sampler input for these LQ frames is {width}x{height} "
                           f"(bicubic x4, at least sampling.min_side) but the GT is {gt.shape[-1]}x{gt.shape[-2]}; "
                           "use data.gt_size 512 for the official model (min_side 512)")
 
@@ -99,8 +101,8 @@ def noise_prediction_loss(model: MGLDVSR, lq: torch.Tensor, gt: torch.Tensor, ge
     """Stage 1's loss on LQ ``(B, T, 3, h, w)`` and GT ``(B, T, 3, 4h, 4w)`` clips in [0, 1]: the MSE between the
     noise added to the GT latents at one random timestep per clip and the U-Net's prediction of it."""
     b, t = gt.shape[:2]
+    _check_sizes(model, lq, gt)
     x, _, _ = model.prepare(lq)
-    _check_sizes(x, gt)
     n = x.shape[0]
 
     def randn(shape: tuple[int, ...]) -> torch.Tensor:
@@ -180,7 +182,7 @@ class MGLDTrainer(Trainer):
     def _decoder_losses(self, model: MGLDVSR, data: dict[str, torch.Tensor]
                         ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         lq, gt = data["lq"], data["gt"]
-        _check_sizes(model.prepare(lq)[0], gt)
+        _check_sizes(model, lq, gt)
         with torch.no_grad():
             latents = guided_latents(model, lq, step_seed(self.cfg.seed, self.step, self.dist.rank, 3))
         pred = decode_for_training(model, lq, latents, gt.shape[-2:]).float()

@@ -179,6 +179,11 @@ class MGLDVSR(nn.Module):
         s = max(self.cfg.sampling.min_side / min(h, w), 4.0)
         return s, (int(h * s), int(w * s))
 
+    def input_size(self, h: int, w: int) -> tuple[int, int]:
+        """``(H', W')`` of :meth:`prepare`'s output for ``h x w`` LR frames: upsampled, padded to a multiple of 32."""
+        _, size = self._upsampling(h, w)
+        return size[0] + (-size[0]) % 32, size[1] + (-size[1]) % 32
+
     def prepare(self, lqs: torch.Tensor) -> tuple[torch.Tensor, float, tuple[int, int]]:
         """``(B, T, 3, h, w)`` [0, 1] -> upsampled, [-1, 1], reflect-padded ``(B*T, 3, H', W')``; scale; size."""
         s, size = self._upsampling(*lqs.shape[-2:])
