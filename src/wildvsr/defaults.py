@@ -5,6 +5,16 @@ DEFAULT_UPSCALE_MODEL = "rrdbnet.x4plus"
 ``benchmarks/realworld_default.py``: on the real clips its NIQE and BRISQUE are the lowest of all methods measured
 (8.08 / 26.1 vs BasicVSR's 10.61 / 64.8)."""
 
+FAST_CPU_MODEL = "rcvsr.wild"
+"""The model a long CPU job with the default is pointed to (``wildvsr.cli.cost_hint``): wildvsr's compact causal video
+model, steadier than x4plus (warping error 0.48x) but softer (NIQE 11.5 vs 8.1), so not the default (README, "Our
+compact model")."""
+
+FAST_CPU_SPEEDUP = 19
+"""How many times faster :data:`FAST_CPU_MODEL` runs than the default end to end on a CPU, as the hint says it:
+1.86 vs 35.7 CPU s per 320x180 frame through ``wildvsr upscale`` (``python benchmarks/compact_cost.py --models
+rrdbnet.x4plus rcvsr.wild --frames 4 --precision fp32``, 2-core AMD EPYC)."""
+
 DEFAULT_TEMPORAL = "off"
 """Temporal stabilizer ``--temporal auto`` gives per-frame models (``off`` or a name in
 ``wildvsr.inference.stabilizer_settings.STABILIZERS``); temporal models get none. Chosen by the rule of

@@ -15,6 +15,7 @@ except ImportError:
     from click.exceptions import MissingParameter
 
 from wildvsr.cli.app import app
+from wildvsr.cli.cost_hint import cost_hint_for
 from wildvsr.cli.progress import QuietOption, progress
 from wildvsr.defaults import DEFAULT_MEMORY_BUDGET_GIB, DEFAULT_OVERLAP, DEFAULT_TEMPORAL, DEFAULT_TILE_OVERLAP
 from wildvsr.defaults import DEFAULT_UPSCALE_MODEL
@@ -153,7 +154,7 @@ def upscale(
     if batch_mode:
         return _upscale_many(inputs, output, config, ext=ext, quiet=quiet)
     with progress("upscaling", output=output, quiet=quiet) as advance:  # upscale_video reports the total
-        upscale_video(inputs[0], output, config, progress=advance, segment=segment)
+        upscale_video(inputs[0], output, config, progress=cost_hint_for(advance, model, device), segment=segment)
 
 
 def _segment(source: Path, frames: str | None, start: str | None, duration: str | None, *, many: bool):
