@@ -216,9 +216,7 @@ def upscale_mgldvsr(src: str | Path, dst: str | Path, job: MGLDVSRJob,
         info = reader.info
         segment = open_segment(reader, dst, segment, progress)
         settings = job.pixel_settings(model, device) | {"frames": reader.dtype}
-        if not segment.whole:
-            settings["segment"] = segment.label()
-        work = WorkDir(dst, input_fingerprint(src, info.num_frames), settings)
+        work = WorkDir.for_run(dst, src, info.num_frames, settings, segment)
         work.open(job.resume)
         with work.kept_on_failure(), \
                 VideoWriter(dst, like=info, **writer_settings(src, dst, job, info, segment, True)) as writer:

@@ -25,7 +25,7 @@ import os
 import shutil
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import torch
@@ -34,6 +34,9 @@ from wildvsr.errors import InputError, OutputExistsError
 from wildvsr.inference.chunking import ChunkSpec
 from wildvsr.utils.files import atomic_write_text
 from wildvsr.video import VideoReader, VideoWriter
+
+if TYPE_CHECKING:
+    from wildvsr.inference.segments import Segment
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,15 @@ class WorkDir:
         self.fingerprint = fingerprint
         self.settings = settings
         self.chunks: dict[int, dict[str, Any]] = {}
+
+    @classmethod
+    def for_run(cls, output: str | os.PathLike, source: str | os.PathLike, num_frames: int | None,
+                settings: dict[str, Any], segment: Segment) -> WorkDir:
+        """The work directory of restoring ``source`` (or its ``segment``: the part's label joins the settings, so
+        a part never resumes from another part's or the whole run's chunks) into ``output``."""
+        if not segment.whole:
+            settings = settings | {"segment": segment.label()}
+        return cls(output, input_fingerprint(source, num_frames), settings)
 
     @property
     def manifest_path(self) -> Path:

@@ -14,7 +14,7 @@ from wildvsr.defaults import DEFAULT_TEMPORAL
 from wildvsr.errors import ConfigError, InputError
 from wildvsr.inference.config import UpscaleConfig
 from wildvsr.inference.device import resolve_device
-from wildvsr.inference.resume import WorkDir, input_fingerprint
+from wildvsr.inference.resume import WorkDir
 from wildvsr.inference.stabilizer import build_stabilizer
 from wildvsr.inference.plan import UpscalePlan
 from wildvsr.inference.segments import Segment
@@ -124,9 +124,7 @@ def upscale_video(src: str | os.PathLike, dst: str | os.PathLike, config: Upscal
         segment = open_segment(reader, dst, segment, progress)
         plan = upscaler.plan(info.height, info.width)  # settled once for the video; recorded for resuming
         settings = _settings(config, model, plan) | {"frames": reader.dtype}
-        if not segment.whole:
-            settings["segment"] = segment.label()
-        work = WorkDir(dst, input_fingerprint(src, info.num_frames), settings)
+        work = WorkDir.for_run(dst, src, info.num_frames, settings, segment)
         work.open(config.resume)
         with work.kept_on_failure(), \
                 VideoWriter(dst, like=info, **writer_settings(src, dst, config, info, segment, copy_streams)) as writer:
