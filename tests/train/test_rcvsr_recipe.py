@@ -129,3 +129,22 @@ def test_texture_stage_recipe_starts_from_stage_one():
     assert cfg.model.weights.startswith("~/wildvsr-runs/rcvsr_wild/") and not cfg.model.init_pretrained
     # the same samples and teacher cache as stage 1: the teacher does not run again
     assert (cfg.seed, cfg.data, cfg.distill) == (stage1.seed, stage1.data, stage1.distill)
+
+
+def test_a_later_stage_resumes_after_its_start_checkpoint_is_gone(clip_dir, tmp_path):
+    """A stage that starts from ``model.weights`` (an earlier stage's checkpoint) resumes from its own checkpoint:
+    the start file is not read again, so pruning or moving it does not stop the run; 2 + resume 2 == 4 (1e-6)."""
+    common = ("train.deterministic=true", "train.checkpoint_every=2", "data.num_samples=2")
+    DistillTrainer(_config(clip_dir, *common, "train.max_steps=2"), tmp_path / "stage1", dist_info=CPU).fit()
+    start = tmp_path / "start.pt"
+    (tmp_path / "stage1" / "checkpoints" / "step_00000002.pt").rename(start)
+    stage2 = (*common, f"model.weights={start}")
+    full = DistillTrainer(_config(clip_dir, *stage2, "train.max_steps=4"), tmp_path / "full", dist_info=CPU)
+    full.fit()
+    DistillTrainer(_config(clip_dir, *stage2, "train.max_steps=2"), tmp_path / "split", dist_info=CPU).fit()
+    start.unlink()
+    second = DistillTrainer(_config(clip_dir, *stage2, "train.max_steps=4"), tmp_path / "split", resume=True,
+                            dist_info=CPU)
+    second.fit()
+    a, b = full.raw_net_g.state_dict(), second.raw_net_g.state_dict()
+    assert max((a[k].float() - b[k].float()).abs().max().item() for k in a) <= 1e-6

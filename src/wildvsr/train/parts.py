@@ -62,13 +62,14 @@ class Networks:
 
 
 def build_networks(cfg: TrainConfig, device: torch.device, net_g: nn.Module | None = None,
-                   net_d: nn.Module | None = None) -> Networks:
+                   net_d: nn.Module | None = None, *, resuming: bool = False) -> Networks:
     """The recipe's networks (``net_g`` / ``net_d`` given: used instead of building them); initial weights come from
-    the recipe's seed; the EMA starts from the start checkpoint's EMA when ``model.weights`` has one."""
+    the recipe's seed; the EMA starts from the start checkpoint's EMA when ``model.weights`` has one (not read when
+    ``resuming``: the run's checkpoint replaces all of it)."""
     ema_state = None
     if net_g is None:
         with seeded(cfg.seed, 0):  # weight init from the recipe's seed, not from whatever global state is
-            net_g, ema_state = build_generator(cfg.model)
+            net_g, ema_state = build_generator(cfg.model, start_weights=not resuming)
     net_g = net_g.to(device)
     if cfg.loss.gan_weight > 0:
         if net_d is None:

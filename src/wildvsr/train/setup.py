@@ -33,11 +33,13 @@ def _create(name: str, key: str, kwargs: dict[str, Any]) -> nn.Module:
         raise ConfigError(f"config key '{key}': {exc}") from None
 
 
-def build_generator(cfg: ModelConfig) -> tuple[nn.Module, dict[str, torch.Tensor] | None]:
+def build_generator(cfg: ModelConfig, start_weights: bool = True) -> tuple[nn.Module, dict[str, torch.Tensor] | None]:
     """The generator with its initial weights, frozen parts set; also the EMA state from a ``.pt`` start checkpoint.
 
     Order: fresh model -> ``init_from_basicvsr`` (propagation + SPyNet) -> ``init_pretrained`` (the model's own
-    ``init_from`` with the parts it declares) -> ``weights`` (ours) -> freezing.
+    ``init_from`` with the parts it declares) -> ``weights`` (ours; skipped without ``start_weights``: a resumed run
+    takes every weight from its own checkpoint, so a later stage still resumes after the earlier stage's start
+    checkpoint was pruned or moved) -> freezing.
     """
     model = _create(cfg.name, "model.kwargs", dict(cfg.kwargs))
     ema_state = None
@@ -45,7 +47,7 @@ def build_generator(cfg: ModelConfig) -> tuple[nn.Module, dict[str, torch.Tensor
         init_propagation(model, cfg.init_from_basicvsr)
     if cfg.init_pretrained:
         init_pretrained_parts(model, cfg.name)
-    if cfg.weights is not None:
+    if cfg.weights is not None and start_weights:
         ema_state = load_generator_weights(model, cfg.weights)
     set_trainable(model, cfg)
     return model, ema_state

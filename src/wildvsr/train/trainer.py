@@ -85,7 +85,7 @@ class Trainer:
         self.amp_dtype = training_amp_dtype(cfg.train.amp, self.device)
         resume_from = _resume_checkpoint(self.output_dir / CHECKPOINT_DIR, resume)
 
-        nets = build_networks(cfg, self.device, net_g, net_d)
+        nets = build_networks(cfg, self.device, net_g, net_d, resuming=resume_from is not None)
         self.net_g, self.net_d, self.ema = nets.net_g, nets.net_d, nets.ema
         self.objective = self.build_objective(nets.net_d)
         self.optim = build_optimizers(cfg, nets)
