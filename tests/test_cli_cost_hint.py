@@ -77,3 +77,8 @@ def test_only_the_default_model_on_a_cpu_gets_the_hint():
     assert cost_hint_for(advance, FAST_CPU_MODEL, "cpu") is advance
     assert cost_hint_for(advance, DEFAULT_UPSCALE_MODEL, "cuda") is advance
     assert cost_hint_for(None, DEFAULT_UPSCALE_MODEL, "cpu") is None  # --quiet: nothing printed
+
+
+def test_a_bad_device_name_is_left_to_the_job_to_report():
+    advance = Recorder()
+    assert cost_hint_for(advance, DEFAULT_UPSCALE_MODEL, "gpu0") is advance

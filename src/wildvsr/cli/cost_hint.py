@@ -68,13 +68,13 @@ def cost_hint_for(advance: Callable[[int], None] | None, model: str, device: str
 
 
 def _runs_on_cpu(device: str) -> bool:
-    if device == "cpu":
-        return True
-    if device != "auto":
-        return False
-    import torch
+    from wildvsr.errors import VSRError
+    from wildvsr.utils.device import resolve_device
 
-    return not torch.cuda.is_available()
+    try:
+        return resolve_device(device).type == "cpu"
+    except VSRError:  # a bad device name: the job itself reports it, in its one line
+        return False
 
 
 def _duration(seconds: float) -> str:
