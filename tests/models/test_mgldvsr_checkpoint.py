@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 import torch
+from helpers.mgld import tiny_text_config, write_official_checkpoints
 
 from wildvsr.errors import WeightsMismatchError, WeightsNotFoundError
 from wildvsr.models.mgldvsr.checkpoint import (
@@ -19,10 +20,9 @@ from wildvsr.models.mgldvsr.checkpoint import (
 )
 from wildvsr.models.mgldvsr.manifest import UNET_IGNORED, VAE_IGNORED, unet_checkpoint_manifest, vae_checkpoint_manifest
 from wildvsr.models.mgldvsr.model import TINY_CONFIG, MGLDVSR
-from wildvsr.models.mgldvsr.text import OpenCLIPText, TextConfig
+from wildvsr.models.mgldvsr.text import OpenCLIPText
 
-TINY_TEXT = TextConfig(context_length=TINY_CONFIG.context_length, width=TINY_CONFIG.unet.context_dim, heads=1,
-                       layers=2, embed_dim=8)
+TINY_TEXT = tiny_text_config()
 
 
 def _meta_shapes(module: torch.nn.Module, prefixes: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
@@ -53,24 +53,9 @@ def test_full_size_text_manifest_matches_open_clip_text_tower():
     assert man["transformer.resblocks.23.attn.in_proj_weight"] == (3072, 1024)
 
 
-def _synthetic(manifest: dict, extra: dict, seed: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    state = {k: torch.randn(s, generator=g) * 0.05 for k, s in manifest.items()}
-    state.update(extra)
-    return state
-
-
 @pytest.fixture()
 def official_files(tmp_path):
-    unet = _synthetic(unet_checkpoint_manifest(TINY_CONFIG, TINY_TEXT), {
-        "betas": torch.rand(1000), "flownet_model.fnet.conv1.weight": torch.rand(64, 3, 7, 7),
-        "first_stage_model.decoder.conv_in.weight": torch.rand(32, 4, 3, 3)}, 0)
-    vae = _synthetic(vae_checkpoint_manifest(TINY_CONFIG), {"loss.discriminator.main.0.weight": torch.rand(8, 3, 4, 4),
-                                                             "loss.logvar": torch.zeros(())}, 1)
-    up, vp = tmp_path / "mgldvsr_unet.ckpt", tmp_path / "video_vae_cfw.ckpt"
-    torch.save({"state_dict": unet, "global_step": 123}, up)
-    torch.save({"state_dict": vae}, vp)
-    return up, vp, unet, vae
+    return write_official_checkpoints(tmp_path)
 
 
 def test_synthetic_official_checkpoints_load_strictly(official_files):
