@@ -119,6 +119,24 @@ def test_resume_is_exact(clip_dir, tmp_path, stage):
     assert resumed.weight_digests() == straight.weight_digests()
 
 
+def test_resume_does_not_read_the_official_files_again(clip_dir, tmp_path):
+    """Started from the authors' files (synthetic, tiny), a resumed run takes every weight from its own checkpoint:
+    it does not read the multi-GB files again and still resumes after they were moved; 2 + resume 2 == 4 steps."""
+    from helpers.mgld import write_official_checkpoints
+
+    files = tmp_path / "official"
+    files.mkdir()
+    unet, vae, _, _ = write_official_checkpoints(files)
+    start = (f"mgld.unet_weights={unet}", f"mgld.vae_weights={vae}")
+    straight = MGLDTrainer(_config(1, clip_dir, *start, "train.max_steps=4"), tmp_path / "a")
+    straight.fit()
+    MGLDTrainer(_config(1, clip_dir, *start, "train.max_steps=2"), tmp_path / "b").fit()
+    files.rename(tmp_path / "moved")
+    resumed = MGLDTrainer(_config(1, clip_dir, *start, "train.max_steps=4"), tmp_path / "b", resume=True)
+    resumed.fit()
+    assert resumed.weight_digests() == straight.weight_digests()
+
+
 def test_gt_size_that_is_not_the_samplers_input_is_a_config_error(clip_dir, tmp_path):
     trainer = MGLDTrainer(_config(1, clip_dir, "train.max_steps=1", "model.kwargs={size: tiny, min_side: 64}"),
                           tmp_path / "run")

@@ -25,6 +25,7 @@ not its ``forward`` (which samples a whole video), so under DDP the trainable gr
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,12 +38,13 @@ from wildvsr.errors import ConfigError
 from wildvsr.models import create_model
 from wildvsr.models.mgldvsr import MGLDVSR, load_official
 from wildvsr.models.mgldvsr.scheduler import RespacedDDPM
+from wildvsr.train.checkpoint import latest_checkpoint
 from wildvsr.train.config import TrainConfig
 from wildvsr.train.losses import GANLoss, build_perceptual_loss
 from wildvsr.train.mgld_decoder import (DecoderRecipe, decode_for_training, decoder_losses, guided_latents,
                                         hinge_d_loss)
 from wildvsr.train.parts import Objective, seeded, step_seed, unwrap
-from wildvsr.train.trainer import Trainer
+from wildvsr.train.trainer import CHECKPOINT_DIR, Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +53,10 @@ __all__ = ["MGLDTrainer", "build_mgld_model", "set_stage_trainable", "noise_pred
 _STAGE1_UNET_PARTS = ("spade", "temporal")  # StableSR trains the U-Net's SFT layers; MGLD adds its temporal layers
 
 
-def build_mgld_model(cfg: TrainConfig) -> MGLDVSR:
+def build_mgld_model(cfg: TrainConfig, start_weights: bool = True) -> MGLDVSR:
     """The model a recipe trains: built from ``model.kwargs`` (weights initialised from the recipe's seed), the
-    authors' files loaded when given, SPyNet's official weights, the stage's parts trainable."""
+    authors' files loaded when given (not without ``start_weights``: a resumed run takes every weight from its own
+    checkpoint), SPyNet's official weights, the stage's parts trainable."""
     mg = cfg.mgld
     with seeded(cfg.seed, 0):
         try:
@@ -61,12 +64,13 @@ def build_mgld_model(cfg: TrainConfig) -> MGLDVSR:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"config key 'model.kwargs': {exc}") from None
     spynet = create_model("spynet", weights="default").state_dict()
-    if mg.unet_weights is not None:
+    if mg.unet_weights is not None and start_weights:
         load_official(model, mg.unet_weights, mg.vae_weights, spynet_state=spynet,
                       prompt_embedding=mg.prompt_embedding)
     else:
         model.spynet.load_state_dict(spynet)
-        logger.warning("mgld: no unet_weights/vae_weights given: training from random weights (tests only)")
+        if mg.unet_weights is None:
+            logger.warning("mgld: no unet_weights/vae_weights given: training from random weights (tests only)")
     set_stage_trainable(model, mg.stage)
     return model
 
@@ -129,7 +133,8 @@ class MGLDTrainer(Trainer):
 
     def __init__(self, cfg: TrainConfig, output_dir: Any, **kwargs: Any) -> None:
         if kwargs.get("net_g") is None:
-            kwargs["net_g"] = build_mgld_model(cfg)
+            resuming = kwargs.get("resume", False) and latest_checkpoint(Path(output_dir) / CHECKPOINT_DIR) is not None
+            kwargs["net_g"] = build_mgld_model(cfg, start_weights=not resuming)
         super().__init__(cfg, output_dir, **kwargs)
         self.stage = cfg.mgld.stage
         self.alphas_cumprod = RespacedDDPM(1).alphas_cumprod.float()
